@@ -1,0 +1,52 @@
+"""Validation against Pulumi's own JSON schemas, vendored in ``schemas/`` (see schemas/README.md)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+def _load(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((SCHEMA_DIR / name).read_text())
+    return loaded
+
+
+@functools.cache
+def deployment_validator() -> jsonschema.Draft202012Validator:
+    """A validator for ``pulumi stack export`` documents, with the resource and property schemas resolvable."""
+    registry: Registry = Registry()
+    for name in ("pulumi-resources.json", "pulumi-property-values.json", "pulumi-deployments.json"):
+        schema = _load(name)
+        registry = registry.with_resource(schema["$id"], Resource.from_contents(schema))
+    return jsonschema.Draft202012Validator(_load("pulumi-deployments.json"), registry=registry)
+
+
+@functools.cache
+def project_validator() -> jsonschema.Draft202012Validator:
+    """A validator for ``Pulumi.yaml`` project files."""
+    schema = _load("pulumi-project.json")
+    validator_cls = jsonschema.validators.validator_for(schema)
+    return validator_cls(schema)  # type: ignore[no-any-return]
+
+
+def deployment_errors(document: Any) -> list[str]:
+    """Every schema violation in a stack export, as ``path: message`` lines (empty when valid)."""
+    return [
+        f"{'/'.join(str(p) for p in err.absolute_path) or '<root>'}: {err.message}"
+        for err in sorted(deployment_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
+    ]
+
+
+def project_errors(document: Any) -> list[str]:
+    """Every schema violation in a parsed ``Pulumi.yaml``, as ``path: message`` lines (empty when valid)."""
+    return [
+        f"{'/'.join(str(p) for p in err.absolute_path) or '<root>'}: {err.message}"
+        for err in project_validator().iter_errors(document)
+    ]
