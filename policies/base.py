@@ -1,0 +1,297 @@
+"""Shared machinery for the pack: how a rule becomes a Pulumi policy, config defaults, exemptions, value helpers.
+
+A rule is a generator of violation messages. :func:`resource_policy` and :func:`stack_policy` wrap it into a
+``ResourceValidationPolicy``/``StackValidationPolicy`` with the metadata the house style demands (severity,
+remediation steps, default level, config schema), so every policy is built the same way.
+
+Unknown values: the CLI wraps properties in a proxy that raises ``UnknownValueError`` when a policy reads a value
+that is unknown during preview, and turns that into an *advisory* diagnostic ("can't run policy ... during
+preview"). We keep that behaviour (a mandatory policy must not fail a preview on a value nobody knows yet) and add
+to the message that the value can be checked only at apply time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import (
+    UNKNOWN_ARCHIVE_VALUE,
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_ASSET_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+    UnknownValueError,
+)
+
+APPLY_TIME_NOTE = "it can be checked only at apply time"
+
+UNKNOWN_SENTINELS = frozenset(
+    {
+        UNKNOWN_STRING_VALUE,
+        UNKNOWN_BOOLEAN_VALUE,
+        UNKNOWN_NUMBER_VALUE,
+        UNKNOWN_ARRAY_VALUE,
+        UNKNOWN_OBJECT_VALUE,
+        UNKNOWN_ASSET_VALUE,
+        UNKNOWN_ARCHIVE_VALUE,
+    }
+)
+
+ResourceCheck = Callable[[ResourceValidationArgs, Mapping[str, Any]], Iterable[str]]
+# A stack check yields (urn, message) per violation, or an UnknownValueError for a resource it could not judge
+# yet, and carries on with the other resources.
+StackCheck = Callable[[StackValidationArgs, Mapping[str, Any]], Iterable["tuple[str, str] | UnknownValueError"]]
+
+# Every policy accepts per-resource exemptions; each must name the resource and give a reason, so nothing is
+# ever switched off wholesale. A policy is disabled only through its enforcement level, which the CLI audits.
+EXEMPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "description": "Resources this policy does not judge. Each names one resource (URN or logical name) and why.",
+    "items": {
+        "type": "object",
+        "properties": {
+            "resource": {"type": "string", "minLength": 1},
+            "reason": {"type": "string", "minLength": 10},
+        },
+        "required": ["resource", "reason"],
+        "additionalProperties": False,
+    },
+    "default": [],
+}
+
+
+class _Unknown:
+    """The marker :func:`peek` returns for a value that is unknown during preview."""
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN: Any = _Unknown()
+
+
+def is_unknown(value: Any) -> bool:
+    """True for a raw preview sentinel string or the :data:`UNKNOWN` marker."""
+    return value is UNKNOWN or (isinstance(value, str) and value in UNKNOWN_SENTINELS)
+
+
+def unknown_error(path: Sequence[Any]) -> UnknownValueError:
+    """An ``UnknownValueError`` for ``path``, worded like the CLI's and saying when it can be checked."""
+    err = UnknownValueError(UNKNOWN_STRING_VALUE, [str(p) for p in path])
+    err.message = f"{err.message}; {APPLY_TIME_NOTE}"
+    return err
+
+
+def _step(container: Any, key: Any) -> Any:
+    if isinstance(container, Mapping):
+        return container[key] if key in container else None
+    if isinstance(container, Sequence) and not isinstance(container, str) and isinstance(key, int):
+        return container[key] if -len(container) <= key < len(container) else None
+    return None
+
+
+def get(props: Any, *path: Any) -> Any:
+    """The value at ``path``, or None when any step is missing; raises ``UnknownValueError`` on an unknown."""
+    current = props
+    for depth, key in enumerate(path):
+        try:
+            current = _step(current, key)
+        except UnknownValueError:
+            raise unknown_error(path[: depth + 1]) from None
+        if current is None:
+            return None
+        if is_unknown(current):
+            raise unknown_error(path[: depth + 1])
+    return current
+
+
+def peek(props: Any, *path: Any) -> Any:
+    """Like :func:`get`, but returns :data:`UNKNOWN` instead of raising, for checks that must go on."""
+    try:
+        return get(props, *path)
+    except UnknownValueError:
+        return UNKNOWN
+
+
+def plain(value: Any, path: Sequence[Any] = ()) -> Any:
+    """A deep copy as plain dicts/lists (the CLI hands policies read-only proxies); raises on an unknown."""
+    if is_unknown(value):
+        raise unknown_error(path)
+    if isinstance(value, Mapping):
+        return {k: plain(get(value, k), [*path, k]) for k in value}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [plain(get(value, i), [*path, i]) for i in range(len(value))]
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    """None -> [], a list stays a list, anything else becomes a one-item list (IAM allows string or list)."""
+    if value is None:
+        return []
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return list(value)
+    return [value]
+
+
+def is_true(value: Any) -> bool:
+    """True for ``True`` and for the string ``"true"`` (pulumi-aws launch templates use strings for booleans)."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def show(value: Any) -> str:
+    """A value as it should appear in a message: JSON, so strings are quoted and absent is ``null``."""
+    try:
+        return json.dumps(plain(value), sort_keys=True)
+    except (TypeError, ValueError, UnknownValueError):
+        return repr(value)
+
+
+def load_json(value: Any) -> Any:
+    """A JSON document given as a string (pulumi-aws) or already as an object (aws-native, provider state)."""
+    if isinstance(value, str):
+        return json.loads(value)
+    return plain(value)
+
+
+def schema_defaults(properties: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The ``default`` of every config property that has one."""
+    return {name: spec["default"] for name, spec in properties.items() if "default" in spec}
+
+
+def effective_config(properties: Mapping[str, Mapping[str, Any]], given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Schema defaults overlaid with the configured values (the CLI fills defaults too; this covers direct calls)."""
+    config = schema_defaults(properties)
+    config.update(plain(given or {}))
+    return config
+
+
+def is_exempt(config: Mapping[str, Any], urn: str, name: str) -> bool:
+    """True when a configured exemption names this resource by URN or logical name and gives a reason."""
+    for exemption in config.get("exemptions") or []:
+        resource = exemption.get("resource")
+        if resource in (urn, name) and str(exemption.get("reason") or "").strip():
+            return True
+    return False
+
+
+def stack_of(urn: str) -> str:
+    """The stack name inside a URN (``urn:pulumi:<stack>::<project>::<type>::<name>``)."""
+    parts = urn.split(":", 3)
+    return parts[2] if len(parts) > 2 and parts[0] == "urn" else ""
+
+
+def _level(mandatory: bool) -> EnforcementLevel:
+    return EnforcementLevel.MANDATORY if mandatory else EnforcementLevel.ADVISORY
+
+
+def resource_policy(
+    *,
+    name: str,
+    description: str,
+    severity: Severity,
+    remediation: str,
+    check: ResourceCheck,
+    mandatory: bool = False,
+    properties: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ResourceValidationPolicy:
+    """A resource policy whose ``check`` yields one message per thing wrong with the resource's inputs."""
+    schema = {**(properties or {}), "exemptions": EXEMPTIONS_SCHEMA}
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        config = effective_config(schema, args.get_config())
+        if is_exempt(config, args.urn, args.name):
+            return
+        for message in check(args, config):
+            report_violation(message, None)
+
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=_level(mandatory),
+        config_schema=PolicyConfigSchema(properties=dict(schema)),
+        severity=severity,
+        remediation_steps=remediation,
+    )
+
+
+def stack_policy(
+    *,
+    name: str,
+    description: str,
+    severity: Severity,
+    remediation: str,
+    check: StackCheck,
+    mandatory: bool = False,
+    properties: Mapping[str, Mapping[str, Any]] | None = None,
+) -> StackValidationPolicy:
+    """A stack policy whose ``check`` yields ``(urn, message)`` per offending resource, judged on outputs."""
+    schema = {**(properties or {}), "exemptions": EXEMPTIONS_SCHEMA}
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        config = effective_config(schema, args.get_config())
+        unknowns: list[UnknownValueError] = []
+        for urn, message in _collect_unknowns(check(args, config), unknowns):
+            resource = next((r for r in args.resources if r.urn == urn), None)
+            if not is_exempt(config, urn, resource.name if resource else ""):
+                report_violation(message, urn)
+        # Report everything that could be judged, then let the first unknown surface as the CLI's advisory note.
+        if unknowns:
+            raise unknowns[0]
+
+    return StackValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=_level(mandatory),
+        config_schema=PolicyConfigSchema(properties=dict(schema)),
+        severity=severity,
+        remediation_steps=remediation,
+    )
+
+
+def _collect_unknowns(
+    findings: Iterable[tuple[str, str] | UnknownValueError], unknowns: list[UnknownValueError]
+) -> Iterator[tuple[str, str]]:
+    for finding in findings:
+        if isinstance(finding, UnknownValueError):
+            unknowns.append(finding)
+        else:
+            yield finding
+
+
+def references(resource: PolicyResource, key: str, targets: Iterable[PolicyResource]) -> list[PolicyResource]:
+    """The targets ``resource.<key>`` points at: by property dependency, else by the target's id or name output.
+
+    Dependencies link even when ids are unknown during preview; the value match covers exports written without
+    property dependencies (and buckets named by a literal string).
+    """
+    targets = list(targets)
+    by_dependency = [t for t in resource.property_dependencies.get(key, []) if t in targets]
+    if by_dependency:
+        return by_dependency
+    value = peek(resource.props, key)
+    if value is None or is_unknown(value):
+        return []
+    return [t for t in targets if value in identities(t)]
+
+
+def identities(resource: PolicyResource, keys: Sequence[str] = ("id", "bucket", "arn", "name")) -> set[str]:
+    """The known string values another resource may use to refer to this one."""
+    found = {peek(resource.props, key) for key in keys}
+    return {v for v in found if isinstance(v, str) and not is_unknown(v)}

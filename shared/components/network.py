@@ -1,0 +1,272 @@
+"""Network layer components: the VPC with private subnets only, security groups, VPC endpoints, flow logs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from shared.config import EnvironmentConfig
+from shared.constants import GATEWAY_ENDPOINT_SERVICES, PORTS
+from shared.iam import policy_document, service_trust_policy
+from shared.naming import ResourceNamer
+
+SECURITY_GROUP_ROLES = ("vpc_link", "backend", "lambda", "database", "endpoints")
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One security group rule of the matrix."""
+
+    group: str
+    """The role of the group the rule belongs to."""
+    direction: Literal["ingress", "egress"]
+    """Ingress or egress."""
+    port: int
+    """The single TCP port allowed."""
+    peer_kind: Literal["group", "vpc_cidr", "prefix_list"]
+    """What the peer is: another group, the VPC's CIDR, or the S3 managed prefix list."""
+    peer: str
+    """The peer group's role, or "vpc" / "s3"."""
+    description: str
+    """Shown in the console and in audits: why the rule exists."""
+
+    @property
+    def resource_name(self) -> str:
+        """A stable logical name, unique per rule."""
+        return f"{self.group}-{self.direction}-{self.port}-{self.peer}".replace("_", "-")
+
+
+def security_group_matrix() -> tuple[RuleSpec, ...]:
+    """Every rule the architecture needs, and nothing else: no world ingress, no all-outbound egress."""
+    https, app, pg = PORTS["https"], PORTS["fastapi"], PORTS["postgres"]
+    rules = [
+        RuleSpec("vpc_link", "egress", app, "group", "backend", "API Gateway VPC link to the FastAPI backend"),
+        RuleSpec("backend", "ingress", app, "group", "vpc_link", "FastAPI from the API Gateway VPC link only"),
+        RuleSpec("database", "ingress", pg, "group", "backend", "PostgreSQL from the backend instance"),
+        RuleSpec("database", "ingress", pg, "group", "lambda", "PostgreSQL from the processor Lambda"),
+        RuleSpec("endpoints", "ingress", https, "group", "backend", "HTTPS to interface endpoints from the backend"),
+        RuleSpec("endpoints", "ingress", https, "group", "lambda", "HTTPS to interface endpoints from the Lambda"),
+    ]
+    for workload in ("backend", "lambda"):
+        rules += [
+            RuleSpec(workload, "egress", https, "vpc_cidr", "vpc", "HTTPS to interface endpoints in the VPC"),
+            RuleSpec(workload, "egress", https, "prefix_list", "s3", "HTTPS to S3 via the gateway endpoint"),
+            RuleSpec(workload, "egress", pg, "group", "database", "PostgreSQL to the database"),
+        ]
+    return tuple(rules)
+
+
+def endpoint_service_name(region: str, service: str) -> str:
+    """``com.amazonaws.<region>.<service>``, the service name AWS gives every endpoint service."""
+    return f"com.amazonaws.{region}.{service}"
+
+
+@dataclass(frozen=True)
+class VpcArgs:
+    """Inputs of :class:`Vpc`."""
+
+    env: EnvironmentConfig
+    """Validated environment settings (CIDR plan, AZ count, log retention)."""
+    namer: ResourceNamer
+    """Physical names."""
+    availability_zones: tuple[str, ...]
+    """AZ names from the provider, in order; at least two."""
+
+
+class Vpc(pulumi.ComponentResource):
+    """A VPC with private subnets only: no public subnet, internet gateway or NAT, and flow logs on."""
+
+    def __init__(self, name: str, args: VpcArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("student-helper:network:Vpc", name, None, opts)
+        env, namer = args.env, args.namer
+        child = pulumi.ResourceOptions(parent=self)
+        self.vpc = aws.ec2.Vpc(
+            namer.name("vpc"),
+            cidr_block=env.subnets.vpc_cidr,
+            enable_dns_support=True,  # both are required for interface endpoints' private DNS
+            enable_dns_hostnames=True,
+            opts=child,
+        )
+        # Strip the rules AWS puts on the default security group so nothing can fall back to it.
+        aws.ec2.DefaultSecurityGroup(namer.name("default-sg"), vpc_id=self.vpc.id, opts=child)
+
+        counts = {"private": env.endpoint_az_count, "lambda": env.endpoint_az_count, "data": 2}
+        self.subnet_ids: dict[str, list[pulumi.Output[str]]] = {}
+        self.route_tables: dict[str, aws.ec2.RouteTable] = {}
+        for role, count in counts.items():
+            table = aws.ec2.RouteTable(namer.name(f"{role}-rt"), vpc_id=self.vpc.id, opts=child)
+            self.route_tables[role] = table
+            self.subnet_ids[role] = []
+            for index in range(count):
+                suffix = "abcdef"[index]
+                subnet = aws.ec2.Subnet(
+                    namer.name(f"{role}-{suffix}"),
+                    vpc_id=self.vpc.id,
+                    cidr_block=env.subnets.by_role[role][index],
+                    availability_zone=args.availability_zones[index],
+                    map_public_ip_on_launch=False,
+                    tags={"Tier": role},
+                    opts=child,
+                )
+                aws.ec2.RouteTableAssociation(
+                    namer.name(f"{role}-{suffix}-rta"), subnet_id=subnet.id, route_table_id=table.id, opts=child
+                )
+                self.subnet_ids[role].append(subnet.id)
+
+        self.flow_log_group = aws.cloudwatch.LogGroup(
+            namer.name("flow-logs"),
+            name=f"/aws/vpc/flow-logs/{namer.name()}",
+            retention_in_days=env.log_retention_days,
+            opts=child,
+        )
+        flow_role = aws.iam.Role(
+            namer.name("flow-logs-role"),
+            assume_role_policy=service_trust_policy("vpc-flow-logs.amazonaws.com"),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            namer.name("flow-logs-delivery"),
+            role=flow_role.id,
+            # Flow logs create one stream per ENI inside this group only (VPC user guide, "IAM role for
+            # publishing flow logs to CloudWatch Logs"); the group already exists, so no CreateLogGroup.
+            policy=self.flow_log_group.arn.apply(
+                lambda arn: policy_document(
+                    [
+                        {
+                            "Sid": "DeliverFlowLogs",
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                            "Resource": [arn, f"{arn}:log-stream:*"],
+                        }
+                    ]
+                )
+            ),
+            opts=child,
+        )
+        self.flow_log = aws.ec2.FlowLog(
+            namer.name("flow-log"),
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=self.flow_log_group.arn,
+            iam_role_arn=flow_role.arn,
+            max_aggregation_interval=60,
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc.id,
+                "subnet_ids": self.subnet_ids,
+                "route_table_ids": [t.id for t in self.route_tables.values()],
+                "flow_log_id": self.flow_log.id,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class SecurityGroupsArgs:
+    """Inputs of :class:`SecurityGroups`."""
+
+    namer: ResourceNamer
+    """Physical names."""
+    vpc_id: pulumi.Input[str]
+    """The VPC the groups belong to."""
+    vpc_cidr: str
+    """The VPC CIDR, for HTTPS to interface endpoints."""
+    s3_prefix_list_id: pulumi.Input[str]
+    """The regional S3 managed prefix list, for HTTPS to S3 through the gateway endpoint."""
+
+
+class SecurityGroups(pulumi.ComponentResource):
+    """One group per role and one rule resource per matrix entry, each with a description."""
+
+    def __init__(self, name: str, args: SecurityGroupsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("student-helper:network:SecurityGroups", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        namer = args.namer
+        self.groups = {
+            role: aws.ec2.SecurityGroup(
+                namer.name(f"{role.replace('_', '-')}-sg"),
+                vpc_id=args.vpc_id,
+                description=f"student-helper {role.replace('_', ' ')}; rules are separate resources",
+                # No inline rules: the provider then also revokes AWS's default allow-all egress rule
+                # (pulumi_aws/ec2/security_group.py: "this provider will remove this default rule").
+                opts=child,
+            )
+            for role in SECURITY_GROUP_ROLES
+        }
+        for spec in security_group_matrix():
+            peer: dict[str, pulumi.Input[str]] = {}
+            if spec.peer_kind == "group":
+                peer["referenced_security_group_id"] = self.groups[spec.peer].id
+            elif spec.peer_kind == "vpc_cidr":
+                peer["cidr_ipv4"] = args.vpc_cidr
+            else:
+                peer["prefix_list_id"] = args.s3_prefix_list_id
+            rule_cls = aws.vpc.SecurityGroupIngressRule if spec.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
+            rule_cls(
+                namer.name(spec.resource_name),
+                security_group_id=self.groups[spec.group].id,
+                ip_protocol="tcp",
+                from_port=spec.port,
+                to_port=spec.port,
+                description=spec.description,
+                opts=child,
+                **peer,
+            )
+        self.ids = {role: group.id for role, group in self.groups.items()}
+        self.register_outputs({"security_group_ids": self.ids})
+
+
+@dataclass(frozen=True)
+class VpcEndpointsArgs:
+    """Inputs of :class:`VpcEndpoints`."""
+
+    env: EnvironmentConfig
+    """Which interface endpoints to create and in how many AZs."""
+    namer: ResourceNamer
+    """Physical names."""
+    vpc_id: pulumi.Input[str]
+    """The VPC."""
+    route_table_ids: list[pulumi.Output[str]]
+    """Every private route table; the S3 gateway endpoint adds its prefix-list route to each."""
+    subnet_ids: list[pulumi.Output[str]]
+    """Subnets for interface endpoint ENIs, one per AZ."""
+    security_group_id: pulumi.Input[str]
+    """The endpoints security group (443 from the workloads)."""
+
+
+class VpcEndpoints(pulumi.ComponentResource):
+    """The S3 gateway endpoint plus the configured interface endpoints with private DNS."""
+
+    def __init__(self, name: str, args: VpcEndpointsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("student-helper:network:VpcEndpoints", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        env, namer = args.env, args.namer
+        self.endpoints: dict[str, aws.ec2.VpcEndpoint] = {}
+        for service in GATEWAY_ENDPOINT_SERVICES:
+            self.endpoints[service] = aws.ec2.VpcEndpoint(
+                namer.name(f"{service}-gateway"),
+                vpc_id=args.vpc_id,
+                service_name=endpoint_service_name(env.region, service),
+                vpc_endpoint_type="Gateway",
+                route_table_ids=args.route_table_ids,
+                opts=child,
+            )
+        for service in env.interface_endpoints:
+            self.endpoints[service] = aws.ec2.VpcEndpoint(
+                namer.name(f"{service.replace('.', '-')}-endpoint"),
+                vpc_id=args.vpc_id,
+                service_name=endpoint_service_name(env.region, service),
+                vpc_endpoint_type="Interface",
+                subnet_ids=args.subnet_ids[: env.endpoint_az_count],
+                security_group_ids=[args.security_group_id],
+                private_dns_enabled=True,
+                opts=child,
+            )
+        self.ids = {service: endpoint.id for service, endpoint in self.endpoints.items()}
+        self.register_outputs({"endpoint_ids": self.ids})
+

@@ -1,0 +1,62 @@
+"""The start and end of every layer program: validated settings, base tags, and the checked export."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import pulumi
+
+from shared.config import ConfigReader, EnvironmentConfig, pulumi_config_reader, read_environment
+from shared.constants import PROJECT
+from shared.contract import EXPORTS, Layer
+from shared.naming import ResourceNamer
+from shared.tags import base_tags, register_tagging
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class LayerContext(Generic[S]):
+    """Everything a layer program needs before it builds components."""
+
+    layer: Layer
+    """Which layer is running."""
+    env: EnvironmentConfig
+    """The shared, validated settings."""
+    settings: S
+    """The layer's own validated settings."""
+    namer: ResourceNamer
+    """Physical names for this project and environment."""
+    tags: Mapping[str, str]
+    """The base tags applied to every taggable resource."""
+
+
+def start_layer(layer: Layer, read_settings: Callable[[ConfigReader, EnvironmentConfig], S]) -> LayerContext[S]:
+    """Read and validate all config (failing before any resource is registered), then turn on tagging."""
+    reader = pulumi_config_reader()
+    env = read_environment(reader)
+    settings = read_settings(reader, env)
+    reader.finish()
+    tags = {**env.tags, **base_tags(PROJECT, env.environment, layer.value, env.owner)}
+    register_tagging(tags)
+    return LayerContext(layer, env, settings, ResourceNamer(PROJECT, env.environment), tags)
+
+
+def no_settings(reader: ConfigReader, env: EnvironmentConfig) -> None:
+    """For layers with no settings beyond the shared ones."""
+    return None
+
+
+def export_layer(layer: Layer, outputs: Mapping[str, Any]) -> None:
+    """Export ``outputs``, which must be exactly the layer's contract in shared/contract.py."""
+    expected = set(EXPORTS[layer])
+    missing, extra = expected - set(outputs), set(outputs) - expected
+    if missing or extra:
+        raise ValueError(
+            f"{layer.value} layer exports do not match shared/contract.py: "
+            f"missing {sorted(missing)}, not in the contract {sorted(extra)}"
+        )
+    for name in EXPORTS[layer]:
+        pulumi.export(name, outputs[name])

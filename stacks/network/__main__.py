@@ -1,0 +1,55 @@
+"""Network layer: private-only VPC, security groups, VPC endpoints and flow logs. No NAT, no internet gateway."""
+
+import pulumi_aws as aws
+
+from shared.components.network import (
+    SecurityGroups,
+    SecurityGroupsArgs,
+    Vpc,
+    VpcArgs,
+    VpcEndpoints,
+    VpcEndpointsArgs,
+    endpoint_service_name,
+)
+from shared.contract import Layer
+from shared.stack import export_layer, no_settings, start_layer
+
+ctx = start_layer(Layer.NETWORK, no_settings)
+env, namer = ctx.env, ctx.namer
+
+zones = tuple(aws.get_availability_zones(state="available").names)
+s3_prefix_list = aws.ec2.get_prefix_list(name=endpoint_service_name(env.region, "s3"))
+
+vpc = Vpc("vpc", VpcArgs(env=env, namer=namer, availability_zones=zones))
+groups = SecurityGroups(
+    "security-groups",
+    SecurityGroupsArgs(
+        namer=namer, vpc_id=vpc.vpc.id, vpc_cidr=env.subnets.vpc_cidr, s3_prefix_list_id=s3_prefix_list.id
+    ),
+)
+endpoints = VpcEndpoints(
+    "endpoints",
+    VpcEndpointsArgs(
+        env=env,
+        namer=namer,
+        vpc_id=vpc.vpc.id,
+        route_table_ids=[table.id for table in vpc.route_tables.values()],
+        subnet_ids=vpc.subnet_ids["lambda"],
+        security_group_id=groups.groups["endpoints"].id,
+    ),
+)
+
+export_layer(
+    Layer.NETWORK,
+    {
+        "vpc_id": vpc.vpc.id,
+        "vpc_cidr": vpc.vpc.cidr_block,
+        "availability_zones": list(zones[:2]),
+        "subnet_ids": vpc.subnet_ids,
+        "route_table_ids": {role: table.id for role, table in vpc.route_tables.items()},
+        "security_group_ids": groups.ids,
+        "endpoint_ids": endpoints.ids,
+        "s3_prefix_list_id": s3_prefix_list.id,
+        "flow_log_group_name": vpc.flow_log_group.name,
+    },
+)

@@ -1,0 +1,159 @@
+"""Assemble recorded registrations into a Pulumi stack export (``pulumi stack export`` format, version 3).
+
+The layout follows what the engine checkpoints: the root stack first, then each default provider before the
+first resource that uses it, then resources in registration order (which is dependency order). Only fields
+that Pulumi's resource schema allows are written (schemas/pulumi-resources.json has additionalProperties:
+false), so every export validates and can be handed to ``pulumi policy analyze --file``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pulumi
+
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+STACK_TYPE = "pulumi:pulumi:Stack"
+# The export records the SDK version as the engine version: there is no engine offline.
+ENGINE_VERSION = f"v{pulumi.__version__}" if hasattr(pulumi, "__version__") else "v3"
+
+
+@dataclass
+class Registration:
+    """One RegisterResource request as the program sent it, and the mock's answer."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    id: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    protect: bool | None
+    retain_on_delete: bool | None
+    provider: str
+    version: str
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+
+
+def plaintext_secrets(value: Any) -> Any:
+    """Turn the wire form of a secret (``{sig, value}``) into the export form (``{sig, plaintext: json}``)."""
+    import json
+
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG and "value" in value:
+            return {SIG_KEY: SECRET_SIG, "plaintext": json.dumps(plaintext_secrets(value["value"]))}
+        return {k: plaintext_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plaintext_secrets(v) for v in value]
+    return value
+
+
+def _uuid(*parts: str) -> str:
+    h = hashlib.sha256("/".join(parts).encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
+
+
+def _package(type_token: str) -> str:
+    return "pulumi" if type_token == "pulumi:pulumi:StackReference" else type_token.split(":", 1)[0]
+
+
+def build_export(
+    *,
+    project: str,
+    stack: str,
+    region: str,
+    registrations: list[Registration],
+    component_outputs: dict[str, dict[str, Any]],
+    stack_outputs: dict[str, Any],
+    secret_config_keys: list[str],
+) -> dict[str, Any]:
+    """The ``{"version": 3, "deployment": {...}}`` document for one run."""
+    stack_urn = f"urn:pulumi:{stack}::{project}::{STACK_TYPE}::{project}-{stack}"
+    resources: list[dict[str, Any]] = [
+        {"urn": stack_urn, "custom": False, "type": STACK_TYPE, "outputs": plaintext_secrets(stack_outputs)}
+    ]
+    providers: dict[str, str] = {}
+    plugins: dict[str, str] = {}
+
+    for reg in registrations:
+        entry: dict[str, Any] = {"urn": reg.urn, "custom": reg.custom}
+        if reg.custom:
+            entry["id"] = reg.id
+        entry["type"] = reg.type
+        entry["inputs"] = plaintext_secrets(reg.inputs)
+        entry["outputs"] = plaintext_secrets(reg.outputs if reg.custom else component_outputs.get(reg.urn, {}))
+        entry["parent"] = reg.parent or stack_urn
+        if reg.protect is not None:
+            entry["protect"] = reg.protect
+        entry["dependencies"] = reg.dependencies
+        if reg.custom:
+            entry["provider"] = reg.provider or _default_provider(
+                resources, providers, plugins, project=project, stack=stack, stack_urn=stack_urn,
+                package=_package(reg.type), version=reg.version, region=region,
+            )
+        entry["propertyDependencies"] = reg.property_dependencies
+        if reg.additional_secret_outputs:
+            entry["additionalSecretOutputs"] = reg.additional_secret_outputs
+        resources.append(entry)
+
+    manifest = {
+        "time": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "magic": hashlib.sha256(ENGINE_VERSION.encode()).hexdigest(),
+        "version": ENGINE_VERSION,
+        "plugins": [
+            {"name": name, "path": "", "type": "resource", "version": version} for name, version in sorted(plugins.items())
+        ],
+    }
+    deployment: dict[str, Any] = {"manifest": manifest, "resources": resources}
+    if secret_config_keys:
+        deployment["metadata"] = {"secretConfigKeys": secret_config_keys}
+    return {"version": 3, "deployment": deployment}
+
+
+def _default_provider(
+    resources: list[dict[str, Any]],
+    providers: dict[str, str],
+    plugins: dict[str, str],
+    *,
+    project: str,
+    stack: str,
+    stack_urn: str,
+    package: str,
+    version: str,
+    region: str,
+) -> str:
+    """The reference (``urn::id``) of the package's default provider, adding its state on first use."""
+    if package in providers:
+        return providers[package]
+    suffix = f"default_{version.replace('.', '_')}" if version else "default"
+    urn = f"urn:pulumi:{stack}::{project}::pulumi:providers:{package}::{suffix}"
+    provider_id = _uuid(urn)
+    inputs: dict[str, Any] = {}
+    if package in ("aws", "aws-native"):
+        inputs["region"] = region
+    if version:
+        inputs["version"] = version
+        plugins[package] = version
+    resources.append(
+        {
+            "urn": urn,
+            "custom": True,
+            "id": provider_id,
+            "type": f"pulumi:providers:{package}",
+            "inputs": inputs,
+            "outputs": dict(inputs),
+            "parent": stack_urn,
+        }
+    )
+    providers[package] = f"{urn}::{provider_id}"
+    return providers[package]

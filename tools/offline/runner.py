@@ -1,0 +1,252 @@
+"""Run one layer's real ``__main__.py`` under Pulumi's mock runtime and write the result as a stack export.
+
+The program sees exactly what the Pulumi CLI would give it: the project from ``Pulumi.yaml``, the config from
+``Pulumi.<stack>.yaml`` (structured values JSON-encoded, as the CLI passes them), stack transforms, and
+StackReferences answered from the exports that earlier runs of the upstream layers wrote. A recording monitor
+keeps every registration request, so the export carries parents, dependencies, property dependencies and
+``protect`` exactly as the program declared them.
+
+The Pulumi runtime is process-global: run one layer per process (``python -m tools.offline.runner``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import runpy
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.settings import SETTINGS, get_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from tools.offline.export import Registration, build_export
+from tools.offline.mocks import MockContext, OfflineError, OfflineMocks
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STACKS_DIR = REPO_ROOT / "stacks"
+ORGANIZATION = "organization"
+
+
+def load_project(layer_dir: Path) -> dict[str, Any]:
+    """The parsed ``Pulumi.yaml`` of a layer."""
+    project: dict[str, Any] = yaml.safe_load((layer_dir / "Pulumi.yaml").read_text())
+    return project
+
+
+def cli_config(layer_dir: Path, stack: str) -> tuple[dict[str, str], list[str]]:
+    """Config as the CLI hands it to a program: every value a string, objects and lists JSON-encoded.
+
+    Values marked ``secure:`` in the stack file are reported as secret keys; offline they cannot be decrypted,
+    so a program must not need them (ours never do: no secret lives in config).
+    """
+    path = layer_dir / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise OfflineError(f"{layer_dir.name}: no stack file {path.relative_to(REPO_ROOT)} for stack '{stack}'")
+    document = yaml.safe_load(path.read_text()) or {}
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in (document.get("config") or {}).items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            secret_keys.append(key)
+            config[key] = "<offline: encrypted value not available>"
+        elif isinstance(value, str):
+            config[key] = value
+        else:
+            config[key] = json.dumps(value)
+    return config, secret_keys
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, plus: runs stack transforms (the engine's job) and records every request."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self.component_outputs: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """As the engine does it: children of the root stack do not carry the stack's type in their URN."""
+        if parent and parent.split("::")[2] == "pulumi:pulumi:Stack":
+            parent = ""
+        return str(super().make_urn(parent, type_, name))
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        """Apply stack transforms as the engine would, then register through the mocks and record."""
+        if request.type != "pulumi:pulumi:Stack" and self._stack_transforms:
+            request = self._apply_transforms(request)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        with self.lock:
+            self.registrations.append(
+                Registration(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    custom=bool(request.custom),
+                    parent=request.parent,
+                    id=response.id,
+                    inputs=_struct_to_json(request.object),
+                    outputs=_struct_to_json(response.object),
+                    dependencies=list(request.dependencies),
+                    property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                    protect=request.protect if request.HasField("protect") else None,
+                    retain_on_delete=request.retainOnDelete if request.HasField("retainOnDelete") else None,
+                    provider=request.provider,
+                    version=request.version,
+                    additional_secret_outputs=list(request.additionalSecretOutputs),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                    ignore_changes=list(request.ignoreChanges),
+                )
+            )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        """Keep component outputs for the export."""
+        with self.lock:
+            self.component_outputs[request.urn] = _struct_to_json(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+    def _apply_transforms(self, request: Any) -> Any:
+        props = rpc.deserialize_properties(request.object)
+        args = pulumi.ResourceTransformArgs(
+            custom=bool(request.custom),
+            type_=request.type,
+            name=request.name,
+            props=props,
+            opts=pulumi.ResourceOptions(protect=request.protect if request.HasField("protect") else None),
+        )
+        for transform in self._stack_transforms:
+            result = transform(args)
+            if asyncio.iscoroutine(result):
+                result = _sync_await(result)
+            if result is not None:
+                args = pulumi.ResourceTransformArgs(args.custom, args.type_, args.name, result.props, result.opts)
+        struct = _sync_await(rpc.serialize_properties(args.props, {}))
+        request.object.Clear()
+        request.object.update(json_format.MessageToDict(struct))
+        return request
+
+
+def _integral(value: Any) -> Any:
+    """Protobuf Structs carry every number as a double; restore integers so exports read naturally."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    return value
+
+
+def _struct_to_json(struct: Any) -> dict[str, Any]:
+    converted: dict[str, Any] = _integral(json_format.MessageToDict(struct)) if struct is not None else {}
+    return converted
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one offline run produced."""
+
+    layer: str
+    env: str
+    export_path: Path
+    resource_count: int
+    seconds: float
+
+
+def upstream_exports(out_dir: Path, env: str) -> dict[str, Path]:
+    """Every layer's default stack name for ``env`` mapped to the export an earlier run wrote for it."""
+    from shared.contract import LAYER_ORDER, default_stack_name
+
+    return {default_stack_name(layer, env): out_dir / env / f"{layer.value}.json" for layer in LAYER_ORDER}
+
+
+def run_layer(layer: str, env: str, out_dir: Path, *, preview: bool = False) -> RunResult:
+    """Run ``stacks/<layer>/__main__.py`` for stack ``env`` and write ``<out_dir>/<env>/<layer>.json``."""
+    started = time.monotonic()
+    layer_dir = STACKS_DIR / layer
+    project = load_project(layer_dir)
+    config, secret_keys = cli_config(layer_dir, env)
+    region = config.get("aws:region")
+    if not region:
+        raise OfflineError(f"{layer}: stack '{env}' sets no aws:region in {layer_dir.name}/Pulumi.{env}.yaml")
+
+    ctx = MockContext(region=region, stack=env, upstream_exports=upstream_exports(out_dir, env), preview=preview)
+    monitor = RecordingMonitor(OfflineMocks(ctx))
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=project["name"], stack=env, preview=preview, monitor=monitor, organization=ORGANIZATION
+    )
+    pulumi.runtime.set_all_config(config, secret_keys)
+
+    program = layer_dir / "__main__.py"
+    previous_cwd = Path.cwd()
+    os.chdir(layer_dir)  # the CLI runs a program from its project directory
+    sys.path.insert(0, str(layer_dir))
+    try:
+        SETTINGS.rpc_manager.clear()
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+        stack = get_root_resource()
+        stack_outputs = _struct_to_json(_sync_await(rpc.serialize_properties(getattr(stack, "outputs", {}), {})))
+    finally:
+        os.chdir(previous_cwd)
+        sys.path.remove(str(layer_dir))
+
+    document = build_export(
+        project=project["name"],
+        stack=env,
+        region=region,
+        registrations=monitor.registrations,
+        component_outputs=monitor.component_outputs,
+        stack_outputs=stack_outputs,
+        secret_config_keys=secret_keys,
+    )
+    export_path = out_dir / env / f"{layer}.json"
+    export_path.parent.mkdir(parents=True, exist_ok=True)
+    export_path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+    count = sum(1 for r in document["deployment"]["resources"] if r.get("custom") and not r["type"].startswith("pulumi:"))
+    return RunResult(layer, env, export_path, count, time.monotonic() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point for one run: ``python -m tools.offline.runner --layer network --env dev --out build``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layer", required=True)
+    parser.add_argument("--env", required=True, help="the stack name: dev, staging or prod")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "build")
+    parser.add_argument("--preview", action="store_true", help="leave computed values unknown, as a preview does")
+    args = parser.parse_args(argv)
+    try:
+        result = run_layer(args.layer, args.env, args.out.resolve(), preview=args.preview)
+    except Exception as error:  # noqa: BLE001 - report any program failure as one clear message
+        if os.environ.get("OFFLINE_TRACEBACK"):
+            raise
+        print(f"{args.layer} [{args.env}]: {_describe(error)}", file=sys.stderr)
+        return 1
+    print(json.dumps({"layer": result.layer, "env": result.env, "export": str(result.export_path),
+                      "resources": result.resource_count, "seconds": round(result.seconds, 2)}))
+    return 0
+
+
+def _describe(error: BaseException) -> str:
+    """The innermost meaningful message: Pulumi wraps program errors in RunError / gRPC errors."""
+    text = str(error).strip() or type(error).__name__
+    return text
+
+
+if __name__ == "__main__":
+    sys.exit(main())
