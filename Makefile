@@ -38,6 +38,8 @@ lint: $(VENV_STAMP) ## ruff and mypy
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	@# Each layer program is a separate __main__ module: type-check them one at a time.
+	@for program in stacks/*/__main__.py; do $(PY) -m mypy --no-error-summary "$$program" || exit $$?; done
 
 preview: $(VENV_STAMP) ## Offline preview of every layer of every environment: build/<env>/<layer>.json
 	$(PY) -m tools.offline --out $(BUILD) --envs "$(ENVS)" --layers "$(LAYERS)"
@@ -46,5 +48,32 @@ check: preview ## The main job: offline preview, policy pack and scans over ever
 
 clean: ## Remove build output (keeps the virtualenvs)
 	rm -rf $(BUILD) .pytest_cache .mypy_cache .ruff_cache
+
+# --- Real deployments (need the Pulumi CLI and AWS credentials) -------------------------------------------
+# GATE runs first in deploy-all: the offline preview, policies and scans must pass before anything touches AWS.
+GATE ?= check
+POLICY_PACK := $(CURDIR)/policies
+
+.PHONY: check-env check-layer
+check-env:
+	@case " $(ENVS) " in *" $(ENV) "*) ;; *) echo "ENV='$(ENV)' is not a stack of this repo: allowed $(ENVS)" >&2; exit 2;; esac
+
+check-layer:
+	@case " $(LAYERS) " in *" $(LAYER) "*) ;; *) echo "LAYER='$(LAYER)' is not a layer: allowed $(LAYERS)" >&2; exit 2;; esac
+
+preview-live: check-env ## Real `pulumi preview` with the policy pack for every layer: make preview-live ENV=dev
+	@for layer in $(LAYERS); do \
+	  echo "preview-live: $$layer [$(ENV)]"; \
+	  $(PULUMI) preview --cwd stacks/$$layer --stack $(ENV) --policy-pack $(POLICY_PACK) || exit $$?; \
+	done
+
+deploy: check-env check-layer ## `pulumi up` one layer with the policy pack: make deploy LAYER=data ENV=staging
+	$(PULUMI) up --cwd stacks/$(LAYER) --stack $(ENV) --policy-pack $(POLICY_PACK)
+
+deploy-all: check-env $(GATE) ## Stand up an environment: offline gate, then network -> data -> compute -> edge
+	@for layer in $(LAYERS); do \
+	  echo "deploy-all: pulumi up $$layer [$(ENV)]"; \
+	  $(PULUMI) up --cwd stacks/$$layer --stack $(ENV) --policy-pack $(POLICY_PACK) --yes || exit $$?; \
+	done
 
 -include mk/*.mk

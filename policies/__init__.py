@@ -1,0 +1,1 @@
+"""The Student Helper CrossGuard policy pack: rules by area, one registry, and a __main__ that serves the pack."""

@@ -111,8 +111,11 @@ def get(props: Any, *path: Any) -> Any:
     for depth, key in enumerate(path):
         try:
             current = _step(current, key)
-        except UnknownValueError:
-            raise unknown_error(path[: depth + 1]) from None
+        except UnknownValueError as err:
+            # The CLI's proxy knows the full property path; keep it and only add when the value can be checked.
+            if not err.message.endswith(APPLY_TIME_NOTE):
+                err.message = f"{err.message}; {APPLY_TIME_NOTE}"
+            raise
         if current is None:
             return None
         if is_unknown(current):

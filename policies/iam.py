@@ -127,7 +127,8 @@ def document_problems(document: Any, where: str, allowed_star_actions: frozenset
         if wild:
             yield f"{label} allows Action {show(wild)}: name the actions the workload calls."
         if "*" in as_list(statement.get("Resource")):
-            outside = sorted({str(a) for a in actions if a not in allowed_star_actions})
+            # IAM action names are case-insensitive.
+            outside = sorted({str(a) for a in actions if str(a).lower() not in allowed_star_actions})
             if outside:
                 yield (
                     f"{label} allows Resource \"*\" for {show(outside)}: only actions that AWS authorises solely "
@@ -162,7 +163,7 @@ def _parse(value: Any, where: str) -> tuple[Any, str | None]:
 
 def _check_iam(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterator[str]:
     kind, props = args.resource_type, args.props
-    allowed = frozenset(config.get("allowedWildcardResourceActions") or ())
+    allowed = frozenset(str(a).lower() for a in config.get("allowedWildcardResourceActions") or ())
     documents: list[tuple[str, Any]] = []
     if kind in POLICY_DOCUMENT_TYPES:
         path = POLICY_DOCUMENT_TYPES[kind]

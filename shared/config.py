@@ -91,9 +91,7 @@ class ConfigReader:
             return self._defaults[short], False
         return default, False
 
-    def _typed(
-        self, key: str, default: T | None, parse: Callable[[Any], T], allowed: str, required: bool
-    ) -> T | None:
+    def _typed(self, key: str, default: T | None, parse: Callable[[Any], T], allowed: str, required: bool) -> T | None:
         value, _ = self._value(key, default)
         if value is None:
             if required:
@@ -187,7 +185,7 @@ class ConfigReader:
                 raise ValueError(value)
             return tuple(items)
 
-        return self._typed(key, default, parse, allowed, required=True) or ()
+        return self._typed(key, tuple(default) if default is not None else None, parse, allowed, required=True) or ()
 
     def mapping(self, key: str, default: Mapping[str, Any] | None, *, allowed: str) -> dict[str, Any]:
         """An object (a YAML mapping in the stack file, which the CLI passes as JSON)."""
@@ -198,7 +196,7 @@ class ConfigReader:
                 raise ValueError(value)
             return dict(items)
 
-        return self._typed(key, default, parse, allowed, required=True) or {}
+        return self._typed(key, dict(default) if default is not None else None, parse, allowed, required=True) or {}
 
     def finish(self) -> None:
         """Raise one :class:`ConfigError` for every problem recorded, including keys nobody reads (typos)."""

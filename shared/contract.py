@@ -8,7 +8,7 @@ Layers are separate Pulumi projects. A consumer names the upstream stack in conf
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import pulumi
@@ -16,7 +16,7 @@ import pulumi
 PROJECT = "student-helper"
 
 
-class Layer(str, Enum):
+class Layer(StrEnum):
     """The four layers, in deployment order."""
 
     NETWORK = "network"
@@ -99,7 +99,7 @@ EXPORTS: dict[Layer, tuple[str, ...]] = {
 }
 
 
-class MissingUpstreamOutput(Exception):
+class MissingUpstreamOutputError(Exception):
     """An upstream stack does not export an output this layer depends on."""
 
 
@@ -120,14 +120,14 @@ class Upstream:
         """The named output. Raises (at registration) if the output is not part of the layer's contract,
         and fails the deployment with the layer, stack and output named if the stack lacks it."""
         if output not in EXPORTS[self.layer]:
-            raise MissingUpstreamOutput(
+            raise MissingUpstreamOutputError(
                 f"{self.layer.value} layer: '{output}' is not in its export contract "
                 f"(shared/contract.py EXPORTS); known outputs: {', '.join(EXPORTS[self.layer])}"
             )
 
         def check(value: Any) -> Any:
             if value is None:
-                raise MissingUpstreamOutput(
+                raise MissingUpstreamOutputError(
                     f"{self.layer.value} layer: stack '{self.stack_name}' has no output '{output}'. "
                     f"Deploy the {self.layer.value} layer first (make deploy LAYER={self.layer.value}) "
                     f"or set '{self.layer.stack_config_key}' to the right stack."

@@ -36,17 +36,29 @@ def project_validator() -> jsonschema.Draft202012Validator:
     return validator_cls(schema)  # type: ignore[no-any-return]
 
 
+@functools.cache
+def _deployment_v3_validator() -> jsonschema.Draft202012Validator:
+    # The top-level schema is a oneOf (v3 or "unknown version"), whose errors all land on the root; validating
+    # a version-3 document against the v3 branch alone gives errors that point at the offending property.
+    full = deployment_validator()
+    return jsonschema.Draft202012Validator(
+        {"$ref": f"{full.schema['$id']}#/$defs/deploymentV3"}, registry=full._registry
+    )
+
+
+def _lines(errors: list[jsonschema.ValidationError]) -> list[str]:
+    ordered = sorted(errors, key=lambda e: [str(p) for p in e.absolute_path])
+    return [f"{'/'.join(str(p) for p in err.absolute_path) or '<root>'}: {err.message}" for err in ordered]
+
+
 def deployment_errors(document: Any) -> list[str]:
     """Every schema violation in a stack export, as ``path: message`` lines (empty when valid)."""
-    return [
-        f"{'/'.join(str(p) for p in err.absolute_path) or '<root>'}: {err.message}"
-        for err in sorted(deployment_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
-    ]
+    errors = list(deployment_validator().iter_errors(document))
+    if errors and isinstance(document, dict) and document.get("version") == 3:
+        return _lines(list(_deployment_v3_validator().iter_errors(document))) or _lines(errors)
+    return _lines(errors)
 
 
 def project_errors(document: Any) -> list[str]:
     """Every schema violation in a parsed ``Pulumi.yaml``, as ``path: message`` lines (empty when valid)."""
-    return [
-        f"{'/'.join(str(p) for p in err.absolute_path) or '<root>'}: {err.message}"
-        for err in project_validator().iter_errors(document)
-    ]
+    return _lines(list(project_validator().iter_errors(document)))

@@ -199,14 +199,9 @@ class SecurityGroups(pulumi.ComponentResource):
             for role in SECURITY_GROUP_ROLES
         }
         for spec in security_group_matrix():
-            peer: dict[str, pulumi.Input[str]] = {}
-            if spec.peer_kind == "group":
-                peer["referenced_security_group_id"] = self.groups[spec.peer].id
-            elif spec.peer_kind == "vpc_cidr":
-                peer["cidr_ipv4"] = args.vpc_cidr
-            else:
-                peer["prefix_list_id"] = args.s3_prefix_list_id
-            rule_cls = aws.vpc.SecurityGroupIngressRule if spec.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
+            rule_cls = (
+                aws.vpc.SecurityGroupIngressRule if spec.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
+            )
             rule_cls(
                 namer.name(spec.resource_name),
                 security_group_id=self.groups[spec.group].id,
@@ -214,8 +209,10 @@ class SecurityGroups(pulumi.ComponentResource):
                 from_port=spec.port,
                 to_port=spec.port,
                 description=spec.description,
+                referenced_security_group_id=self.groups[spec.peer].id if spec.peer_kind == "group" else None,
+                cidr_ipv4=args.vpc_cidr if spec.peer_kind == "vpc_cidr" else None,
+                prefix_list_id=args.s3_prefix_list_id if spec.peer_kind == "prefix_list" else None,
                 opts=child,
-                **peer,
             )
         self.ids = {role: group.id for role, group in self.groups.items()}
         self.register_outputs({"security_group_ids": self.ids})
@@ -269,4 +266,3 @@ class VpcEndpoints(pulumi.ComponentResource):
             )
         self.ids = {service: endpoint.id for service, endpoint in self.endpoints.items()}
         self.register_outputs({"endpoint_ids": self.ids})
-

@@ -33,7 +33,11 @@ def run_chain(env: str, layers: list[str], out: Path, preview: bool) -> tuple[li
             message = done.stderr.strip() or done.stdout.strip() or f"exit code {done.returncode}"
             return lines, message
         result = json.loads(done.stdout.strip().splitlines()[-1])
-        export = Path(result["export"]).relative_to(REPO_ROOT) if Path(result["export"]).is_relative_to(REPO_ROOT) else result["export"]
+        export = (
+            Path(result["export"]).relative_to(REPO_ROOT)
+            if Path(result["export"]).is_relative_to(REPO_ROOT)
+            else result["export"]
+        )
         line = f"{layer:<8} {env:<8} {result['resources']:>4} resources  {time.monotonic() - started:5.1f}s  {export}"
         print(line, flush=True)
         lines.append(line)

@@ -43,6 +43,7 @@ class Registration:
     additional_secret_outputs: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    external: bool = False
 
 
 def plaintext_secrets(value: Any) -> Any:
@@ -95,11 +96,20 @@ def build_export(
         entry["parent"] = reg.parent or stack_urn
         if reg.protect is not None:
             entry["protect"] = reg.protect
+        if reg.external:
+            entry["external"] = True
         entry["dependencies"] = reg.dependencies
         if reg.custom:
             entry["provider"] = reg.provider or _default_provider(
-                resources, providers, plugins, project=project, stack=stack, stack_urn=stack_urn,
-                package=_package(reg.type), version=reg.version, region=region,
+                resources,
+                providers,
+                plugins,
+                project=project,
+                stack=stack,
+                stack_urn=stack_urn,
+                package=_package(reg.type),
+                version=reg.version,
+                region=region,
             )
         entry["propertyDependencies"] = reg.property_dependencies
         if reg.additional_secret_outputs:
@@ -111,7 +121,8 @@ def build_export(
         "magic": hashlib.sha256(ENGINE_VERSION.encode()).hexdigest(),
         "version": ENGINE_VERSION,
         "plugins": [
-            {"name": name, "path": "", "type": "resource", "version": version} for name, version in sorted(plugins.items())
+            {"name": name, "path": "", "type": "resource", "version": version}
+            for name, version in sorted(plugins.items())
         ],
     }
     deployment: dict[str, Any] = {"manifest": manifest, "resources": resources}

@@ -31,6 +31,12 @@ def digest(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
+def _uuid(*parts: str) -> str:
+    """A deterministic, well-formed v4-style UUID for ``parts``."""
+    h = digest(*parts, length=32)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
+
+
 @dataclass
 class MockContext:
     """What the mocks know about the run: region, partition, the upstream exports and registered state."""
@@ -78,12 +84,17 @@ def _ec2(prefix: str, kind: str) -> Handler:
 
 def _vpc(ctx: MockContext, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
     rid, out = _ec2("vpc", "vpc")(ctx, name, inputs)
-    return rid, {**out, "defaultSecurityGroupId": f"sg-0{digest('default-sg', name)}", "mainRouteTableId": f"rtb-0{digest('main', name)}"}
+    return rid, {
+        **out,
+        "defaultSecurityGroupId": f"sg-0{digest('default-sg', name)}",
+        "mainRouteTableId": f"rtb-0{digest('main', name)}",
+    }
 
 
 def _subnet(ctx: MockContext, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
     rid, out = _ec2("subnet", "subnet")(ctx, name, inputs)
-    return rid, {**out, "availabilityZoneId": f"{ctx.region[:3]}{ctx.region[-1]}-az{ord(str(inputs.get('availabilityZone', 'a'))[-1]) - 96}"}
+    zone_index = "abcdef".index(str(inputs.get("availabilityZone", "a"))[-1]) + 1
+    return rid, {**out, "availabilityZoneId": f"{ctx.region[:3]}{ctx.region[-1]}-az{zone_index}"}
 
 
 def _security_group(ctx: MockContext, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
@@ -103,8 +114,15 @@ def _vpc_endpoint(ctx: MockContext, name: str, inputs: dict[str, Any]) -> tuple[
     if inputs.get("vpcEndpointType") == "Gateway":
         extra["prefixListId"] = f"pl-{digest('pl', service, length=8)}"
     else:
-        extra["dnsEntries"] = [{"dnsName": f"{rid}-{digest(rid, length=8)}.{service.split('.', 3)[-1]}.{ctx.region}.vpce.amazonaws.com", "hostedZoneId": "Z" + digest(service, length=13).upper()}]
-        extra["networkInterfaceIds"] = [f"eni-0{digest(rid, str(i))}" for i, _ in enumerate(inputs.get("subnetIds") or [])]
+        extra["dnsEntries"] = [
+            {
+                "dnsName": f"{rid}-{digest(rid, length=8)}.{service.split('.', 3)[-1]}.{ctx.region}.vpce.amazonaws.com",
+                "hostedZoneId": "Z" + digest(service, length=13).upper(),
+            }
+        ]
+        extra["networkInterfaceIds"] = [
+            f"eni-0{digest(rid, str(i))}" for i, _ in enumerate(inputs.get("subnetIds") or [])
+        ]
     return rid, {**out, **extra, "state": "available"}
 
 
@@ -216,8 +234,12 @@ def _rds_instance(ctx: MockContext, name: str, inputs: dict[str, Any]) -> tuple[
     if inputs.get("manageMasterUserPassword"):
         outputs["masterUserSecrets"] = [
             {
-                "secretArn": ctx.arn("secretsmanager", f"secret:rds!db-{digest('rds-secret', name, length=8)}-{digest(name, length=6)}"),
-                "kmsKeyId": ctx.arn("kms", f"key/{digest('kms', name, length=8)}-0000-4000-8000-{digest(name, length=12)}"),
+                "secretArn": ctx.arn(
+                    "secretsmanager", f"secret:rds!db-{digest('rds-secret', name, length=8)}-{digest(name, length=6)}"
+                ),
+                "kmsKeyId": ctx.arn(
+                    "kms", f"key/{digest('kms', name, length=8)}-0000-4000-8000-{digest(name, length=12)}"
+                ),
                 "secretStatus": "active",
             }
         ]
@@ -245,7 +267,7 @@ def _lambda(ctx: MockContext, name: str, inputs: dict[str, Any]) -> tuple[str, O
 
 
 def _event_source_mapping(ctx: MockContext, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
-    uuid = f"{digest('esm', name, length=8)}-{digest('a', name, length=4)}-4{digest('b', name, length=3)}-8{digest('c', name, length=3)}-{digest('d', name, length=12)}"
+    uuid = _uuid("esm", name)
     return uuid, {"uuid": uuid, "arn": ctx.arn("lambda", f"event-source-mapping:{uuid}"), "state": "Enabled"}
 
 
@@ -284,7 +306,9 @@ def _api_child(prefix: str) -> Handler:
         if prefix == "stage":
             api = inputs.get("apiId")
             stage = str(inputs.get("name", "$default"))
-            outputs["invokeUrl"] = f"https://{api}.execute-api.{ctx.region}.amazonaws.com/" + ("" if stage == "$default" else stage)
+            outputs["invokeUrl"] = f"https://{api}.execute-api.{ctx.region}.amazonaws.com/" + (
+                "" if stage == "$default" else stage
+            )
             outputs["arn"] = f"arn:{ctx.partition}:apigateway:{ctx.region}::/apis/{api}/stages/{stage}"
             return stage, outputs
         return rid, outputs
@@ -305,7 +329,7 @@ def _distribution(ctx: MockContext, name: str, inputs: dict[str, Any]) -> tuple[
 
 def _cloudfront_child(prefix: str) -> Handler:
     def handler(ctx: MockContext, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
-        rid = "E" + digest(prefix, name, length=13).upper() if prefix == "oac" else f"{digest(prefix, name, length=8)}-{digest(prefix, 'b', name, length=4)}-4{digest(prefix, 'c', name, length=3)}-8{digest(prefix, 'd', name, length=3)}-{digest(prefix, 'e', name, length=12)}"
+        rid = "E" + digest(prefix, name, length=13).upper() if prefix == "oac" else _uuid(prefix, name)
         return rid, {"etag": "E" + digest("etag", name, length=13).upper()}
 
     return handler
@@ -332,7 +356,10 @@ HANDLERS: dict[str, Handler] = {
     "aws:iam/role:Role": _iam("role/"),
     "aws:iam/policy:Policy": _iam("policy/"),
     "aws:iam/instanceProfile:InstanceProfile": _iam("instance-profile/"),
-    "aws:iam/rolePolicy:RolePolicy": lambda ctx, name, inputs: (f"{inputs.get('role')}:{_physical(inputs, 'name', name)}", {"name": _physical(inputs, "name", name)}),
+    "aws:iam/rolePolicy:RolePolicy": lambda ctx, name, inputs: (
+        f"{inputs.get('role')}:{_physical(inputs, 'name', name)}",
+        {"name": _physical(inputs, "name", name)},
+    ),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _iam_attachment,
     "aws:s3/bucket:Bucket": _bucket,
     "aws:s3/bucketVersioning:BucketVersioning": _bucket_child,
@@ -347,7 +374,10 @@ HANDLERS: dict[str, Handler] = {
     "aws:sqs/queue:Queue": _queue,
     "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": lambda ctx, name, inputs: (str(inputs.get("queueUrl")), {}),
     "aws:ecr/repository:Repository": _ecr,
-    "aws:ecr/lifecyclePolicy:LifecyclePolicy": lambda ctx, name, inputs: (str(inputs.get("repository")), {"registryId": ACCOUNT_ID}),
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": lambda ctx, name, inputs: (
+        str(inputs.get("repository")),
+        {"registryId": ACCOUNT_ID},
+    ),
     "aws:secretsmanager/secret:Secret": _secret,
     "aws:rds/instance:Instance": _rds_instance,
     "aws:rds/subnetGroup:SubnetGroup": _named("rds", "subgrp:"),
@@ -423,12 +453,28 @@ class OfflineMocks(pulumi.runtime.Mocks):
         ctx = self.ctx
         token = args.token
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": ctx.arn("iam", "user/offline-preview", region=False), "userId": "AIDA" + digest("user", length=17).upper(), "id": ACCOUNT_ID}, []
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": ctx.arn("iam", "user/offline-preview", region=False),
+                "userId": "AIDA" + digest("user", length=17).upper(),
+                "id": ACCOUNT_ID,
+            }, []
         if token == "aws:index/getPartition:getPartition":
             suffix = "amazonaws.com.cn" if ctx.partition == "aws-cn" else "amazonaws.com"
-            return {"partition": ctx.partition, "dnsSuffix": suffix, "reverseDnsPrefix": ".".join(reversed(suffix.split("."))), "id": ctx.partition}, []
+            return {
+                "partition": ctx.partition,
+                "dnsSuffix": suffix,
+                "reverseDnsPrefix": ".".join(reversed(suffix.split("."))),
+                "id": ctx.partition,
+            }, []
         if token == "aws:index/getRegion:getRegion":
-            return {"name": ctx.region, "region": ctx.region, "id": ctx.region, "description": ctx.region, "endpoint": f"ec2.{ctx.region}.amazonaws.com"}, []
+            return {
+                "name": ctx.region,
+                "region": ctx.region,
+                "id": ctx.region,
+                "description": ctx.region,
+                "endpoint": f"ec2.{ctx.region}.amazonaws.com",
+            }, []
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             letters = "abc"
             return {
@@ -442,13 +488,33 @@ class OfflineMocks(pulumi.runtime.Mocks):
             # Same id as the S3 gateway endpoint's prefixListId for this service name.
             name = str(args.args.get("name") or f"com.amazonaws.{ctx.region}.s3")
             pl_id = f"pl-{digest('pl', name, length=8)}"
-            return {"id": pl_id, "prefixListId": pl_id, "name": name, "cidrBlocks": ["52.95.128.0/21", "3.5.164.0/22"]}, []
+            return {
+                "id": pl_id,
+                "prefixListId": pl_id,
+                "name": name,
+                "cidrBlocks": ["52.95.128.0/21", "3.5.164.0/22"],
+            }, []
         if token == "aws:ssm/getParameter:getParameter":
             name = str(args.args.get("name"))
             value = f"ami-0{digest('ami', ctx.region, name)}"
-            return {"id": name, "name": name, "value": value, "insecureValue": value, "type": "String", "arn": ctx.arn("ssm", f"parameter{name}", account=False), "version": 1, "withDecryption": True}, []
+            return {
+                "id": name,
+                "name": name,
+                "value": value,
+                "insecureValue": value,
+                "type": "String",
+                "arn": ctx.arn("ssm", f"parameter{name}", account=False),
+                "version": 1,
+                "withDecryption": True,
+            }, []
         if token == "aws:ec2/getAmi:getAmi":
-            return {"id": f"ami-0{digest('ami', ctx.region)}", "name": "al2023-ami-2023.9.20251117.1-kernel-6.1-x86_64", "architecture": "x86_64", "ownerId": "137112412989", "rootDeviceName": "/dev/xvda"}, []
+            return {
+                "id": f"ami-0{digest('ami', ctx.region)}",
+                "name": "al2023-ami-2023.9.20251117.1-kernel-6.1-x86_64",
+                "architecture": "x86_64",
+                "ownerId": "137112412989",
+                "rootDeviceName": "/dev/xvda",
+            }, []
         raise OfflineError(
             f"provider function {token} has no offline answer: add it to OfflineMocks.call in tools/offline/mocks.py"
         )

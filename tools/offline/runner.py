@@ -12,7 +12,7 @@ The Pulumi runtime is process-global: run one layer per process (``python -m too
 from __future__ import annotations
 
 import argparse
-import asyncio
+import inspect
 import json
 import os
 import runpy
@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import yaml
@@ -54,7 +54,7 @@ def cli_config(layer_dir: Path, stack: str) -> tuple[dict[str, str], list[str]]:
     """
     path = layer_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        raise OfflineError(f"{layer_dir.name}: no stack file {path.relative_to(REPO_ROOT)} for stack '{stack}'")
+        raise OfflineError(f"{layer_dir.name}: no stack file {path} for stack '{stack}'")
     document = yaml.safe_load(path.read_text()) or {}
     config: dict[str, str] = {}
     secret_keys: list[str] = []
@@ -115,6 +115,31 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             )
         return response
 
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        """Reads (StackReference, ``.get``) are state too: the engine records them as external resources."""
+        response = super().ReadResource(request)
+        with self.lock:
+            self.registrations.append(
+                Registration(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    custom=True,
+                    parent=request.parent,
+                    id=request.id,
+                    inputs=_struct_to_json(request.properties),
+                    outputs=_struct_to_json(response.properties),
+                    dependencies=list(request.dependencies),
+                    property_dependencies={},
+                    protect=None,
+                    retain_on_delete=None,
+                    provider=request.provider,
+                    version=request.version,
+                    external=True,
+                )
+            )
+        return response
+
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         """Keep component outputs for the export."""
         with self.lock:
@@ -131,9 +156,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             opts=pulumi.ResourceOptions(protect=request.protect if request.HasField("protect") else None),
         )
         for transform in self._stack_transforms:
-            result = transform(args)
-            if asyncio.iscoroutine(result):
-                result = _sync_await(result)
+            outcome = transform(args)
+            result = cast(
+                "pulumi.ResourceTransformResult | None",
+                _sync_await(outcome) if inspect.isawaitable(outcome) else outcome,
+            )
             if result is not None:
                 args = pulumi.ResourceTransformArgs(args.custom, args.type_, args.name, result.props, result.opts)
         struct = _sync_await(rpc.serialize_properties(args.props, {}))
@@ -176,10 +203,14 @@ def upstream_exports(out_dir: Path, env: str) -> dict[str, Path]:
     return {default_stack_name(layer, env): out_dir / env / f"{layer.value}.json" for layer in LAYER_ORDER}
 
 
-def run_layer(layer: str, env: str, out_dir: Path, *, preview: bool = False) -> RunResult:
-    """Run ``stacks/<layer>/__main__.py`` for stack ``env`` and write ``<out_dir>/<env>/<layer>.json``."""
+def run_layer(
+    layer: str, env: str, out_dir: Path, *, preview: bool = False, stacks_dir: Path = STACKS_DIR
+) -> RunResult:
+    """Run ``<stacks_dir>/<layer>/__main__.py`` for stack ``env`` and write ``<out_dir>/<env>/<layer>.json``."""
     started = time.monotonic()
-    layer_dir = STACKS_DIR / layer
+    layer_dir = stacks_dir / layer
+    if not (layer_dir / "Pulumi.yaml").exists():
+        raise OfflineError(f"no Pulumi project at {layer_dir}")
     project = load_project(layer_dir)
     config, secret_keys = cli_config(layer_dir, env)
     region = config.get("aws:region")
@@ -199,7 +230,11 @@ def run_layer(layer: str, env: str, out_dir: Path, *, preview: bool = False) -> 
     sys.path.insert(0, str(layer_dir))
     try:
         SETTINGS.rpc_manager.clear()
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+
+        def program_body() -> None:
+            runpy.run_path(str(program), run_name="__main__")
+
+        _sync_await(run_pulumi_func(program_body))
         stack = get_root_resource()
         stack_outputs = _struct_to_json(_sync_await(rpc.serialize_properties(getattr(stack, "outputs", {}), {})))
     finally:
@@ -218,7 +253,9 @@ def run_layer(layer: str, env: str, out_dir: Path, *, preview: bool = False) -> 
     export_path = out_dir / env / f"{layer}.json"
     export_path.parent.mkdir(parents=True, exist_ok=True)
     export_path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
-    count = sum(1 for r in document["deployment"]["resources"] if r.get("custom") and not r["type"].startswith("pulumi:"))
+    count = sum(
+        1 for r in document["deployment"]["resources"] if r.get("custom") and not r["type"].startswith("pulumi:")
+    )
     return RunResult(layer, env, export_path, count, time.monotonic() - started)
 
 
@@ -229,16 +266,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", required=True, help="the stack name: dev, staging or prod")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "build")
     parser.add_argument("--preview", action="store_true", help="leave computed values unknown, as a preview does")
+    parser.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="where the layer folders are")
     args = parser.parse_args(argv)
     try:
-        result = run_layer(args.layer, args.env, args.out.resolve(), preview=args.preview)
-    except Exception as error:  # noqa: BLE001 - report any program failure as one clear message
+        result = run_layer(
+            args.layer, args.env, args.out.resolve(), preview=args.preview, stacks_dir=args.stacks_dir.resolve()
+        )
+    except Exception as error:
         if os.environ.get("OFFLINE_TRACEBACK"):
             raise
         print(f"{args.layer} [{args.env}]: {_describe(error)}", file=sys.stderr)
         return 1
-    print(json.dumps({"layer": result.layer, "env": result.env, "export": str(result.export_path),
-                      "resources": result.resource_count, "seconds": round(result.seconds, 2)}))
+    print(
+        json.dumps(
+            {
+                "layer": result.layer,
+                "env": result.env,
+                "export": str(result.export_path),
+                "resources": result.resource_count,
+                "seconds": round(result.seconds, 2),
+            }
+        )
+    )
     return 0
 
 

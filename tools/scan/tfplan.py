@@ -87,6 +87,8 @@ def merged_properties(resource: Resource) -> dict[str, Any]:
 
 def _reference_attr(value: Any, dep: Resource) -> str:
     """Which attribute of ``dep`` a value was read from (``id`` unless it matches the ARN or name)."""
+    if value == dep.id:
+        return "id"
     for attr in ("arn", "name", "bucket"):
         if value is not UNKNOWN_VALUE and value == dep.outputs.get(attr):
             return attr
@@ -166,9 +168,7 @@ def translate_plan(resources: Iterable[Resource], known_tf_types: Iterable[str] 
         "terraform_version": TERRAFORM_VERSION,
         "planned_values": {"root_module": {"resources": planned}},
         "resource_changes": changes,
-        "configuration": {
-            "provider_config": {"aws": {"name": "aws", "full_name": PROVIDER}},
-            "root_module": {"resources": config},
-        },
+        # No provider_config: Pulumi providers are skipped, so checkov's provider checks would have no URN to report.
+        "configuration": {"root_module": {"resources": config}},
     }
     return PlanTranslation(plan=plan, urns=urns)

@@ -1,0 +1,49 @@
+"""The one list of every policy in the pack. Names are unique; adding a duplicate fails at import."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pulumi_policy import EnforcementLevel, Policy
+
+from policies import compute, data, iam, network, protection, tagging
+
+PACK_NAME = "student-helper"
+
+# Other tools and users depend on these exact names being mandatory by default.
+MANDATORY = ("no-nat-gateway", "imdsv2-required", "encryption-at-rest", "private-subnets-only", "iam-least-privilege")
+
+
+class DuplicatePolicyError(ValueError):
+    """Two policies share a name; the CLI would silently judge only one of them."""
+
+
+def build(policies: Iterable[Policy]) -> tuple[Policy, ...]:
+    """The policies in order, after checking their names are unique."""
+    seen: set[str] = set()
+    ordered: list[Policy] = []
+    for policy in policies:
+        if policy.name in seen:
+            raise DuplicatePolicyError(f"policy name {policy.name!r} is registered twice")
+        seen.add(policy.name)
+        ordered.append(policy)
+    return tuple(ordered)
+
+
+POLICIES: tuple[Policy, ...] = build(
+    [
+        *network.POLICIES,
+        *compute.POLICIES,
+        *data.POLICIES,
+        *iam.POLICIES,
+        *protection.POLICIES,
+        *tagging.POLICIES,
+    ]
+)
+
+BY_NAME: dict[str, Policy] = {p.name: p for p in POLICIES}
+
+
+def default_level(policy: Policy) -> EnforcementLevel:
+    """The level a policy runs at when the config says nothing (the pack default is advisory)."""
+    return policy.enforcement_level or EnforcementLevel.ADVISORY

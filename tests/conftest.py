@@ -1,0 +1,85 @@
+"""Session fixtures: the real offline exports of every layer and environment, produced once per test run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.contract import LAYER_ORDER
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ENVS = ("dev", "staging", "prod")
+LAYERS = tuple(layer.value for layer in LAYER_ORDER if (REPO_ROOT / "stacks" / layer.value / "Pulumi.yaml").exists())
+
+
+@pytest.fixture(scope="session")
+def offline_exports(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+    """``{(env, layer): export path}`` from one run of the offline preview (the same command make check uses)."""
+    out = tmp_path_factory.mktemp("build")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.offline",
+            "--out",
+            str(out),
+            "--envs",
+            " ".join(ENVS),
+            "--layers",
+            " ".join(LAYERS),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, f"offline preview failed:\n{done.stdout}\n{done.stderr}"
+    return {(env, layer): out / env / f"{layer}.json" for env in ENVS for layer in LAYERS}
+
+
+class Export:
+    """A parsed stack export with lookups by type and logical name; assertion messages quote URNs."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.document: dict[str, Any] = json.loads(path.read_text())
+        self.resources: list[dict[str, Any]] = self.document["deployment"]["resources"]
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """The root stack's outputs."""
+        return next(r for r in self.resources if r["type"] == "pulumi:pulumi:Stack")["outputs"]
+
+    def of_type(self, type_token: str) -> list[dict[str, Any]]:
+        """Every resource of one type."""
+        return [r for r in self.resources if r["type"] == type_token]
+
+    def one(self, type_token: str, name_suffix: str = "") -> dict[str, Any]:
+        """The single resource of ``type_token`` whose URN ends with ``name_suffix``."""
+        found = [r for r in self.of_type(type_token) if r["urn"].endswith(name_suffix)]
+        assert len(found) == 1, (
+            f"{self.path}: expected one {type_token} ending {name_suffix!r}, got {[r['urn'] for r in found]}"
+        )
+        return found[0]
+
+    def by_id(self, resource_id: str) -> dict[str, Any]:
+        """The resource with this provider id."""
+        found = [r for r in self.resources if r.get("id") == resource_id]
+        assert found, f"{self.path}: no resource has id {resource_id}"
+        return found[0]
+
+    def custom(self) -> Iterator[dict[str, Any]]:
+        """Resources managed by a provider (not providers, components or the stack)."""
+        return (r for r in self.resources if r.get("custom") and not r["type"].startswith("pulumi:"))
+
+
+@pytest.fixture(scope="session")
+def exports(offline_exports: dict[tuple[str, str], Path]) -> dict[tuple[str, str], Export]:
+    """The offline exports, parsed."""
+    return {key: Export(path) for key, path in offline_exports.items()}

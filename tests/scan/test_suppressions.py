@@ -1,0 +1,130 @@
+"""The suppressions file: its rules, stale detection, and the project's exports scanning clean with it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools.scan import aws_sdk
+from tools.scan.cfn import cfn_type
+from tools.scan.cli import format_report, run_scan
+from tools.scan.export import load_export
+from tools.scan.oracle import Oracle
+from tools.scan.runners import Finding
+from tools.scan.suppressions import (
+    DEFAULT_FILE,
+    SuppressionError,
+    apply,
+    load_suppressions,
+    parse_suppressions,
+    reason_problem,
+)
+from tools.scan.venv import ROOT
+
+GOOD_REASON = "Flow logs are kept for troubleshooting only, so fourteen days are enough in dev."
+URN = "urn:pulumi:dev::student-helper-network::student-helper:network:Vpc$aws:cloudwatch/logGroup:LogGroup::flow-logs"
+
+
+def _finding(check: str = "CKV_AWS_338", urn: str = URN) -> Finding:
+    return Finding("checkov", check, "", False, urn, "aws_cloudwatch_log_group.flow-logs", "build/dev/network.json")
+
+
+@pytest.mark.parametrize(
+    ("reason", "ok"),
+    [
+        (GOOD_REASON, True),
+        ("Too short.", False),
+        ("flow logs are kept for troubleshooting only so fourteen days are enough.", False),
+        ("Flow logs are kept for troubleshooting only, so fourteen days are enough", False),
+        ("Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.", False),
+        (None, False),
+    ],
+)
+def test_reason_must_be_a_sentence(reason: Any, ok: bool) -> None:
+    assert (reason_problem(reason) is None) == ok
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"check": "CKV_AWS_338", "reason": GOOD_REASON}, "no global skips"),
+        ({"check": "CKV_AWS_338", "resources": [{"urn": "*"}], "reason": GOOD_REASON}, "not only"),
+        ({"check": "CKV AWS", "resources": [{"urn": URN}], "reason": GOOD_REASON}, "one check id"),
+        ({"check": "CKV_AWS_338", "resources": [{"name": "x"}], "reason": GOOD_REASON}, "each resource"),
+        ({"check": "CKV_AWS_338", "resources": [{"urn": URN}], "reason": "Because."}, "at least 40"),
+        ({"check": "CKV_AWS_338", "resources": [{"urn": URN}], "reason": GOOD_REASON, "skip": 1}, "unknown keys"),
+    ],
+)
+def test_malformed_entries_are_rejected(entry: dict[str, Any], message: str) -> None:
+    with pytest.raises(SuppressionError, match=message):
+        parse_suppressions({"suppressions": [entry]})
+
+
+@pytest.mark.parametrize(
+    ("selector", "envs", "matches"),
+    [
+        ({"urn": "*::flow-logs"}, [], True),
+        ({"name": "flow-*", "type": "aws:cloudwatch/logGroup:LogGroup"}, [], True),
+        ({"name": "flow-*", "type": "aws:cloudwatch/logGroup:LogGroup"}, ["prod"], False),
+        ({"name": "flow-*", "type": "aws:s3/bucket:Bucket"}, [], False),
+        ({"file": "tools/*.py"}, [], False),
+    ],
+)
+def test_selectors(selector: dict[str, str], envs: list[str], matches: bool) -> None:
+    [entry] = parse_suppressions(
+        {"suppressions": [{"check": "CKV_AWS_338", "resources": [selector], "envs": envs, "reason": GOOD_REASON}]}
+    )
+    assert entry.matches(_finding()) == matches
+
+
+def test_stale_suppressions_are_reported() -> None:
+    entries = parse_suppressions(
+        {
+            "suppressions": [
+                {"check": "CKV_AWS_338", "resources": [{"urn": URN}, {"urn": "*::gone"}], "reason": GOOD_REASON},
+                {"check": "CKV_AWS_18", "resources": [{"urn": URN}], "reason": GOOD_REASON},
+            ]
+        }
+    )
+    open_, suppressed, stale = apply([_finding(), _finding("CKV_AWS_79")], entries)
+    assert [f.check_id for f in open_] == ["CKV_AWS_79"]
+    assert len(suppressed) == 1
+    assert len(stale) == 2 and "*::gone" in stale[0] and "CKV_AWS_18" in stale[1]
+
+
+def test_the_suppressions_file_is_valid() -> None:
+    entries = load_suppressions(DEFAULT_FILE)
+    assert all(reason_problem(e.reason) is None for e in entries)
+
+
+# The tests below use the real offline exports of every environment (the lead's `offline_exports` fixture).
+
+
+def test_mapping_covers_every_type_in_our_exports(request: pytest.FixtureRequest, oracle: Oracle) -> None:
+    exports: dict[tuple[str, str], Path] = request.getfixturevalue("offline_exports")
+    types: set[str] = set()
+    for path in exports.values():
+        types |= set(re.findall(r"aws(?:-native)?:[a-zA-Z0-9]+/?[a-zA-Z0-9]*:[A-Za-z0-9]+", path.read_text()))
+        types |= {r.type for r in load_export(path).resources}
+    assert types, "the exports hold no AWS resources"
+    for token in sorted(types):
+        if token.startswith("aws-native:"):
+            assert cfn_type(token, oracle).startswith("AWS::")
+        elif token in aws_sdk.resource_files():
+            tf = aws_sdk.tf_type(token, oracle.tf_types)
+            # checkov knows every Terraform type our exports use, or the type is newer than checkov's list.
+            assert tf in oracle.tf_types or tf.startswith("aws_s3vectors_"), f"{token} → {tf} is unknown to checkov"
+
+
+def test_make_scan_passes_on_our_exports_with_no_stale_suppressions(
+    request: pytest.FixtureRequest, scan_venv: Path, tmp_path: Path
+) -> None:
+    exports: dict[tuple[str, str], Path] = request.getfixturevalue("offline_exports")
+    report = run_scan(sorted(exports.values()), tmp_path, load_suppressions(DEFAULT_FILE), ROOT, scan_venv)
+    text = format_report(report, check_stale=True)
+    assert not report.open, text
+    assert not report.stale, text
+    assert all(f.urn.startswith("urn:pulumi:") for f in report.findings if f.scanner in ("checkov", "cfn-lint"))

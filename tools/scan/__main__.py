@@ -1,0 +1,7 @@
+"""``python -m tools.scan``: see tools/scan/cli.py."""
+
+import sys
+
+from tools.scan.cli import main
+
+sys.exit(main())

@@ -1,0 +1,90 @@
+"""Every IAM policy document in an export: identity, trust and resource policies, wherever a property holds one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tools.scan.export import UNKNOWN_VALUE, Resource
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    """One policy document: the resource, the property path it sits at, and its JSON text."""
+
+    urn: str
+    path: str
+    text: str
+    resource_policy: bool = False  # has a Principal: a trust or resource policy, not an identity policy
+
+
+def _as_policy(value: Any) -> dict[str, Any] | None:
+    """The value as a policy document, if it is one (a dict or JSON text with a ``Statement``)."""
+    if isinstance(value, str) and value.lstrip().startswith("{") and "Statement" in value:
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return None
+    if isinstance(value, dict) and "Statement" in value:
+        return value
+    return None
+
+
+def _with_implicit_resource(policy: dict[str, Any], res: Resource) -> dict[str, Any]:
+    """A trust policy with its implicit Resource (the role itself) spelled out, which parliament requires."""
+    arn = res.outputs.get("arn")
+    if not isinstance(arn, str) or not arn.startswith("arn:"):
+        arn = f"arn:aws:iam::000000000000:role/{res.name}"
+    statements = policy.get("Statement")
+    if not isinstance(statements, list):
+        statements = [statements]
+    fixed = [
+        {**st, "Resource": arn}
+        if isinstance(st, dict) and "Principal" in st and "Resource" not in st and "NotResource" not in st
+        and str(st.get("Action", "")).startswith("sts:")
+        else st
+        for st in statements
+    ]
+    return {**policy, "Statement": fixed}
+
+
+def _contains_unknown(value: Any) -> bool:
+    if value is UNKNOWN_VALUE:
+        return True
+    if isinstance(value, dict):
+        return any(_contains_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_unknown(v) for v in value)
+    return False
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    yield path, value
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from _walk(sub, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            yield from _walk(sub, f"{path}[{i}]")
+
+
+def policy_documents(resources: Iterable[Resource]) -> tuple[list[PolicyDocument], list[tuple[str, str]]]:
+    """The analysable policy documents, and (urn, path) of those still unknown at preview time."""
+    found: list[PolicyDocument] = []
+    unknown: list[tuple[str, str]] = []
+    for res in resources:
+        for path, value in _walk(res.inputs, ""):
+            policy = _as_policy(value)
+            if policy is None:
+                continue
+            if _contains_unknown(policy):
+                unknown.append((res.urn, path))
+                continue
+            policy = _with_implicit_resource(policy, res)
+            statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
+            is_resource_policy = any(isinstance(st, dict) and "Principal" in st for st in statements)
+            text = json.dumps(policy, sort_keys=True)
+            found.append(PolicyDocument(urn=res.urn, path=path, text=text, resource_policy=is_resource_policy))
+    return found, unknown

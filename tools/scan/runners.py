@@ -1,0 +1,201 @@
+"""The scanners, run as subprocesses from .venv-scan, and their results as :class:`Finding` records."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tools.scan.iam import PolicyDocument
+from tools.scan.venv import SCAN_VENV, scan_bin
+
+# Offline checkov: --skip-download skips the policy/guideline download, BC_SKIP_MAPPING the guideline mapping call
+# (checkov docs, "CLI Command Reference" and "Environment variables").
+CHECKOV_ENV = {"BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false", "LOG_LEVEL": "ERROR"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check result on one resource (or one file for the repository scans)."""
+
+    scanner: str
+    check_id: str
+    title: str
+    passed: bool
+    urn: str  # the Pulumi URN; for repository scans, the file path
+    resource: str  # the translated address (aws_s3_bucket.documents, AWS::SQS::Queue.Jobs) or file:line
+    source: str  # the export (or repository file) it came from
+    detail: str = ""
+
+
+def _run(cmd: list[str], env: Mapping[str, str] | None = None, stdin: str | None = None) -> str:
+    """stdout of a scanner; its exit code only says whether it found something, so only empty output is an error."""
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, input=stdin, env={**os.environ, **(env or {})}, check=False
+    )
+    if proc.returncode != 0 and not proc.stdout.strip():
+        raise RuntimeError(f"{Path(cmd[0]).name} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+    return proc.stdout
+
+
+def checkov_raw(files: Iterable[Path], frameworks: Iterable[str], venv: Path = SCAN_VENV) -> list[dict[str, Any]]:
+    """checkov's JSON reports for ``files`` (one invocation: checkov's start-up costs seconds)."""
+    files = list(files)
+    if not files:
+        return []
+    cmd = [str(scan_bin("checkov", venv)), "--skip-download", "--output", "json", "--framework", *frameworks]
+    for f in files:
+        cmd += ["--file", str(f)]
+    out = _run(cmd, CHECKOV_ENV)
+    if not out.strip():
+        return []
+    reports = json.loads(out)
+    if isinstance(reports, dict) and "results" not in reports:
+        return []  # checkov prints a summary dict when nothing was scanned
+    return reports if isinstance(reports, list) else [reports]
+
+
+def checkov_findings(
+    reports: list[dict[str, Any]], urn_maps: Mapping[Path, Mapping[str, str]], sources: Mapping[Path, str]
+) -> list[Finding]:
+    """Findings from checkov reports on translated files; ``urn_maps`` maps each file's addresses to URNs."""
+    findings: list[Finding] = []
+    resolved = {p.resolve(): m for p, m in urn_maps.items()}
+    resolved_sources = {p.resolve(): s for p, s in sources.items()}
+    for report in reports:
+        results = report.get("results", {})
+        for passed, key in ((False, "failed_checks"), (True, "passed_checks")):
+            for check in results.get(key, []):
+                path = Path(check.get("file_abs_path") or check["file_path"]).resolve()
+                address = check["resource"]
+                if report.get("check_type") == "cloudformation":
+                    address_key = address.rsplit(".", 1)[-1]
+                else:
+                    address_key = address
+                urn = resolved.get(path, {}).get(address_key)
+                if urn is None:
+                    raise RuntimeError(f"checkov reported {address} in {path}, which maps to no Pulumi resource")
+                findings.append(
+                    Finding(
+                        scanner="checkov",
+                        check_id=check["check_id"],
+                        title=check.get("check_name") or "",
+                        passed=passed,
+                        urn=urn,
+                        resource=address,
+                        source=resolved_sources.get(path, str(path)),
+                    )
+                )
+    return findings
+
+
+def checkov_repo_findings(reports: list[dict[str, Any]], root: Path) -> list[Finding]:
+    """Findings from checkov's file scans (secrets, dockerfile, github_actions): the 'URN' is the file."""
+    findings: list[Finding] = []
+    for report in reports:
+        for passed, key in ((False, "failed_checks"), (True, "passed_checks")):
+            for check in report.get("results", {}).get(key, []):
+                path = Path(check.get("file_abs_path") or check["file_path"]).resolve()
+                try:
+                    rel = str(path.relative_to(root.resolve()))
+                except ValueError:
+                    rel = str(path)
+                line = (check.get("file_line_range") or [0])[0]
+                findings.append(
+                    Finding(
+                        scanner=f"checkov-{report.get('check_type', 'repo')}",
+                        check_id=check["check_id"],
+                        title=check.get("check_name") or "",
+                        passed=passed,
+                        urn=rel,
+                        resource=f"{rel}:{line} {check.get('resource', '')}".strip(),
+                        source=rel,
+                    )
+                )
+    return findings
+
+
+def cfn_lint_findings(
+    templates: Mapping[Path, Mapping[str, str]], sources: Mapping[Path, str], venv: Path = SCAN_VENV
+) -> list[Finding]:
+    """cfn-lint errors and warnings on the translated templates, each mapped to the resource's URN."""
+    if not templates:
+        return []
+    out = _run([str(scan_bin("cfn-lint", venv)), "--format", "json", *[str(p) for p in templates]])
+    matches: list[dict[str, Any]] = json.loads(out) if out.strip() else []
+    resolved = {p.resolve(): m for p, m in templates.items()}
+    resolved_sources = {p.resolve(): s for p, s in sources.items()}
+    findings: list[Finding] = []
+    for match in matches:
+        if match.get("Level") == "Informational":
+            continue
+        path = Path(match["Filename"]).resolve()
+        loc = match.get("Location", {}).get("Path") or []
+        logical = loc[1] if len(loc) > 1 and loc[0] == "Resources" else ""
+        urn = resolved.get(path, {}).get(logical, f"{sources.get(path, path)}:template")
+        findings.append(
+            Finding(
+                scanner="cfn-lint",
+                check_id=match["Rule"]["Id"],
+                title=match["Rule"].get("ShortDescription", ""),
+                passed=False,
+                urn=urn,
+                resource="/".join(str(p) for p in loc),
+                source=resolved_sources.get(path, str(path)),
+                detail=match.get("Message", ""),
+            )
+        )
+    return findings
+
+
+# Runs inside .venv-scan: parliament, with its community auditors for identity policies.
+_PARLIAMENT_SCRIPT = """
+import json, sys
+from parliament import analyze_policy_string, enhance_finding
+out = []
+for item in json.load(sys.stdin):
+    policy = analyze_policy_string(item["text"], include_community_auditors=item["community"])
+    for f in policy.findings:
+        try:
+            enhance_finding(f)
+        except Exception:
+            pass
+        out.append({"index": item["index"], "issue": f.issue, "title": getattr(f, "title", ""),
+                    "severity": getattr(f, "severity", ""), "detail": str(f.detail), "location": str(f.location)})
+json.dump(out, sys.stdout)
+"""
+
+
+def parliament_findings(
+    documents: Iterable[tuple[PolicyDocument, str]], venv: Path = SCAN_VENV
+) -> tuple[list[Finding], int]:
+    """parliament's findings on every (policy document, source) pair, and how many documents it analysed."""
+    docs = list(documents)
+    if not docs:
+        return [], 0
+    # The community auditors (privilege escalation, credentials exposure) read identity policies; on a trust
+    # policy they would flag the sts:AssumeRole that a trust policy exists to grant.
+    payload = json.dumps(
+        [{"index": i, "text": d.text, "community": not d.resource_policy} for i, (d, _) in enumerate(docs)]
+    )
+    out = _run([str(scan_bin("python", venv)), "-c", _PARLIAMENT_SCRIPT], stdin=payload)
+    findings: list[Finding] = []
+    for item in json.loads(out):
+        doc, source = docs[item["index"]]
+        findings.append(
+            Finding(
+                scanner="parliament",
+                check_id=item["issue"],
+                title=f"{item['severity']}: {item['title']}".strip(": "),
+                passed=False,
+                urn=doc.urn,
+                resource=doc.path,
+                source=source,
+                detail=f"{item['detail']} {item['location']}".strip(),
+            )
+        )
+    return findings, len(docs)

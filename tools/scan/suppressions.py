@@ -1,0 +1,167 @@
+"""The reviewed suppressions file (scan/suppressions.yaml): loading, validating and matching findings.
+
+Each entry names one check, the resources it applies to (a URN pattern, or a Pulumi resource name and type), the
+stacks it applies to when not all, and a reason of at least one real sentence. A suppression that matches no
+finding is stale, and a full scan fails on it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools.scan.runners import Finding
+
+DEFAULT_FILE = Path(__file__).resolve().parents[2] / "scan" / "suppressions.yaml"
+MIN_REASON = 40
+_CHECK_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class SuppressionError(ValueError):
+    """The suppressions file is malformed; the message names the entry."""
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Which resources an entry covers: a URN glob, a Pulumi name + type (both globs), or a repository file glob."""
+
+    urn: str | None = None
+    file: str | None = None
+    name: str | None = None
+    type: str | None = None
+
+    def matches(self, urn: str) -> bool:
+        """Whether a finding's URN is covered."""
+        if self.urn is not None:
+            return fnmatch.fnmatchcase(urn, self.urn)
+        if self.file is not None:
+            # The repository scans (secrets, dockerfile, github_actions) report a file path instead of a URN.
+            return not urn.startswith("urn:") and fnmatch.fnmatchcase(urn, self.file)
+        parts = urn.split("::")
+        if len(parts) < 4:
+            return False
+        rtype = parts[2].rsplit("$", 1)[-1]  # a child resource's type is qualified by its parents' types
+        return fnmatch.fnmatchcase(parts[-1], self.name or "") and fnmatch.fnmatchcase(rtype, self.type or "")
+
+    def describe(self) -> str:
+        """Human-readable form for messages."""
+        if self.urn is not None:
+            return self.urn
+        return f"file {self.file}" if self.file is not None else f"{self.type} named {self.name}"
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """One reviewed decision not to act on a check for some resources."""
+
+    index: int
+    check: str
+    selectors: tuple[Selector, ...]
+    envs: tuple[str, ...]
+    reason: str
+
+    def matches(self, finding: Finding) -> bool:
+        """Whether this entry suppresses a (failed) finding."""
+        if finding.check_id != self.check:
+            return False
+        if self.envs and _stack_of(finding.urn) not in self.envs:
+            return False
+        return any(s.matches(finding.urn) for s in self.selectors)
+
+
+def _stack_of(urn: str) -> str:
+    return urn.split("::")[0].removeprefix("urn:pulumi:") if urn.startswith("urn:pulumi:") else ""
+
+
+def reason_problem(reason: Any) -> str | None:
+    """Why a reason is not an acceptable sentence, or None when it is."""
+    if not isinstance(reason, str):
+        return "the reason must be text"
+    text = " ".join(reason.split())
+    if len(text) < MIN_REASON:
+        return f"the reason must be at least {MIN_REASON} characters"
+    if not text[0].isupper() or not text.endswith("."):
+        return "the reason must be a sentence: a capital letter first, a full stop last"
+    if len(text.split()) < 6:
+        return "the reason must be a real sentence (six words or more)"
+    return None
+
+
+def parse_suppressions(data: Any) -> list[Suppression]:
+    """Validated entries from the parsed YAML document; raises SuppressionError naming the bad entry."""
+    if data is None:
+        return []
+    if not isinstance(data, dict) or set(data) != {"suppressions"}:
+        raise SuppressionError("the file must hold one key, `suppressions:`, with a list of entries")
+    entries = data["suppressions"] or []
+    if not isinstance(entries, list):
+        raise SuppressionError("`suppressions:` must be a list")
+    result: list[Suppression] = []
+    for i, entry in enumerate(entries, 1):
+        where = f"suppression #{i}"
+        if not isinstance(entry, dict):
+            raise SuppressionError(f"{where}: must be a mapping")
+        unknown = set(entry) - {"check", "resources", "envs", "reason"}
+        if unknown:
+            raise SuppressionError(f"{where}: unknown keys {sorted(unknown)}")
+        check = entry.get("check")
+        if not isinstance(check, str) or not _CHECK_RE.match(check):
+            raise SuppressionError(f"{where}: `check` must be one check id such as CKV_AWS_18")
+        where = f"suppression #{i} ({check})"
+        resources = entry.get("resources")
+        if not isinstance(resources, list) or not resources:
+            raise SuppressionError(f"{where}: `resources` must list at least one resource; no global skips")
+        selectors: list[Selector] = []
+        for sel in resources:
+            if not isinstance(sel, dict) or set(sel) not in ({"urn"}, {"file"}, {"name", "type"}):
+                raise SuppressionError(f"{where}: each resource is {{urn: ...}}, {{name: ..., type: ...}} or {{file: ...}}")
+            if any(not isinstance(v, str) or v.strip("*") == "" for v in sel.values()):
+                raise SuppressionError(f"{where}: a resource pattern must name something, not only `*`")
+            selectors.append(Selector(**sel))
+        envs = entry.get("envs") or []
+        if not isinstance(envs, list) or not all(isinstance(e, str) for e in envs):
+            raise SuppressionError(f"{where}: `envs` must be a list of stack names")
+        problem = reason_problem(entry.get("reason"))
+        if problem:
+            raise SuppressionError(f"{where}: {problem}")
+        reason = " ".join(str(entry["reason"]).split())
+        result.append(Suppression(i, check, tuple(selectors), tuple(envs), reason))
+    return result
+
+
+def load_suppressions(path: Path = DEFAULT_FILE) -> list[Suppression]:
+    """The validated entries of a suppressions file (none when the file does not exist)."""
+    if not path.exists():
+        return []
+    return parse_suppressions(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def apply(
+    findings: list[Finding], suppressions: list[Suppression]
+) -> tuple[list[Finding], list[tuple[Finding, Suppression]], list[str]]:
+    """Split failed findings into (unsuppressed, suppressed-with-entry) and list the stale entries and selectors."""
+    failed = [f for f in findings if not f.passed]
+    open_: list[Finding] = []
+    suppressed: list[tuple[Finding, Suppression]] = []
+    used: set[tuple[int, int]] = set()
+    for finding in failed:
+        entry = next((s for s in suppressions if s.matches(finding)), None)
+        if entry is None:
+            open_.append(finding)
+            continue
+        suppressed.append((finding, entry))
+        for j, sel in enumerate(entry.selectors):
+            if sel.matches(finding.urn):
+                used.add((entry.index, j))
+    stale = [
+        f"suppression #{s.index} ({s.check}) matches no finding for {sel.describe()}"
+        for s in suppressions
+        for j, sel in enumerate(s.selectors)
+        if (s.index, j) not in used
+    ]
+    return open_, suppressed, stale
