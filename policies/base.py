@@ -99,7 +99,7 @@ def unknown_error(path: Sequence[Any]) -> UnknownValueError:
 
 def _step(container: Any, key: Any) -> Any:
     if isinstance(container, Mapping):
-        return container[key] if key in container else None
+        return container.get(key)
     if isinstance(container, Sequence) and not isinstance(container, str) and isinstance(key, int):
         return container[key] if -len(container) <= key < len(container) else None
     return None
@@ -227,7 +227,7 @@ def resource_policy(
         description=description,
         validate=validate,
         enforcement_level=_level(mandatory),
-        config_schema=PolicyConfigSchema(properties=dict(schema)),
+        config_schema=PolicyConfigSchema(properties={k: dict(v) for k, v in schema.items()}),
         severity=severity,
         remediation_steps=remediation,
     )
@@ -262,7 +262,7 @@ def stack_policy(
         description=description,
         validate=validate,
         enforcement_level=_level(mandatory),
-        config_schema=PolicyConfigSchema(properties=dict(schema)),
+        config_schema=PolicyConfigSchema(properties={k: dict(v) for k, v in schema.items()}),
         severity=severity,
         remediation_steps=remediation,
     )

@@ -26,23 +26,23 @@ def _check_imdsv2(args: ResourceValidationArgs, _config: Mapping[str, Any]) -> I
     options = get(args.props, *path)
     if options is None:
         # Without metadata options the AMI's/account's default applies, which allows IMDSv1.
-        yield f"{where} is not set, so IMDSv1 stays enabled; set {where}.httpTokens to \"required\"."
+        yield f'{where} is not set, so IMDSv1 stays enabled; set {where}.httpTokens to "required".'
         return
     tokens = get(options, "httpTokens")
     if tokens != "required":
-        yield f"{where}.httpTokens={show(tokens)}: IMDSv1 stays enabled; it must be \"required\"."
+        yield f'{where}.httpTokens={show(tokens)}: IMDSv1 stays enabled; it must be "required".'
 
 
 IMDSV2_REQUIRED = resource_policy(
     name="imdsv2-required",
     description=(
         "EC2 instances and launch templates (pulumi-aws and aws-native) must set metadata options with "
-        "httpTokens = \"required\" (IMDSv2 only). Missing metadata options is a violation."
+        'httpTokens = "required" (IMDSv2 only). Missing metadata options is a violation.'
     ),
     severity=Severity.HIGH,
     remediation=(
-        "Set metadata_options={\"http_tokens\": \"required\", \"http_endpoint\": \"enabled\", "
-        "\"http_put_response_hop_limit\": 1} (launch templates: launchTemplateData.metadataOptions for aws-native)."
+        'Set metadata_options={"http_tokens": "required", "http_endpoint": "enabled", '
+        '"http_put_response_hop_limit": 1} (launch templates: launchTemplateData.metadataOptions for aws-native).'
     ),
     check=_check_imdsv2,
     mandatory=True,

@@ -76,7 +76,9 @@ def _ebs_mappings(props: Mapping[str, Any], path: tuple[str, ...]) -> Iterator[s
 
 def _aws_instance(props: Mapping[str, Any]) -> Iterator[str]:
     if get(props, "rootBlockDevice") is None:
-        yield "rootBlockDevice is not set, so the root volume follows the AMI snapshot's encryption; set encrypted=true."
+        yield (
+            "rootBlockDevice is not set, so the root volume follows the AMI snapshot's encryption; set encrypted=true."
+        )
     else:
         yield from _must_be_true(props, "rootBlockDevice", "encrypted")
     for i, _ in enumerate(as_list(get(props, "ebsBlockDevices"))):
@@ -106,13 +108,17 @@ def _vectors(props: Mapping[str, Any], key: str) -> Iterator[str]:
         if kind is not None and kind not in VECTOR_SSE_TYPES:
             yield f"{key}[{i}].sseType={show(kind)} is not one of {sorted(VECTOR_SSE_TYPES)}."
         if kind == "aws:kms" and not get(conf, "kmsKeyArn"):
-            yield f"{key}[{i}].sseType=\"aws:kms\" without kmsKeyArn: name the KMS key."
+            yield f'{key}[{i}].sseType="aws:kms" without kmsKeyArn: name the KMS key.'
 
 
 def _sse_rules_problems(rules: Any, where: str) -> Iterator[str]:
     algorithms = [get(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm") for rule in as_list(rules)]
     if not any(a in S3_ALGORITHMS for a in algorithms):
         yield f"{where} sets no default encryption algorithm (found {show(algorithms)}; need AES256 or aws:kms)."
+
+
+def _sse_config_check(where: str) -> Check:
+    return lambda props: _sse_rules_problems(get(props, "rules"), where)
 
 
 def _native_bucket(props: Mapping[str, Any]) -> Iterator[str]:
@@ -159,12 +165,15 @@ def _check_encryption(args: StackValidationArgs, _config: Mapping[str, Any]) -> 
     for config in configs:
         # A bucket with a configuration is settled here: a weak one is reported once, on the configuration.
         configured.update(t.urn for t in references(config, "bucket", buckets))
-        yield from judge(config, lambda props, c=config: _sse_rules_problems(get(props, "rules"), f"'{c.name}' rules"))
+        yield from judge(config, _sse_config_check(f"'{config.name}' rules"))
     for bucket in buckets:
         if bucket.urn not in configured:
-            yield bucket.urn, (
-                f"bucket '{bucket.name}' has no BucketServerSideEncryptionConfiguration whose bucket property "
-                "names it, so its default encryption is not declared."
+            yield (
+                bucket.urn,
+                (
+                    f"bucket '{bucket.name}' has no BucketServerSideEncryptionConfiguration whose bucket property "
+                    "names it, so its default encryption is not declared."
+                ),
             )
 
 
@@ -172,7 +181,7 @@ ENCRYPTION_AT_REST = stack_policy(
     name="encryption-at-rest",
     description=(
         "Data stores are encrypted at rest. Checked: RDS instances and clusters (storageEncrypted); EC2 root and "
-        "extra block devices, EBS volumes and launch-template block devices (encrypted, true or \"true\"); SQS "
+        'extra block devices, EBS volumes and launch-template block devices (encrypted, true or "true"); SQS '
         "queues must not turn SSE off (sqsManagedSseEnabled=false without kmsMasterKeyId; absent means the "
         "SSE-SQS default); every S3 bucket has a linked server-side encryption configuration with AES256, "
         "aws:kms or aws:kms:dsse (aws-native: bucketEncryption); ECR repositories and S3 vector buckets/indexes "
@@ -184,7 +193,7 @@ ENCRYPTION_AT_REST = stack_policy(
         "RDS: storage_encrypted=True. EC2/EBS: encrypted=True on root_block_device, every ebs_block_device, every "
         "volume and launch-template ebs block. SQS: remove sqs_managed_sse_enabled=False or set a KMS key. S3: add "
         "aws.s3.BucketServerSideEncryptionConfiguration(bucket=<bucket>.id, rules=[{apply_server_side_encryption_"
-        "by_default: {sse_algorithm: \"AES256\"}}]). ECR/S3 Vectors: use AES256 or KMS with a key."
+        'by_default: {sse_algorithm: "AES256"}}]). ECR/S3 Vectors: use AES256 or KMS with a key.'
     ),
     check=_check_encryption,
     mandatory=True,
@@ -251,9 +260,12 @@ def _check_tls(args: StackValidationArgs, _config: Mapping[str, Any]) -> Iterato
             documents = []
         if not any(denies_insecure_transport(d) for d in documents):
             names = ", ".join(p.name for p in policies)
-            yield bucket.urn, (
-                f"bucket '{bucket.name}' policy ({names}) has no Deny for aws:SecureTransport=false on s3:*, so "
-                "plain-HTTP requests are allowed."
+            yield (
+                bucket.urn,
+                (
+                    f"bucket '{bucket.name}' policy ({names}) has no Deny for aws:SecureTransport=false on s3:*, so "
+                    "plain-HTTP requests are allowed."
+                ),
             )
 
 
@@ -266,8 +278,8 @@ S3_TLS_ONLY = stack_policy(
     severity=Severity.MEDIUM,
     remediation=(
         "Add an aws.s3.BucketPolicy for the bucket with the statement {Sid: DenyInsecureTransport, Effect: Deny, "
-        "Principal: \"*\", Action: \"s3:*\", Resource: [<bucket arn>, <bucket arn>/*], Condition: {Bool: "
-        "{\"aws:SecureTransport\": \"false\"}}}."
+        'Principal: "*", Action: "s3:*", Resource: [<bucket arn>, <bucket arn>/*], Condition: {Bool: '
+        '{"aws:SecureTransport": "false"}}}.'
     ),
     check=_check_tls,
 )
@@ -281,6 +293,10 @@ def _block_problems(flags: Mapping[str, Any] | None, where: str) -> Iterator[str
         yield f"{where} leaves {', '.join(off)} unset or false: the bucket can be made public."
 
 
+def _block_check(where: str) -> Check:
+    return lambda props: _block_problems(props, where)
+
+
 def _check_public_access(args: StackValidationArgs, _config: Mapping[str, Any]) -> Iterator[Any]:
     buckets = [r for r in args.resources if r.resource_type in BUCKET_TYPES]
     blocks = [r for r in args.resources if r.resource_type in PUBLIC_ACCESS_BLOCK_TYPES]
@@ -288,14 +304,16 @@ def _check_public_access(args: StackValidationArgs, _config: Mapping[str, Any]) 
     for block in blocks:
         for bucket in references(block, "bucket", buckets):
             blocked.add(bucket.urn)
-        yield from judge(block, lambda props, b=block: _block_problems(props, f"public access block '{b.name}'"))
+        yield from judge(block, _block_check(f"public access block '{block.name}'"))
     for bucket in buckets:
         if bucket.urn not in blocked:
             yield bucket.urn, f"bucket '{bucket.name}' has no BucketPublicAccessBlock whose bucket property names it."
     for bucket in (r for r in args.resources if r.resource_type == NATIVE_BUCKET):
         yield from judge(
             bucket,
-            lambda props: _block_problems(get(props, "publicAccessBlockConfiguration"), "publicAccessBlockConfiguration"),
+            lambda props: _block_problems(
+                get(props, "publicAccessBlockConfiguration"), "publicAccessBlockConfiguration"
+            ),
         )
 
 

@@ -131,8 +131,8 @@ def document_problems(document: Any, where: str, allowed_star_actions: frozenset
             outside = sorted({str(a) for a in actions if str(a).lower() not in allowed_star_actions})
             if outside:
                 yield (
-                    f"{label} allows Resource \"*\" for {show(outside)}: only actions that AWS authorises solely "
-                    "on \"*\" may use it; name the resource ARNs."
+                    f'{label} allows Resource "*" for {show(outside)}: only actions that AWS authorises solely '
+                    'on "*" may use it; name the resource ARNs.'
                 )
 
 
@@ -142,9 +142,7 @@ def trust_problems(document: Any, where: str) -> Iterator[str]:
         if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
             continue
         principal = statement.get("Principal")
-        everyone = principal == "*" or (
-            isinstance(principal, Mapping) and "*" in as_list(principal.get("AWS"))
-        )
+        everyone = principal == "*" or (isinstance(principal, Mapping) and "*" in as_list(principal.get("AWS")))
         if everyone:
             yield (
                 f"{where} {_label(statement, index)} has Principal {show(principal)}: any AWS account can assume "
@@ -192,23 +190,25 @@ def _check_iam(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Itera
         for arn in as_list(get(props, key)):
             name = admin_policy_name(arn)
             if name:
-                yield f"{key} attaches the AWS-managed policy {name} ({arn}): it grants far more than the workload needs."
+                yield (
+                    f"{key} attaches the AWS-managed policy {name} ({arn}): it grants far more than the workload needs."
+                )
 
 
 IAM_LEAST_PRIVILEGE = resource_policy(
     name="iam-least-privilege",
     description=(
         "Every IAM policy document (managed policies, role/user/group policies, role inline policies; pulumi-aws "
-        "and aws-native) is least-privilege: no Allow with Action \"*\" or \"service:*\", no Allow with NotAction "
-        "or NotResource, no Allow on Resource \"*\" unless every action is one AWS authorises only on \"*\" "
+        'and aws-native) is least-privilege: no Allow with Action "*" or "service:*", no Allow with NotAction '
+        'or NotResource, no Allow on Resource "*" unless every action is one AWS authorises only on "*" '
         "(configurable), no AWS-managed AdministratorAccess/PowerUserAccess/*FullAccess attachments, and no trust "
-        "policy that lets \"*\" assume the role."
+        'policy that lets "*" assume the role.'
     ),
     severity=Severity.CRITICAL,
     remediation=(
-        "List the exact actions the workload calls and the ARNs it calls them on (an ARN may end in \"/*\" or "
-        "\":*\" inside one bucket or log group). Replace AWS-managed admin/FullAccess policies with a customer "
-        "policy. Trust a service principal or a named account/role. If an action really only works on \"*\", add "
+        'List the exact actions the workload calls and the ARNs it calls them on (an ARN may end in "/*" or '
+        '":*" inside one bucket or log group). Replace AWS-managed admin/FullAccess policies with a customer '
+        'policy. Trust a service principal or a named account/role. If an action really only works on "*", add '
         "it to allowedWildcardResourceActions in the pack config."
     ),
     check=_check_iam,
@@ -217,7 +217,7 @@ IAM_LEAST_PRIVILEGE = resource_policy(
         "allowedWildcardResourceActions": {
             "type": "array",
             "items": {"type": "string", "pattern": "^[a-zA-Z0-9-]+:[A-Za-z0-9*]+$"},
-            "description": "Actions that may use Resource \"*\" because AWS authorises them only on \"*\".",
+            "description": 'Actions that may use Resource "*" because AWS authorises them only on "*".',
             "default": list(DEFAULT_WILDCARD_RESOURCE_ACTIONS),
         }
     },

@@ -25,12 +25,21 @@ INTERNET_GATEWAY_TYPES = frozenset(
 DATABASE_TYPES = frozenset(
     {"aws:rds/instance:Instance", "aws:rds/cluster:Cluster", "aws-native:rds:DbInstance", "aws-native:rds:DbCluster"}
 )
+STANDALONE_INGRESS_TYPES = frozenset(
+    {"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws-native:ec2:SecurityGroupIngress"}
+)
 WORLD_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 
 
 def _route_destination(route: Mapping[str, Any]) -> str:
     # Only names the route in a message, so an unknown destination must not stop the check.
-    for key in ("destinationCidrBlock", "cidrBlock", "destinationIpv6CidrBlock", "ipv6CidrBlock", "destinationPrefixListId"):
+    for key in (
+        "destinationCidrBlock",
+        "cidrBlock",
+        "destinationIpv6CidrBlock",
+        "ipv6CidrBlock",
+        "destinationPrefixListId",
+    ):
         value = peek(route, key)
         if value:
             return "<unknown destination>" if is_unknown(value) else str(value)
@@ -151,9 +160,9 @@ def _check_world_ingress(args: ResourceValidationArgs, _config: Mapping[str, Any
         rules = [(f"ingress[{i}].", r) for i, r in enumerate(as_list(get(props, "ingress")))]
     elif kind == "aws-native:ec2:SecurityGroup":
         rules = [(f"securityGroupIngress[{i}].", r) for i, r in enumerate(as_list(get(props, "securityGroupIngress")))]
-    elif kind == "aws:ec2/securityGroupRule:SecurityGroupRule" and get(props, "type") == "ingress":
-        rules = [("", props)]
-    elif kind in ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws-native:ec2:SecurityGroupIngress"):
+    elif kind in STANDALONE_INGRESS_TYPES or (
+        kind == "aws:ec2/securityGroupRule:SecurityGroupRule" and get(props, "type") == "ingress"
+    ):
         rules = [("", props)]
     for prefix, rule in rules:
         for key in ("cidrBlocks", "ipv6CidrBlocks", "cidrIpv4", "cidrIpv6", "cidrIp"):

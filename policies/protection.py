@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from pulumi_policy import PolicyResource, Severity, StackValidationArgs
@@ -55,6 +55,10 @@ def _database(resource: PolicyResource, min_days: int) -> Iterator[str]:
         yield "skipFinalSnapshot=true: deleting the database leaves no final snapshot."
 
 
+def _database_check(resource: PolicyResource, min_days: int) -> Callable[[Mapping[str, Any]], Iterator[str]]:
+    return lambda _props: _database(resource, min_days)
+
+
 def _versioned_buckets(resources: list[PolicyResource]) -> Iterator[Any]:
     buckets = [r for r in resources if r.resource_type in BUCKET_TYPES]
     enabled: set[str] = set()
@@ -66,7 +70,7 @@ def _versioned_buckets(resources: list[PolicyResource]) -> Iterator[Any]:
         if is_unknown(status):
             yield unknown_error([versioning.name, "versioningConfiguration", "status"])
         elif status != "Enabled":
-            yield versioning.urn, f"versioningConfiguration.status={show(status)}: it must be \"Enabled\"."
+            yield versioning.urn, f'versioningConfiguration.status={show(status)}: it must be "Enabled".'
     for bucket in buckets:
         if bucket.urn not in enabled:
             yield bucket.urn, f"bucket '{bucket.name}' has no BucketVersioning with status Enabled naming it."
@@ -75,7 +79,7 @@ def _versioned_buckets(resources: list[PolicyResource]) -> Iterator[Any]:
 def _native_bucket(props: Mapping[str, Any]) -> Iterator[str]:
     status = get(props, "versioningConfiguration", "status")
     if status != "Enabled":
-        yield f"versioningConfiguration.status={show(status)}: it must be \"Enabled\"."
+        yield f'versioningConfiguration.status={show(status)}: it must be "Enabled".'
 
 
 def _check_protection(args: StackValidationArgs, config: Mapping[str, Any]) -> Iterator[Any]:
@@ -86,12 +90,15 @@ def _check_protection(args: StackValidationArgs, config: Mapping[str, Any]) -> I
     min_days = int(config.get("minBackupRetentionDays") or 7)
     for resource in in_prod:
         if resource.resource_type in STATEFUL_TYPES and not resource.opts.protect:
-            yield resource.urn, (
-                f"'{resource.name}' ({resource.resource_type}) holds data but is not protect=True: a deploy or "
-                "destroy can delete it."
+            yield (
+                resource.urn,
+                (
+                    f"'{resource.name}' ({resource.resource_type}) holds data but is not protect=True: a deploy or "
+                    "destroy can delete it."
+                ),
             )
         if resource.resource_type in RDS_INSTANCE_TYPES | RDS_CLUSTER_TYPES:
-            yield from judge(resource, lambda _props, r=resource: _database(r, min_days))
+            yield from judge(resource, _database_check(resource, min_days))
         if resource.resource_type == NATIVE_BUCKET:
             yield from judge(resource, _native_bucket)
     yield from _versioned_buckets(in_prod)
@@ -108,7 +115,7 @@ PROD_DATA_PROTECTION = stack_policy(
     severity=Severity.HIGH,
     remediation=(
         "In prod set deletion_protection=True, multi_az=True, backup_retention_period>=7 and "
-        "skip_final_snapshot=False on RDS; add aws.s3.BucketVersioning(status=\"Enabled\") per bucket; pass "
+        'skip_final_snapshot=False on RDS; add aws.s3.BucketVersioning(status="Enabled") per bucket; pass '
         "opts=pulumi.ResourceOptions(protect=True) to every stateful resource."
     ),
     check=_check_protection,

@@ -40,3 +40,109 @@ def bedrock_foundation_model_arn(partition: str, region: str, model_id: str) -> 
 def objects_arn(bucket_arn: str) -> str:
     """Every object in one bucket: object-level S3 actions take ``<bucket-arn>/*``."""
     return f"{bucket_arn}/*"
+
+
+# Actions AWS only authorizes on Resource "*" (Service Authorization Reference: no resource types listed).
+ECR_AUTH_TOKEN = "ecr:GetAuthorizationToken"
+XRAY_PUT_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+ECR_PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
+
+
+def backend_statements(
+    *,
+    documents_bucket_arn: str,
+    queue_arn: str,
+    secret_arns: Sequence[str],
+    chat_model_arn: str,
+    embedding_model_arn: str,
+    vectors_index_arn: str,
+    repository_arn: str,
+    log_group_arn: str,
+) -> list[dict[str, Any]]:
+    """The EC2 backend's permissions, each on the exact resources it uses."""
+    return [
+        {
+            "Sid": "DocumentObjects",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": objects_arn(documents_bucket_arn),
+        },
+        {"Sid": "EnqueueProcessing", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn},
+        {
+            "Sid": "ReadSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": sorted(secret_arns),
+        },
+        {
+            # The chat model answers; the embedding model embeds the question for retrieval, which must use
+            # the same model (and dimension) the processor indexed with.
+            "Sid": "InvokeModels",
+            "Effect": "Allow",
+            "Action": "bedrock:InvokeModel",
+            "Resource": sorted({chat_model_arn, embedding_model_arn}),
+        },
+        {
+            # QueryVectors with a metadata filter or returnMetadata also needs GetVectors (S3 Vectors API
+            # reference, QueryVectors).
+            "Sid": "QueryVectors",
+            "Effect": "Allow",
+            "Action": ["s3vectors:QueryVectors", "s3vectors:GetVectors"],
+            "Resource": vectors_index_arn,
+        },
+        {"Sid": "PullBackendImage", "Effect": "Allow", "Action": list(ECR_PULL_ACTIONS), "Resource": repository_arn},
+        {
+            # AWS's rule: GetAuthorizationToken has no resource type, so it can only be granted on "*".
+            "Sid": "EcrAuthToken",
+            "Effect": "Allow",
+            "Action": ECR_AUTH_TOKEN,
+            "Resource": "*",
+        },
+        {
+            "Sid": "ContainerLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{log_group_arn}:log-stream:*",
+        },
+    ]
+
+
+def processor_statements(
+    *,
+    documents_bucket_arn: str,
+    queue_arn: str,
+    secret_arns: Sequence[str],
+    embedding_model_arn: str,
+    vectors_index_arn: str,
+) -> list[dict[str, Any]]:
+    """The processor Lambda's permissions, each on the exact resources it uses."""
+    return [
+        {
+            # What an SQS event source mapping needs (Lambda developer guide, "Execution role permissions").
+            "Sid": "ConsumeProcessingQueue",
+            "Effect": "Allow",
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            "Resource": queue_arn,
+        },
+        {
+            "Sid": "ReadDocuments",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": objects_arn(documents_bucket_arn),
+        },
+        {"Sid": "WriteVectors", "Effect": "Allow", "Action": "s3vectors:PutVectors", "Resource": vectors_index_arn},
+        {"Sid": "Embed", "Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": embedding_model_arn},
+        {
+            "Sid": "ReadSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": sorted(secret_arns),
+        },
+        {
+            # X-Ray's put actions have no resource type: "*" is the only grant AWS accepts.
+            "Sid": "Tracing",
+            "Effect": "Allow",
+            "Action": list(XRAY_PUT_ACTIONS),
+            "Resource": "*",
+        },
+    ]

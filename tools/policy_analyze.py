@@ -67,7 +67,12 @@ class Violation:
 
     def as_json(self, with_file: bool = False) -> dict[str, str]:
         """The contract's JSON object (plus ``file`` when several exports are analysed)."""
-        out = {"policy": self.policy, "enforcementLevel": self.enforcement_level, "urn": self.urn, "message": self.message}
+        out = {
+            "policy": self.policy,
+            "enforcementLevel": self.enforcement_level,
+            "urn": self.urn,
+            "message": self.message,
+        }
         if with_file:
             out["file"] = self.file
         return out
@@ -287,7 +292,7 @@ def _run(policy: Policy, level: EnforcementLevel, args: Any, urn: str) -> list[V
         policy.validate(args, report)  # type: ignore[attr-defined]
     except UnknownValueError as err:
         out.append(_unknown_note(policy, err, urn))
-    except Exception as err:  # noqa: BLE001 - a policy bug must fail loudly but as one line
+    except Exception as err:
         raise InputError(f"policy {policy.name} failed on {urn or 'the stack'}: {type(err).__name__}: {err}") from err
     return out
 
@@ -302,7 +307,7 @@ def summary(violations: Iterable[Violation], settings: Mapping[str, PolicySettin
     lines = [f"  {'policy':<24} {'level':<10} {'violations':>10}  preview notes"]
     for policy in POLICIES:
         level = settings.get(policy.name, PolicySettings(default_level(policy))).level.value
-        lines.append(f"  {policy.name:<24} {level:<10} {counts[policy.name]:>10}  {notes[policy.name] or ''}")
+        lines.append(f"  {policy.name:<24} {level:<10} {counts[policy.name]:>10}  {notes[policy.name] or ''}".rstrip())
     return lines
 
 
@@ -335,7 +340,7 @@ def _export_paths(files: Sequence[str], all_dir: str | None) -> list[Path]:
         root = Path(all_dir)
         if not root.is_dir():
             raise InputError(f"--all {root}: no such directory")
-        found = sorted(root.glob("**/*.json"))
+        found = sorted(root.glob("*/*.json"))  # build/<env>/<layer>.json
         if not found:
             raise InputError(f"--all {root}: no stack exports (*.json) found; run `make preview` first")
         paths.extend(found)
@@ -348,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the analyser; returns the exit status."""
     parser = _Parser(prog="python -m tools.policy_analyze", description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", metavar="FILE", help="stack export(s) as `pulumi stack export` writes")
-    parser.add_argument("--all", dest="all_dir", metavar="DIR", help="analyse every *.json export under DIR")
+    parser.add_argument("--all", dest="all_dir", metavar="DIR", help="analyse every DIR/<env>/<layer>.json export")
     parser.add_argument("--config", type=Path, help="policy pack config JSON (the --policy-pack-config format)")
     parser.add_argument("--json", action="store_true", help="print only a JSON array of violations")
     try:

@@ -49,7 +49,9 @@ class Res:
         return urn(self.type, self.name)
 
 
-def make_export(resources: Iterable[Res], stack: str = STACK, default_tags: Mapping[str, str] | None = None) -> dict[str, Any]:
+def make_export(
+    resources: Iterable[Res], stack: str = STACK, default_tags: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """A ``pulumi stack export`` (version 3) with a root stack, an aws provider and the given resources."""
     stack_urn = urn("pulumi:pulumi:Stack", f"{PROJECT}-{stack}", stack)
     provider_urn = urn("pulumi:providers:aws", PROVIDER_NAME, stack)

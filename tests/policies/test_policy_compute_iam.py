@@ -26,19 +26,37 @@ def test_compliant_compute_passes() -> None:
 
 
 IMDS_CASES = [
-    ("instance no options", Res("aws:ec2/instance:Instance", "x", {}),
-     'metadataOptions is not set, so IMDSv1 stays enabled; set metadataOptions.httpTokens to "required".'),
-    ("instance optional", Res("aws:ec2/instance:Instance", "x", {"metadataOptions": {"httpTokens": "optional"}}),
-     'metadataOptions.httpTokens="optional": IMDSv1 stays enabled; it must be "required".'),
-    ("instance tokens unset", Res("aws:ec2/instance:Instance", "x", {"metadataOptions": {"httpEndpoint": "enabled"}}),
-     'metadataOptions.httpTokens=null: IMDSv1 stays enabled; it must be "required".'),
-    ("template no options", Res("aws:ec2/launchTemplate:LaunchTemplate", "x", {"imageId": "ami-1"}),
-     'metadataOptions is not set, so IMDSv1 stays enabled; set metadataOptions.httpTokens to "required".'),
-    ("native instance optional", Res("aws-native:ec2:Instance", "x", {"metadataOptions": {"httpTokens": "optional"}}),
-     'metadataOptions.httpTokens="optional": IMDSv1 stays enabled; it must be "required".'),
-    ("native template no options", Res("aws-native:ec2:LaunchTemplate", "x", {"launchTemplateData": {}}),
-     "launchTemplateData.metadataOptions is not set, so IMDSv1 stays enabled; set "
-     'launchTemplateData.metadataOptions.httpTokens to "required".'),
+    (
+        "instance no options",
+        Res("aws:ec2/instance:Instance", "x", {}),
+        'metadataOptions is not set, so IMDSv1 stays enabled; set metadataOptions.httpTokens to "required".',
+    ),
+    (
+        "instance optional",
+        Res("aws:ec2/instance:Instance", "x", {"metadataOptions": {"httpTokens": "optional"}}),
+        'metadataOptions.httpTokens="optional": IMDSv1 stays enabled; it must be "required".',
+    ),
+    (
+        "instance tokens unset",
+        Res("aws:ec2/instance:Instance", "x", {"metadataOptions": {"httpEndpoint": "enabled"}}),
+        'metadataOptions.httpTokens=null: IMDSv1 stays enabled; it must be "required".',
+    ),
+    (
+        "template no options",
+        Res("aws:ec2/launchTemplate:LaunchTemplate", "x", {"imageId": "ami-1"}),
+        'metadataOptions is not set, so IMDSv1 stays enabled; set metadataOptions.httpTokens to "required".',
+    ),
+    (
+        "native instance optional",
+        Res("aws-native:ec2:Instance", "x", {"metadataOptions": {"httpTokens": "optional"}}),
+        'metadataOptions.httpTokens="optional": IMDSv1 stays enabled; it must be "required".',
+    ),
+    (
+        "native template no options",
+        Res("aws-native:ec2:LaunchTemplate", "x", {"launchTemplateData": {}}),
+        "launchTemplateData.metadataOptions is not set, so IMDSv1 stays enabled; set "
+        'launchTemplateData.metadataOptions.httpTokens to "required".',
+    ),
 ]
 
 
@@ -53,36 +71,79 @@ def doc(*statements: dict[str, Any]) -> str:
 
 
 TRUST = doc({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"})
-READ_DOCS = {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
-             "Resource": "arn:aws:s3:::student-helper-documents/*"}
-LOGS = {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-        "Resource": "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/fn:*"}
+READ_DOCS = {
+    "Effect": "Allow",
+    "Action": ["s3:GetObject", "s3:PutObject"],
+    "Resource": "arn:aws:s3:::student-helper-documents/*",
+}
+LOGS = {
+    "Effect": "Allow",
+    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+    "Resource": "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/fn:*",
+}
 
 
 def compliant_iam() -> list[Res]:
     """Every IAM shape the policy parses, least-privilege, plus the false positives the issue lists."""
     return [
-        Res("aws:iam/role:Role", "role", {"assumeRolePolicy": TRUST, "inlinePolicies": [
-            {"name": "logs", "policy": doc(LOGS)}], "managedPolicyArns": [
-            "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]}),
+        Res(
+            "aws:iam/role:Role",
+            "role",
+            {
+                "assumeRolePolicy": TRUST,
+                "inlinePolicies": [{"name": "logs", "policy": doc(LOGS)}],
+                "managedPolicyArns": ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"],
+            },
+        ),
         Res("aws:iam/policy:Policy", "p", {"policy": doc(READ_DOCS)}),
-        Res("aws:iam/rolePolicy:RolePolicy", "rp", {"role": "role", "policy": doc(
-            # The AWS-required "*" actions, and lower-case spelling of one of them.
-            {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken", "XRay:PutTraceSegments",
-                                           "xray:PutTelemetryRecords"], "Resource": "*"})}),
-        Res("aws:iam/userPolicy:UserPolicy", "up", {"policy": doc(
-            {"Effect": "Deny", "Action": "*", "Resource": "*"})}),  # a Deny may be as broad as it likes
+        Res(
+            "aws:iam/rolePolicy:RolePolicy",
+            "rp",
+            {
+                "role": "role",
+                "policy": doc(
+                    # The AWS-required "*" actions, and lower-case spelling of one of them.
+                    {
+                        "Effect": "Allow",
+                        "Action": ["ecr:GetAuthorizationToken", "XRay:PutTraceSegments", "xray:PutTelemetryRecords"],
+                        "Resource": "*",
+                    }
+                ),
+            },
+        ),
+        Res(
+            "aws:iam/userPolicy:UserPolicy", "up", {"policy": doc({"Effect": "Deny", "Action": "*", "Resource": "*"})}
+        ),  # a Deny may be as broad as it likes
         Res("aws:iam/groupPolicy:GroupPolicy", "gp", {"policy": doc({**READ_DOCS, "Action": "s3:Get*"})}),
-        Res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "ssm", {
-            "role": "role", "policyArn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"}),
-        Res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "basic", {
-            "role": "role", "policyArn": "arn:aws-cn:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}),
-        Res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "own-full", {
-            "role": "role", "policyArn": "arn:aws:iam::123456789012:policy/MyServiceFullAccess"}),
-        Res("aws-native:iam:Role", "nrole", {
-            "assumeRolePolicyDocument": {"Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"},
-                                                       "Action": "sts:AssumeRole"}},
-            "policies": [{"policyName": "x", "policyDocument": {"Statement": [LOGS]}}]}),
+        Res(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            "ssm",
+            {"role": "role", "policyArn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"},
+        ),
+        Res(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            "basic",
+            {"role": "role", "policyArn": "arn:aws-cn:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"},
+        ),
+        Res(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            "own-full",
+            {"role": "role", "policyArn": "arn:aws:iam::123456789012:policy/MyServiceFullAccess"},
+        ),
+        Res(
+            "aws-native:iam:Role",
+            "nrole",
+            {
+                "assumeRolePolicyDocument": {
+                    "Statement": {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::1:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                },
+                "policies": [{"policyName": "x", "policyDocument": {"Statement": [LOGS]}}],
+            },
+        ),
         Res("aws-native:iam:ManagedPolicy", "nmp", {"policyDocument": {"Statement": READ_DOCS}}),
         Res("aws-native:iam:RolePolicy", "nrp", {"policyDocument": {"Statement": [READ_DOCS]}}),
     ]
@@ -93,59 +154,184 @@ def test_compliant_iam_passes() -> None:
 
 
 IAM_CASES = [
-    ("action star", Res("aws:iam/policy:Policy", "x", {"policy": doc({**READ_DOCS, "Action": "*"})}),
-     ['policy Statement[0] allows Action ["*"]: name the actions the workload calls.']),
-    ("service star", Res("aws:iam/rolePolicy:RolePolicy", "x", {"policy": doc({**READ_DOCS, "Sid": "All",
-                                                                               "Action": ["s3:*"]})}),
-     ["policy Statement[0] (Sid 'All') allows Action [\"s3:*\"]: name the actions the workload calls."]),
-    ("not action", Res("aws:iam/userPolicy:UserPolicy", "x", {"policy": doc(
-        {"Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::b"})}),
-     ['policy Statement[0] is an Allow with NotAction="iam:*": it grants everything not listed.']),
-    ("not resource", Res("aws:iam/groupPolicy:GroupPolicy", "x", {"policy": doc(
-        {"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::b"})}),
-     ['policy Statement[0] is an Allow with NotResource="arn:aws:s3:::b": it grants everything not listed.']),
-    ("resource star", Res("aws:iam/policy:Policy", "x", {"policy": doc(
-        {"Effect": "Allow", "Action": ["s3:GetObject", "ecr:GetAuthorizationToken"], "Resource": ["*"]})}),
-     ['policy Statement[0] allows Resource "*" for ["s3:GetObject"]: only actions that AWS authorises solely on '
-      '"*" may use it; name the resource ARNs.']),
-    ("role inline", Res("aws:iam/role:Role", "x", {"assumeRolePolicy": TRUST, "inlinePolicies": [
-        {"name": "a", "policy": doc(READ_DOCS)}, {"name": "b", "policy": doc({**READ_DOCS, "Action": "*:*"})}]}),
-     ['inlinePolicies[1].policy Statement[0] allows Action ["*:*"]: name the actions the workload calls.']),
-    ("open trust", Res("aws:iam/role:Role", "x", {"assumeRolePolicy": doc(
-        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})}),
-     ['assumeRolePolicy Statement[0] has Principal {"AWS": "*"}: any AWS account can assume the role.']),
-    ("open trust string", Res("aws-native:iam:Role", "x", {"assumeRolePolicyDocument": {"Statement": [
-        {"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}]}}),
-     ['assumeRolePolicyDocument Statement[0] has Principal "*": any AWS account can assume the role.']),
-    ("admin attachment", Res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "x", {
-        "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
-     ["policyArn attaches the AWS-managed policy AdministratorAccess (arn:aws:iam::aws:policy/AdministratorAccess): "
-      "it grants far more than the workload needs."]),
-    ("power user other partition", Res("aws:iam/userPolicyAttachment:UserPolicyAttachment", "x", {
-        "policyArn": "arn:aws-us-gov:iam::aws:policy/PowerUserAccess"}),
-     ["policyArn attaches the AWS-managed policy PowerUserAccess (arn:aws-us-gov:iam::aws:policy/PowerUserAccess): "
-      "it grants far more than the workload needs."]),
-    ("full access in role", Res("aws:iam/role:Role", "x", {"assumeRolePolicy": TRUST, "managedPolicyArns": [
-        "arn:aws:iam::aws:policy/AmazonS3FullAccess"]}),
-     ["managedPolicyArns attaches the AWS-managed policy AmazonS3FullAccess (arn:aws:iam::aws:policy/"
-      "AmazonS3FullAccess): it grants far more than the workload needs."]),
-    ("job function admin", Res("aws:iam/groupPolicyAttachment:GroupPolicyAttachment", "x", {
-        "policyArn": "arn:aws:iam::aws:policy/job-function/SystemAdministrator"}),
-     ["policyArn attaches the AWS-managed policy SystemAdministrator (arn:aws:iam::aws:policy/job-function/"
-      "SystemAdministrator): it grants far more than the workload needs."]),
-    ("iam full access native", Res("aws-native:iam:Role", "x", {"managedPolicyArns": [
-        "arn:aws:iam::aws:policy/IAMFullAccess"]}),
-     ["managedPolicyArns attaches the AWS-managed policy IAMFullAccess (arn:aws:iam::aws:policy/IAMFullAccess): "
-      "it grants far more than the workload needs."]),
-    ("native managed policy", Res("aws-native:iam:ManagedPolicy", "x", {"policyDocument": {"Statement": {
-        "Effect": "Allow", "Action": "dynamodb:*", "Resource": "arn:aws:dynamodb:::table/t"}}}),
-     ['policyDocument Statement[0] allows Action ["dynamodb:*"]: name the actions the workload calls.']),
-    ("native role inline", Res("aws-native:iam:Role", "x", {"policies": [{"policyName": "p", "policyDocument": {
-        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}}]}),
-     ['policies[0].policyDocument Statement[0] allows Resource "*" for ["s3:GetObject"]: only actions that AWS '
-      'authorises solely on "*" may use it; name the resource ARNs.']),
-    ("not json", Res("aws:iam/policy:Policy", "x", {"policy": "{not json"}),
-     ['policy is not a JSON policy document: "{not json".']),
+    (
+        "action star",
+        Res("aws:iam/policy:Policy", "x", {"policy": doc({**READ_DOCS, "Action": "*"})}),
+        ['policy Statement[0] allows Action ["*"]: name the actions the workload calls.'],
+    ),
+    (
+        "service star",
+        Res("aws:iam/rolePolicy:RolePolicy", "x", {"policy": doc({**READ_DOCS, "Sid": "All", "Action": ["s3:*"]})}),
+        ["policy Statement[0] (Sid 'All') allows Action [\"s3:*\"]: name the actions the workload calls."],
+    ),
+    (
+        "not action",
+        Res(
+            "aws:iam/userPolicy:UserPolicy",
+            "x",
+            {"policy": doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::b"})},
+        ),
+        ['policy Statement[0] is an Allow with NotAction="iam:*": it grants everything not listed.'],
+    ),
+    (
+        "not resource",
+        Res(
+            "aws:iam/groupPolicy:GroupPolicy",
+            "x",
+            {"policy": doc({"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::b"})},
+        ),
+        ['policy Statement[0] is an Allow with NotResource="arn:aws:s3:::b": it grants everything not listed.'],
+    ),
+    (
+        "resource star",
+        Res(
+            "aws:iam/policy:Policy",
+            "x",
+            {
+                "policy": doc(
+                    {"Effect": "Allow", "Action": ["s3:GetObject", "ecr:GetAuthorizationToken"], "Resource": ["*"]}
+                )
+            },
+        ),
+        [
+            'policy Statement[0] allows Resource "*" for ["s3:GetObject"]: only actions that AWS authorises solely on '
+            '"*" may use it; name the resource ARNs.'
+        ],
+    ),
+    (
+        "role inline",
+        Res(
+            "aws:iam/role:Role",
+            "x",
+            {
+                "assumeRolePolicy": TRUST,
+                "inlinePolicies": [
+                    {"name": "a", "policy": doc(READ_DOCS)},
+                    {"name": "b", "policy": doc({**READ_DOCS, "Action": "*:*"})},
+                ],
+            },
+        ),
+        ['inlinePolicies[1].policy Statement[0] allows Action ["*:*"]: name the actions the workload calls.'],
+    ),
+    (
+        "open trust",
+        Res(
+            "aws:iam/role:Role",
+            "x",
+            {"assumeRolePolicy": doc({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})},
+        ),
+        ['assumeRolePolicy Statement[0] has Principal {"AWS": "*"}: any AWS account can assume the role.'],
+    ),
+    (
+        "open trust string",
+        Res(
+            "aws-native:iam:Role",
+            "x",
+            {
+                "assumeRolePolicyDocument": {
+                    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}]
+                }
+            },
+        ),
+        ['assumeRolePolicyDocument Statement[0] has Principal "*": any AWS account can assume the role.'],
+    ),
+    (
+        "admin attachment",
+        Res(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            "x",
+            {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+        ),
+        [
+            "policyArn attaches the AWS-managed policy AdministratorAccess "
+            "(arn:aws:iam::aws:policy/AdministratorAccess): "
+            "it grants far more than the workload needs."
+        ],
+    ),
+    (
+        "power user other partition",
+        Res(
+            "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+            "x",
+            {"policyArn": "arn:aws-us-gov:iam::aws:policy/PowerUserAccess"},
+        ),
+        [
+            "policyArn attaches the AWS-managed policy PowerUserAccess "
+            "(arn:aws-us-gov:iam::aws:policy/PowerUserAccess): "
+            "it grants far more than the workload needs."
+        ],
+    ),
+    (
+        "full access in role",
+        Res(
+            "aws:iam/role:Role",
+            "x",
+            {"assumeRolePolicy": TRUST, "managedPolicyArns": ["arn:aws:iam::aws:policy/AmazonS3FullAccess"]},
+        ),
+        [
+            "managedPolicyArns attaches the AWS-managed policy AmazonS3FullAccess (arn:aws:iam::aws:policy/"
+            "AmazonS3FullAccess): it grants far more than the workload needs."
+        ],
+    ),
+    (
+        "job function admin",
+        Res(
+            "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+            "x",
+            {"policyArn": "arn:aws:iam::aws:policy/job-function/SystemAdministrator"},
+        ),
+        [
+            "policyArn attaches the AWS-managed policy SystemAdministrator (arn:aws:iam::aws:policy/job-function/"
+            "SystemAdministrator): it grants far more than the workload needs."
+        ],
+    ),
+    (
+        "iam full access native",
+        Res("aws-native:iam:Role", "x", {"managedPolicyArns": ["arn:aws:iam::aws:policy/IAMFullAccess"]}),
+        [
+            "managedPolicyArns attaches the AWS-managed policy IAMFullAccess (arn:aws:iam::aws:policy/IAMFullAccess): "
+            "it grants far more than the workload needs."
+        ],
+    ),
+    (
+        "native managed policy",
+        Res(
+            "aws-native:iam:ManagedPolicy",
+            "x",
+            {
+                "policyDocument": {
+                    "Statement": {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "arn:aws:dynamodb:::table/t"}
+                }
+            },
+        ),
+        ['policyDocument Statement[0] allows Action ["dynamodb:*"]: name the actions the workload calls.'],
+    ),
+    (
+        "native role inline",
+        Res(
+            "aws-native:iam:Role",
+            "x",
+            {
+                "policies": [
+                    {
+                        "policyName": "p",
+                        "policyDocument": {
+                            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]
+                        },
+                    }
+                ]
+            },
+        ),
+        [
+            'policies[0].policyDocument Statement[0] allows Resource "*" for ["s3:GetObject"]: only actions that AWS '
+            'authorises solely on "*" may use it; name the resource ARNs.'
+        ],
+    ),
+    (
+        "not json",
+        Res("aws:iam/policy:Policy", "x", {"policy": "{not json"}),
+        ['policy is not a JSON policy document: "{not json".'],
+    ),
 ]
 
 

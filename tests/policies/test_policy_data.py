@@ -11,48 +11,95 @@ from policytest_helpers import Res, messages, urn
 BUCKET = "aws:s3/bucket:Bucket"
 SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 AES = [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
-TLS_ONLY = json.dumps({"Statement": [{"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
-                                      "Action": "s3:*", "Resource": ["arn:aws:s3:::docs", "arn:aws:s3:::docs/*"],
-                                      "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+TLS_ONLY = json.dumps(
+    {
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::docs", "arn:aws:s3:::docs/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ]
+    }
+)
 FLAGS = {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True, "restrictPublicBuckets": True}
 
 
 def bucket(name: str, bucket_name: str | None = None) -> Res:
     """A v7 bucket whose name exists only in outputs, as in a real export."""
     actual = bucket_name or f"{name}-123"
-    return Res(BUCKET, name, {"forceDestroy": False}, outputs={"id": actual, "bucket": actual,
-                                                                "arn": f"arn:aws:s3:::{actual}"})
+    return Res(
+        BUCKET, name, {"forceDestroy": False}, outputs={"id": actual, "bucket": actual, "arn": f"arn:aws:s3:::{actual}"}
+    )
 
 
 def linked(type_: str, name: str, target: Res, props: dict[str, Any], by: str = "dependency") -> Res:
     """A bucket sub-resource pointing at ``target`` by property dependency (preview) or by value (literal name)."""
     value = "04da6b54-80e4-46f7-96ec-b56ff0331ba9" if by == "dependency" else target.outputs["bucket"]  # type: ignore[index]
-    extra = {"propertyDependencies": {"bucket": [target.urn]}, "dependencies": [target.urn]} if by == "dependency" else {}
+    extra = (
+        {"propertyDependencies": {"bucket": [target.urn]}, "dependencies": [target.urn]} if by == "dependency" else {}
+    )
     return Res(type_, name, {"bucket": value, **props}, outputs={"bucket": value, **props}, extra=extra)
 
 
 def compliant_data() -> list[Res]:
     """Every data store the policy covers, encrypted in each spelling the providers accept."""
-    docs, front, legacy = bucket("documents"), bucket("frontend"), Res("aws:s3/bucketV2:BucketV2", "legacy",
-                                                                     outputs={"id": "legacy-1", "bucket": "legacy-1"})
+    docs, front, legacy = (
+        bucket("documents"),
+        bucket("frontend"),
+        Res("aws:s3/bucketV2:BucketV2", "legacy", outputs={"id": "legacy-1", "bucket": "legacy-1"}),
+    )
     return [
-        docs, front, legacy,
+        docs,
+        front,
+        legacy,
         linked(SSE, "documents-sse", docs, {"rules": AES}),
-        linked(SSE, "frontend-sse", front, {"rules": [{"applyServerSideEncryptionByDefault": {
-            "sseAlgorithm": "aws:kms", "kmsMasterKeyId": "alias/x"}}]}, by="value"),
-        Res("aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "legacy-sse",
-            {"bucket": "legacy-1", "rules": AES}),
+        linked(
+            SSE,
+            "frontend-sse",
+            front,
+            {
+                "rules": [
+                    {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": "alias/x"}}
+                ]
+            },
+            by="value",
+        ),
+        Res(
+            "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+            "legacy-sse",
+            {"bucket": "legacy-1", "rules": AES},
+        ),
         Res("aws:rds/instance:Instance", "db", {"storageEncrypted": True}),
         Res("aws:rds/cluster:Cluster", "cluster", {"storageEncrypted": True}),
         Res("aws-native:rds:DbInstance", "aurora-member", {"dbClusterIdentifier": "c1"}),
-        Res("aws:ec2/instance:Instance", "host", {"rootBlockDevice": {"encrypted": True},
-                                                  "ebsBlockDevices": [{"deviceName": "/dev/sdf", "encrypted": True}]}),
+        Res(
+            "aws:ec2/instance:Instance",
+            "host",
+            {
+                "rootBlockDevice": {"encrypted": True},
+                "ebsBlockDevices": [{"deviceName": "/dev/sdf", "encrypted": True}],
+            },
+        ),
         Res("aws:ebs/volume:Volume", "vol", {"encrypted": True}),
-        Res("aws:ec2/launchTemplate:LaunchTemplate", "lt", {"blockDeviceMappings": [
-            {"deviceName": "/dev/xvda", "ebs": {"encrypted": "true"}},  # pulumi-aws spells it as a string
-            {"deviceName": "/dev/sdb", "virtualName": "ephemeral0"}]}),
-        Res("aws-native:ec2:LaunchTemplate", "nlt", {"launchTemplateData": {"blockDeviceMappings": [
-            {"deviceName": "/dev/xvda", "ebs": {"encrypted": True}}]}}),
+        Res(
+            "aws:ec2/launchTemplate:LaunchTemplate",
+            "lt",
+            {
+                "blockDeviceMappings": [
+                    {"deviceName": "/dev/xvda", "ebs": {"encrypted": "true"}},  # pulumi-aws spells it as a string
+                    {"deviceName": "/dev/sdb", "virtualName": "ephemeral0"},
+                ]
+            },
+        ),
+        Res(
+            "aws-native:ec2:LaunchTemplate",
+            "nlt",
+            {"launchTemplateData": {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": True}}]}},
+        ),
         Res("aws:sqs/queue:Queue", "queue", {"sqsManagedSseEnabled": True}),
         Res("aws:sqs/queue:Queue", "queue-default", {}),
         Res("aws:sqs/queue:Queue", "queue-kms", {"sqsManagedSseEnabled": False, "kmsMasterKeyId": "alias/aws/sqs"}),
@@ -70,61 +117,139 @@ def test_compliant_data_is_encrypted() -> None:
 
 
 ENCRYPTION_CASES = [
-    ("rds unencrypted", [Res("aws:rds/instance:Instance", "x", {"storageEncrypted": False})],
-     ["storageEncrypted=false: the data is stored unencrypted; it must be true."]),
-    ("rds unset", [Res("aws:rds/instance:Instance", "x", {}, outputs={})],
-     ["storageEncrypted=null: the data is stored unencrypted; it must be true."]),
-    ("cluster unset", [Res("aws:rds/cluster:Cluster", "x", {})],
-     ["storageEncrypted=null: the data is stored unencrypted; it must be true."]),
-    ("native db", [Res("aws-native:rds:DbInstance", "x", {"storageEncrypted": False})],
-     ["storageEncrypted=false: the data is stored unencrypted; it must be true."]),
-    ("native cluster", [Res("aws-native:rds:DbCluster", "x", {})],
-     ["storageEncrypted=null: the data is stored unencrypted; it must be true."]),
-    ("root device unset", [Res("aws:ec2/instance:Instance", "x", {})],
-     ["rootBlockDevice is not set, so the root volume follows the AMI snapshot's encryption; set encrypted=true."]),
-    ("root device plain", [Res("aws:ec2/instance:Instance", "x", {"rootBlockDevice": {"volumeSize": 8}})],
-     ["rootBlockDevice.encrypted=null: the data is stored unencrypted; it must be true."]),
-    ("extra device", [Res("aws:ec2/instance:Instance", "x", {"rootBlockDevice": {"encrypted": True},
-                                                             "ebsBlockDevices": [{"encrypted": False}]})],
-     ["ebsBlockDevices.0.encrypted=false: the data is stored unencrypted; it must be true."]),
-    ("volume", [Res("aws:ebs/volume:Volume", "x", {"size": 10})],
-     ["encrypted=null: the data is stored unencrypted; it must be true."]),
-    ("native volume", [Res("aws-native:ec2:Volume", "x", {"encrypted": False})],
-     ["encrypted=false: the data is stored unencrypted; it must be true."]),
-    ("template string false", [Res("aws:ec2/launchTemplate:LaunchTemplate", "x", {"blockDeviceMappings": [
-        {"ebs": {"encrypted": "false"}}]})],
-     ['blockDeviceMappings.0.ebs.encrypted="false": the data is stored unencrypted; it must be true.']),
-    ("template no mappings", [Res("aws:ec2/launchTemplate:LaunchTemplate", "x", {"imageId": "ami-1"})],
-     ["blockDeviceMappings is not set, so the root volume follows the AMI snapshot's encryption; declare it "
-      "encrypted."]),
-    ("native instance mapping", [Res("aws-native:ec2:Instance", "x", {"blockDeviceMappings": [{"ebs": {}}]})],
-     ["blockDeviceMappings.0.ebs.encrypted=null: the data is stored unencrypted; it must be true."]),
-    ("sqs off", [Res("aws:sqs/queue:Queue", "x", {"sqsManagedSseEnabled": False})],
-     ["sqsManagedSseEnabled=false and no kmsMasterKeyId: messages are stored unencrypted."]),
-    ("native sqs off", [Res("aws-native:sqs:Queue", "x", {"sqsManagedSseEnabled": False})],
-     ["sqsManagedSseEnabled=false and no kmsMasterKeyId: messages are stored unencrypted."]),
-    ("ecr bad type", [Res("aws:ecr/repository:Repository", "x", {"encryptionConfigurations": [
-        {"encryptionType": "NONE"}]})],
-     ["encryptionConfigurations[0].encryptionType=\"NONE\" is not one of ['AES256', 'KMS', 'KMS_DSSE']."]),
-    ("vectors kms without key", [Res("aws:s3/vectorsVectorBucket:VectorsVectorBucket", "x", {
-        "encryptionConfigurations": [{"sseType": "aws:kms"}]})],
-     ['encryptionConfigurations[0].sseType="aws:kms" without kmsKeyArn: name the KMS key.']),
-    ("native vectors bad type", [Res("aws-native:s3vectors:Index", "x", {"encryptionConfiguration": {
-        "sseType": "NONE", "kmsKeyArn": "k"}})],
-     ["encryptionConfiguration[0].sseType=\"NONE\" is not one of ['AES256', 'aws:kms']."]),
-    ("bucket without sse", [bucket("orphan")],
-     ["bucket 'orphan' has no BucketServerSideEncryptionConfiguration whose bucket property names it, so its default "
-      "encryption is not declared."]),
-    ("sse without algorithm", [b := bucket("weak"), linked(SSE, "weak-sse", b, {"rules": [{"bucketKeyEnabled": True}]})],
-     ["'weak-sse' rules sets no default encryption algorithm (found [null]; need AES256 or aws:kms)."]),
-    ("native bucket", [Res("aws-native:s3:Bucket", "x", {})],
-     ["bucketEncryption.serverSideEncryptionConfiguration sets no default encryption algorithm (found []; need "
-      "AES256 or aws:kms)."]),
+    (
+        "rds unencrypted",
+        [Res("aws:rds/instance:Instance", "x", {"storageEncrypted": False})],
+        ["storageEncrypted=false: the data is stored unencrypted; it must be true."],
+    ),
+    (
+        "rds unset",
+        [Res("aws:rds/instance:Instance", "x", {}, outputs={})],
+        ["storageEncrypted=null: the data is stored unencrypted; it must be true."],
+    ),
+    (
+        "cluster unset",
+        [Res("aws:rds/cluster:Cluster", "x", {})],
+        ["storageEncrypted=null: the data is stored unencrypted; it must be true."],
+    ),
+    (
+        "native db",
+        [Res("aws-native:rds:DbInstance", "x", {"storageEncrypted": False})],
+        ["storageEncrypted=false: the data is stored unencrypted; it must be true."],
+    ),
+    (
+        "native cluster",
+        [Res("aws-native:rds:DbCluster", "x", {})],
+        ["storageEncrypted=null: the data is stored unencrypted; it must be true."],
+    ),
+    (
+        "root device unset",
+        [Res("aws:ec2/instance:Instance", "x", {})],
+        ["rootBlockDevice is not set, so the root volume follows the AMI snapshot's encryption; set encrypted=true."],
+    ),
+    (
+        "root device plain",
+        [Res("aws:ec2/instance:Instance", "x", {"rootBlockDevice": {"volumeSize": 8}})],
+        ["rootBlockDevice.encrypted=null: the data is stored unencrypted; it must be true."],
+    ),
+    (
+        "extra device",
+        [
+            Res(
+                "aws:ec2/instance:Instance",
+                "x",
+                {"rootBlockDevice": {"encrypted": True}, "ebsBlockDevices": [{"encrypted": False}]},
+            )
+        ],
+        ["ebsBlockDevices.0.encrypted=false: the data is stored unencrypted; it must be true."],
+    ),
+    (
+        "volume",
+        [Res("aws:ebs/volume:Volume", "x", {"size": 10})],
+        ["encrypted=null: the data is stored unencrypted; it must be true."],
+    ),
+    (
+        "native volume",
+        [Res("aws-native:ec2:Volume", "x", {"encrypted": False})],
+        ["encrypted=false: the data is stored unencrypted; it must be true."],
+    ),
+    (
+        "template string false",
+        [Res("aws:ec2/launchTemplate:LaunchTemplate", "x", {"blockDeviceMappings": [{"ebs": {"encrypted": "false"}}]})],
+        ['blockDeviceMappings.0.ebs.encrypted="false": the data is stored unencrypted; it must be true.'],
+    ),
+    (
+        "template no mappings",
+        [Res("aws:ec2/launchTemplate:LaunchTemplate", "x", {"imageId": "ami-1"})],
+        [
+            "blockDeviceMappings is not set, so the root volume follows the AMI snapshot's encryption; declare it "
+            "encrypted."
+        ],
+    ),
+    (
+        "native instance mapping",
+        [Res("aws-native:ec2:Instance", "x", {"blockDeviceMappings": [{"ebs": {}}]})],
+        ["blockDeviceMappings.0.ebs.encrypted=null: the data is stored unencrypted; it must be true."],
+    ),
+    (
+        "sqs off",
+        [Res("aws:sqs/queue:Queue", "x", {"sqsManagedSseEnabled": False})],
+        ["sqsManagedSseEnabled=false and no kmsMasterKeyId: messages are stored unencrypted."],
+    ),
+    (
+        "native sqs off",
+        [Res("aws-native:sqs:Queue", "x", {"sqsManagedSseEnabled": False})],
+        ["sqsManagedSseEnabled=false and no kmsMasterKeyId: messages are stored unencrypted."],
+    ),
+    (
+        "ecr bad type",
+        [Res("aws:ecr/repository:Repository", "x", {"encryptionConfigurations": [{"encryptionType": "NONE"}]})],
+        ["encryptionConfigurations[0].encryptionType=\"NONE\" is not one of ['AES256', 'KMS', 'KMS_DSSE']."],
+    ),
+    (
+        "vectors kms without key",
+        [
+            Res(
+                "aws:s3/vectorsVectorBucket:VectorsVectorBucket",
+                "x",
+                {"encryptionConfigurations": [{"sseType": "aws:kms"}]},
+            )
+        ],
+        ['encryptionConfigurations[0].sseType="aws:kms" without kmsKeyArn: name the KMS key.'],
+    ),
+    (
+        "native vectors bad type",
+        [Res("aws-native:s3vectors:Index", "x", {"encryptionConfiguration": {"sseType": "NONE", "kmsKeyArn": "k"}})],
+        ["encryptionConfiguration[0].sseType=\"NONE\" is not one of ['AES256', 'aws:kms']."],
+    ),
+    (
+        "bucket without sse",
+        [bucket("orphan")],
+        [
+            "bucket 'orphan' has no BucketServerSideEncryptionConfiguration whose bucket property names it, "
+            "so its default "
+            "encryption is not declared."
+        ],
+    ),
+    (
+        "sse without algorithm",
+        [b := bucket("weak"), linked(SSE, "weak-sse", b, {"rules": [{"bucketKeyEnabled": True}]})],
+        ["'weak-sse' rules sets no default encryption algorithm (found [null]; need AES256 or aws:kms)."],
+    ),
+    (
+        "native bucket",
+        [Res("aws-native:s3:Bucket", "x", {})],
+        [
+            "bucketEncryption.serverSideEncryptionConfiguration sets no default encryption algorithm (found []; need "
+            "AES256 or aws:kms)."
+        ],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("resources", "expected"), [c[1:] for c in ENCRYPTION_CASES],
-                         ids=[c[0] for c in ENCRYPTION_CASES])
+@pytest.mark.parametrize(
+    ("resources", "expected"), [c[1:] for c in ENCRYPTION_CASES], ids=[c[0] for c in ENCRYPTION_CASES]
+)
 def test_encryption_violations(resources: list[Res], expected: list[str]) -> None:
     assert messages([*compliant_data(), *resources], "encryption-at-rest") == expected
 
@@ -140,12 +265,14 @@ def test_encryption_reports_the_offending_urn() -> None:
 def s3_hardened() -> list[Res]:
     """Buckets with TLS-only policies and full public access blocks, linked both ways."""
     docs, front = bucket("documents"), bucket("frontend")
-    return [docs, front,
-            linked("aws:s3/bucketPolicy:BucketPolicy", "docs-policy", docs, {"policy": TLS_ONLY}),
-            linked("aws:s3/bucketPolicy:BucketPolicy", "front-policy", front, {"policy": json.loads(TLS_ONLY)},
-                   by="value"),
-            linked("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "docs-pab", docs, FLAGS),
-            linked("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "front-pab", front, FLAGS, by="value")]
+    return [
+        docs,
+        front,
+        linked("aws:s3/bucketPolicy:BucketPolicy", "docs-policy", docs, {"policy": TLS_ONLY}),
+        linked("aws:s3/bucketPolicy:BucketPolicy", "front-policy", front, {"policy": json.loads(TLS_ONLY)}, by="value"),
+        linked("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "docs-pab", docs, FLAGS),
+        linked("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "front-pab", front, FLAGS, by="value"),
+    ]
 
 
 @pytest.mark.parametrize("policy", ["s3-tls-only", "s3-public-access-block"])
@@ -156,11 +283,26 @@ def test_hardened_buckets_pass(policy: str) -> None:
 def test_s3_tls_only_violations() -> None:
     plain_bucket = bucket("plain")
     allow_only = bucket("allow-only")
-    policy = json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"},
-                                        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::allow-only/*"}]})
-    found = messages([plain_bucket, allow_only,
-                      linked("aws:s3/bucketPolicy:BucketPolicy", "allow-policy", allow_only, {"policy": policy})],
-                     "s3-tls-only")
+    policy = json.dumps(
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudfront.amazonaws.com"},
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::allow-only/*",
+                }
+            ]
+        }
+    )
+    found = messages(
+        [
+            plain_bucket,
+            allow_only,
+            linked("aws:s3/bucketPolicy:BucketPolicy", "allow-policy", allow_only, {"policy": policy}),
+        ],
+        "s3-tls-only",
+    )
     assert found == [
         "bucket 'plain' has no bucket policy, so plain-HTTP requests are not denied.",
         "bucket 'allow-only' policy (allow-policy) has no Deny for aws:SecureTransport=false on s3:*, so plain-HTTP "
@@ -170,9 +312,19 @@ def test_s3_tls_only_violations() -> None:
 
 def test_s3_public_access_block_violations() -> None:
     open_bucket, half = bucket("open"), bucket("half")
-    found = messages([open_bucket, half, linked("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "half-pab",
-                                                half, {"blockPublicAcls": True, "ignorePublicAcls": True})],
-                     "s3-public-access-block")
+    found = messages(
+        [
+            open_bucket,
+            half,
+            linked(
+                "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                "half-pab",
+                half,
+                {"blockPublicAcls": True, "ignorePublicAcls": True},
+            ),
+        ],
+        "s3-public-access-block",
+    )
     assert found == [
         "public access block 'half-pab' leaves blockPublicPolicy, restrictPublicBuckets unset or false: the bucket "
         "can be made public.",
@@ -188,8 +340,10 @@ LOG_CASES = [
 
 @pytest.mark.parametrize(("inputs", "expected"), [c[1:] for c in LOG_CASES], ids=[c[0] for c in LOG_CASES])
 def test_log_retention_violations(inputs: dict[str, Any], expected: str) -> None:
-    resources = [Res("aws:cloudwatch/logGroup:LogGroup", "ok", {"retentionInDays": 14}),
-                 Res("aws:cloudwatch/logGroup:LogGroup", "x", inputs)]
+    resources = [
+        Res("aws:cloudwatch/logGroup:LogGroup", "ok", {"retentionInDays": 14}),
+        Res("aws:cloudwatch/logGroup:LogGroup", "x", inputs),
+    ]
     assert messages(resources, "log-retention") == [expected]
     assert messages([Res("aws-native:logs:LogGroup", "n", inputs)], "log-retention") == [expected]
 
@@ -211,11 +365,20 @@ def prod_compliant() -> list[Res]:
     protect = {"protect": True}
     return [
         Res(docs.type, docs.name, docs.inputs, docs.outputs, extra=protect),
-        linked("aws:s3/bucketVersioning:BucketVersioning", "docs-versioning", docs,
-               {"versioningConfiguration": {"status": "Enabled"}}, by="value"),  # URNs here are dev's
+        linked(
+            "aws:s3/bucketVersioning:BucketVersioning",
+            "docs-versioning",
+            docs,
+            {"versioningConfiguration": {"status": "Enabled"}},
+            by="value",
+        ),  # URNs here are dev's
         Res("aws:rds/instance:Instance", "db", PROD_DB, extra=protect),
-        Res("aws:rds/cluster:Cluster", "cluster", {"deletionProtection": True, "backupRetentionPeriod": 14},
-            extra=protect),
+        Res(
+            "aws:rds/cluster:Cluster",
+            "cluster",
+            {"deletionProtection": True, "backupRetentionPeriod": 14},
+            extra=protect,
+        ),
         Res("aws:s3/vectorsVectorBucket:VectorsVectorBucket", "vectors", {}, extra=protect),
         Res("aws:secretsmanager/secret:Secret", "secret", {}, extra=protect),
         Res("aws:ecr/repository:Repository", "repo", {}, extra=protect),
@@ -230,23 +393,53 @@ def test_prod_compliant_passes_and_dev_is_not_judged() -> None:
 
 
 PROD_CASES = [
-    ("not protected", Res("aws:secretsmanager/secret:Secret", "s", {}),
-     ["'s' (aws:secretsmanager/secret:Secret) holds data but is not protect=True: a deploy or destroy can delete it."]),
-    ("weak database", Res("aws:rds/instance:Instance", "db2", {"backupRetentionPeriod": 1, "skipFinalSnapshot": True},
-                          extra={"protect": True}),
-     ["deletionProtection=null: the database can be deleted by a deploy.",
-      "multiAz=null: one AZ failure takes the database down.",
-      "backupRetentionPeriod=1: keep automated backups at least 7 days.",
-      "skipFinalSnapshot=true: deleting the database leaves no final snapshot."]),
-    ("native cluster", Res("aws-native:rds:DbCluster", "c", {"deletionProtection": True}, extra={"protect": True}),
-     ["backupRetentionPeriod=null: keep automated backups at least 7 days."]),
-    ("unversioned bucket", Res(BUCKET, "b", {}, outputs={"bucket": "b-1"}, extra={"protect": True}),
-     ["bucket 'b' has no BucketVersioning with status Enabled naming it."]),
-    ("suspended versioning", Res("aws:s3/bucketVersioning:BucketVersioning", "v", {
-        "bucket": "documents-123", "versioningConfiguration": {"status": "Suspended"}}),
-     ['versioningConfiguration.status="Suspended": it must be "Enabled".']),
-    ("native bucket", Res("aws-native:s3:Bucket", "nb", {}, extra={"protect": True}),
-     ["versioningConfiguration.status=null: it must be \"Enabled\"."]),
+    (
+        "not protected",
+        Res("aws:secretsmanager/secret:Secret", "s", {}),
+        [
+            "'s' (aws:secretsmanager/secret:Secret) holds data but is not protect=True: a deploy or destroy "
+            "can delete it."
+        ],
+    ),
+    (
+        "weak database",
+        Res(
+            "aws:rds/instance:Instance",
+            "db2",
+            {"backupRetentionPeriod": 1, "skipFinalSnapshot": True},
+            extra={"protect": True},
+        ),
+        [
+            "deletionProtection=null: the database can be deleted by a deploy.",
+            "multiAz=null: one AZ failure takes the database down.",
+            "backupRetentionPeriod=1: keep automated backups at least 7 days.",
+            "skipFinalSnapshot=true: deleting the database leaves no final snapshot.",
+        ],
+    ),
+    (
+        "native cluster",
+        Res("aws-native:rds:DbCluster", "c", {"deletionProtection": True}, extra={"protect": True}),
+        ["backupRetentionPeriod=null: keep automated backups at least 7 days."],
+    ),
+    (
+        "unversioned bucket",
+        Res(BUCKET, "b", {}, outputs={"bucket": "b-1"}, extra={"protect": True}),
+        ["bucket 'b' has no BucketVersioning with status Enabled naming it."],
+    ),
+    (
+        "suspended versioning",
+        Res(
+            "aws:s3/bucketVersioning:BucketVersioning",
+            "v",
+            {"bucket": "documents-123", "versioningConfiguration": {"status": "Suspended"}},
+        ),
+        ['versioningConfiguration.status="Suspended": it must be "Enabled".'],
+    ),
+    (
+        "native bucket",
+        Res("aws-native:s3:Bucket", "nb", {}, extra={"protect": True}),
+        ['versioningConfiguration.status=null: it must be "Enabled".'],
+    ),
 ]
 
 
@@ -259,21 +452,33 @@ TAGS = {"Project": "student-helper", "Environment": "dev", "Layer": "data", "Man
 
 
 def test_required_tags_counts_provider_default_tags() -> None:
-    resources = [Res("aws:sqs/queue:Queue", "q", {}), Res("aws:s3/bucket:Bucket", "b", {"tags": {"Owner": "me"}}),
-                 Res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "not-taggable", {})]
+    resources = [
+        Res("aws:sqs/queue:Queue", "q", {}),
+        Res("aws:s3/bucket:Bucket", "b", {"tags": {"Owner": "me"}}),
+        Res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "not-taggable", {}),
+    ]
     assert messages(resources, "required-tags", default_tags=TAGS) == []
 
 
 REQUIRED_TAG_CASES = [
-    ("no tags", {}, None, "tags (with the provider's defaultTags) lack Project, Environment, Layer, ManagedBy, Owner; "
-                          "it has no tags."),
-    ("empty value", {"tags": {"Owner": " "}}, {k: v for k, v in TAGS.items() if k != "Owner"},
-     "tags (with the provider's defaultTags) lack Owner; it has Environment, Layer, ManagedBy, Owner, Project."),
+    (
+        "no tags",
+        {},
+        None,
+        "tags (with the provider's defaultTags) lack Project, Environment, Layer, ManagedBy, Owner; it has no tags.",
+    ),
+    (
+        "empty value",
+        {"tags": {"Owner": " "}},
+        {k: v for k, v in TAGS.items() if k != "Owner"},
+        "tags (with the provider's defaultTags) lack Owner; it has Environment, Layer, ManagedBy, Owner, Project.",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("inputs", "default_tags", "expected"), [c[1:] for c in REQUIRED_TAG_CASES],
-                         ids=[c[0] for c in REQUIRED_TAG_CASES])
+@pytest.mark.parametrize(
+    ("inputs", "default_tags", "expected"), [c[1:] for c in REQUIRED_TAG_CASES], ids=[c[0] for c in REQUIRED_TAG_CASES]
+)
 def test_required_tags_violations(inputs: dict[str, Any], default_tags: dict[str, str] | None, expected: str) -> None:
     assert messages([Res("aws:sqs/queue:Queue", "q", inputs)], "required-tags", default_tags=default_tags) == [expected]
 

@@ -12,11 +12,11 @@ from typing import Any
 import pulumi_policy
 import pytest
 from policytest_helpers import UNKNOWN, Res, make_export, messages, run, secret
-from tools.schemas import deployment_errors
 
 from policies import registry
 from tools import policy_analyze
 from tools.policy_analyze import InputError, parse_config
+from tools.schemas import deployment_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,8 +92,9 @@ def test_each_level_applies(level: str) -> None:
         expected = "mandatory" if level == "remediate" else level
         assert [v.enforcement_level for v in found] == [expected]
     # The object form sets the same level.
-    assert [v.enforcement_level for v in run(resources, "no-nat-gateway", {"no-nat-gateway": {
-        "enforcementLevel": level}})] == [v.enforcement_level for v in found]
+    assert [
+        v.enforcement_level for v in run(resources, "no-nat-gateway", {"no-nat-gateway": {"enforcementLevel": level}})
+    ] == [v.enforcement_level for v in found]
 
 
 def test_all_key_sets_every_level() -> None:
@@ -122,8 +123,11 @@ def test_bad_config_is_rejected(config: Any, error: str) -> None:
 
 def test_exemption_names_one_resource_and_a_reason() -> None:
     resources = [Res("aws:lambda/function:Function", "edge-fn", {}), Res("aws:lambda/function:Function", "fn", {})]
-    config = {"private-subnets-only": {"exemptions": [
-        {"resource": "edge-fn", "reason": "Lambda@Edge cannot be attached to a VPC"}]}}
+    config = {
+        "private-subnets-only": {
+            "exemptions": [{"resource": "edge-fn", "reason": "Lambda@Edge cannot be attached to a VPC"}]
+        }
+    }
     found = run(resources, "private-subnets-only", config)
     assert [v.urn.rsplit("::", 1)[1] for v in found] == ["fn"]
 
@@ -132,26 +136,39 @@ def test_exemption_names_one_resource_and_a_reason() -> None:
 
 
 def test_unknown_value_is_an_advisory_note_not_a_crash() -> None:
-    resources = [Res("aws:ec2/instance:Instance", "i", {"metadataOptions": {"httpTokens": UNKNOWN},
-                                                        "associatePublicIpAddress": False})]
+    resources = [
+        Res(
+            "aws:ec2/instance:Instance",
+            "i",
+            {"metadataOptions": {"httpTokens": UNKNOWN}, "associatePublicIpAddress": False},
+        )
+    ]
     found = run(resources, "imdsv2-required")
-    assert [(v.enforcement_level, v.message) for v in found] == [(
-        "advisory",
-        "can't run policy 'imdsv2-required' from policy pack 'student-helper@v0.1.0' during preview: string value at "
-        ".metadataOptions.httpTokens can't be known during preview; it can be checked only at apply time",
-    )]
+    assert [(v.enforcement_level, v.message) for v in found] == [
+        (
+            "advisory",
+            "can't run policy 'imdsv2-required' from policy pack 'student-helper@v0.1.0' during preview: "
+            "string value at "
+            ".metadataOptions.httpTokens can't be known during preview; it can be checked only at apply time",
+        )
+    ]
     assert found[0].urn.endswith("::i")
 
 
 def test_unknown_in_stack_policy_still_reports_the_rest() -> None:
-    resources = [Res("aws:rds/instance:Instance", "db", {"storageEncrypted": UNKNOWN}),
-                 Res("aws:rds/instance:Instance", "plain", {"storageEncrypted": False})]
+    resources = [
+        Res("aws:rds/instance:Instance", "db", {"storageEncrypted": UNKNOWN}),
+        Res("aws:rds/instance:Instance", "plain", {"storageEncrypted": False}),
+    ]
     found = run(resources, "encryption-at-rest")
     assert [(v.enforcement_level, v.message) for v in found] == [
         ("mandatory", "storageEncrypted=false: the data is stored unencrypted; it must be true."),
-        ("advisory", "can't run policy 'encryption-at-rest' from policy pack 'student-helper@v0.1.0' during "
-                     "preview: db: string value at .storageEncrypted can't be known during preview; it can be "
-                     "checked only at apply time"),
+        (
+            "advisory",
+            "can't run policy 'encryption-at-rest' from policy pack 'student-helper@v0.1.0' during "
+            "preview: db: string value at .storageEncrypted can't be known during preview; it can be "
+            "checked only at apply time",
+        ),
     ]
 
 
@@ -166,8 +183,12 @@ def test_plaintext_secrets_are_unwrapped() -> None:
 
 
 def test_fixture_exports_are_schema_valid() -> None:
-    export = make_export([Res("aws:iam/policy:Policy", "p", {"policy": secret("{}")}),
-                          Res("aws:ec2/instance:Instance", "i", {"metadataOptions": UNKNOWN}, extra={"protect": True})])
+    export = make_export(
+        [
+            Res("aws:iam/policy:Policy", "p", {"policy": secret("{}")}),
+            Res("aws:ec2/instance:Instance", "i", {"metadataOptions": UNKNOWN}, extra={"protect": True}),
+        ]
+    )
     assert deployment_errors(export) == []
 
 
@@ -176,8 +197,9 @@ def test_fixture_exports_are_schema_valid() -> None:
 
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """Run the analyser as `make` does."""
-    return subprocess.run([sys.executable, "-m", "tools.policy_analyze", *args], cwd=cwd, capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "tools.policy_analyze", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
 
 
 def write(tmp_path: Path, name: str, content: Any) -> Path:
@@ -190,10 +212,17 @@ def write(tmp_path: Path, name: str, content: Any) -> Path:
 @pytest.fixture
 def bad_export(tmp_path: Path) -> Path:
     """An export with one mandatory and one advisory violation."""
-    return write(tmp_path, "bad.json", make_export([
-        Res("aws:ec2/natGateway:NatGateway", "nat", {}),
-        Res("aws:cloudwatch/logGroup:LogGroup", "logs", {}),
-    ], default_tags={"Project": "p", "Environment": "e", "Layer": "l", "ManagedBy": "m", "Owner": "o"}))
+    return write(
+        tmp_path,
+        "bad.json",
+        make_export(
+            [
+                Res("aws:ec2/natGateway:NatGateway", "nat", {}),
+                Res("aws:cloudwatch/logGroup:LogGroup", "logs", {}),
+            ],
+            default_tags={"Project": "p", "Environment": "e", "Layer": "l", "ManagedBy": "m", "Owner": "o"},
+        ),
+    )
 
 
 def test_cli_text_output_and_exit_status(bad_export: Path, tmp_path: Path) -> None:
@@ -212,12 +241,18 @@ def test_cli_json_output_is_only_the_array(bad_export: Path) -> None:
     result = cli(str(bad_export), "--json")
     assert result.returncode == 1
     assert json.loads(result.stdout) == [
-        {"policy": "no-nat-gateway", "enforcementLevel": "mandatory",
-         "urn": "urn:pulumi:dev::student-helper-test::aws:ec2/natGateway:NatGateway::nat",
-         "message": "NAT gateway 'nat' (aws:ec2/natGateway:NatGateway, connectivityType=public) is declared."},
-        {"policy": "log-retention", "enforcementLevel": "advisory",
-         "urn": "urn:pulumi:dev::student-helper-test::aws:cloudwatch/logGroup:LogGroup::logs",
-         "message": "retentionInDays=null: the log group keeps its events forever (and bills for them)."},
+        {
+            "policy": "no-nat-gateway",
+            "enforcementLevel": "mandatory",
+            "urn": "urn:pulumi:dev::student-helper-test::aws:ec2/natGateway:NatGateway::nat",
+            "message": "NAT gateway 'nat' (aws:ec2/natGateway:NatGateway, connectivityType=public) is declared.",
+        },
+        {
+            "policy": "log-retention",
+            "enforcementLevel": "advisory",
+            "urn": "urn:pulumi:dev::student-helper-test::aws:cloudwatch/logGroup:LogGroup::logs",
+            "message": "retentionInDays=null: the log group keeps its events forever (and bills for them).",
+        },
     ]
 
 
@@ -262,6 +297,8 @@ def test_cli_all_mode_analyses_every_export(tmp_path: Path, bad_export: Path) ->
     assert "Policy pack student-helper: 2 export(s)" in result.stdout
     assert f"[{build / 'dev' / 'network.json'}]" in result.stdout
     result = cli("--all", str(tmp_path / "empty"))
-    assert (result.returncode, result.stderr.strip()) == (2, f"policy-analyze: --all {tmp_path / 'empty'}: no such "
-                                                              "directory")
+    assert (result.returncode, result.stderr.strip()) == (
+        2,
+        f"policy-analyze: --all {tmp_path / 'empty'}: no such directory",
+    )
     assert policy_analyze.main([]) == 2

@@ -38,8 +38,15 @@ class ExportBuilder:
             urn = self.urn(f"pulumi:providers:{package}", "default")
             pid = f"{package}-provider-id"
             self.resources.append(
-                {"urn": urn, "type": f"pulumi:providers:{package}", "custom": True, "id": pid, "inputs": {},
-                 "outputs": {}, "parent": self.stack_urn}
+                {
+                    "urn": urn,
+                    "type": f"pulumi:providers:{package}",
+                    "custom": True,
+                    "id": pid,
+                    "inputs": {},
+                    "outputs": {},
+                    "parent": self.stack_urn,
+                }
             )
             self.providers[package] = f"{urn}::{pid}"
         return self.providers[package]

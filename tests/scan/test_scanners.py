@@ -59,8 +59,12 @@ URNS = {
             },
         },
     ),
-    "queue-sse-off": b.add("aws-native:sqs:Queue", "queue-sse-off", {"queueName": "jobs", "sqsManagedSseEnabled": False}),
-    "queue-sse-on": b.add("aws-native:sqs:Queue", "queue-sse-on", {"queueName": "jobs2", "kmsMasterKeyId": "alias/aws/sqs"}),
+    "queue-sse-off": b.add(
+        "aws-native:sqs:Queue", "queue-sse-off", {"queueName": "jobs", "sqsManagedSseEnabled": False}
+    ),
+    "queue-sse-on": b.add(
+        "aws-native:sqs:Queue", "queue-sse-on", {"queueName": "jobs2", "kmsMasterKeyId": "alias/aws/sqs"}
+    ),
     "misspelled-index": b.add(
         "aws-native:s3vectors:Index",
         "misspelled-index",

@@ -198,9 +198,15 @@ def test_cloudformation_types_and_property_spelling(oracle: Oracle) -> None:
 def test_policy_documents_found_wherever_they_are() -> None:
     b = ExportBuilder()
     doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
-    b.add("aws:iam/role:Role", "r", {"assumeRolePolicy": json.dumps(doc), "inlinePolicies": [{"policy": json.dumps(doc)}]})
+    b.add(
+        "aws:iam/role:Role", "r", {"assumeRolePolicy": json.dumps(doc), "inlinePolicies": [{"policy": json.dumps(doc)}]}
+    )
     b.add("aws-native:iam:Role", "n", {"policies": [{"policyDocument": doc}]})
     b.add("aws:iam/policy:Policy", "later", {"policy": UNKNOWN})
     found, unknown = policy_documents(parse_export(b.document()).resources)
-    assert sorted(d.path for d in found) == ["assumeRolePolicy", "inlinePolicies[0].policy", "policies[0].policyDocument"]
+    assert sorted(d.path for d in found) == [
+        "assumeRolePolicy",
+        "inlinePolicies[0].policy",
+        "policies[0].policyDocument",
+    ]
     assert unknown == []  # a wholly unknown policy is not recognisable as one

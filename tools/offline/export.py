@@ -94,8 +94,8 @@ def build_export(
         entry["inputs"] = plaintext_secrets(reg.inputs)
         entry["outputs"] = plaintext_secrets(reg.outputs if reg.custom else component_outputs.get(reg.urn, {}))
         entry["parent"] = reg.parent or stack_urn
-        if reg.protect is not None:
-            entry["protect"] = reg.protect
+        if reg.protect:  # the engine omits protect: false from state
+            entry["protect"] = True
         if reg.external:
             entry["external"] = True
         entry["dependencies"] = reg.dependencies

@@ -170,12 +170,9 @@ def format_report(report: Report, check_stale: bool) -> str:
     scanners = sorted(set(SCANNERS) | {f.scanner for f in report.findings})
     for scanner in scanners:
         mine = [f for f in report.findings if f.scanner == scanner]
-        counts = Counter(
-            "passed" if f.passed else ("suppressed" if id(f) in suppressed_by else "failed") for f in mine
-        )
-        lines.append(
-            f"summary {scanner}: {counts['failed']} failed, {counts['suppressed']} suppressed, {counts['passed']} passed"
-        )
+        counts = Counter("passed" if f.passed else ("suppressed" if id(f) in suppressed_by else "failed") for f in mine)
+        failed, suppressed, passed = counts["failed"], counts["suppressed"], counts["passed"]
+        lines.append(f"summary {scanner}: {failed} failed, {suppressed} suppressed, {passed} passed")
     return "\n".join(lines)
 
 

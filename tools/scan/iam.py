@@ -42,7 +42,10 @@ def _with_implicit_resource(policy: dict[str, Any], res: Resource) -> dict[str, 
         statements = [statements]
     fixed = [
         {**st, "Resource": arn}
-        if isinstance(st, dict) and "Principal" in st and "Resource" not in st and "NotResource" not in st
+        if isinstance(st, dict)
+        and "Principal" in st
+        and "Resource" not in st
+        and "NotResource" not in st
         and str(st.get("Action", "")).startswith("sts:")
         else st
         for st in statements

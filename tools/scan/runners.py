@@ -72,10 +72,9 @@ def checkov_findings(
             for check in results.get(key, []):
                 path = Path(check.get("file_abs_path") or check["file_path"]).resolve()
                 address = check["resource"]
-                if report.get("check_type") == "cloudformation":
-                    address_key = address.rsplit(".", 1)[-1]
-                else:
-                    address_key = address
+                # checkov names a CloudFormation resource "<Type>.<LogicalId>" and a plan resource by its address.
+                is_cfn = report.get("check_type") == "cloudformation"
+                address_key = address.rsplit(".", 1)[-1] if is_cfn else address
                 urn = resolved.get(path, {}).get(address_key)
                 if urn is None:
                     raise RuntimeError(f"checkov reported {address} in {path}, which maps to no Pulumi resource")

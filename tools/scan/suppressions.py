@@ -119,7 +119,9 @@ def parse_suppressions(data: Any) -> list[Suppression]:
         selectors: list[Selector] = []
         for sel in resources:
             if not isinstance(sel, dict) or set(sel) not in ({"urn"}, {"file"}, {"name", "type"}):
-                raise SuppressionError(f"{where}: each resource is {{urn: ...}}, {{name: ..., type: ...}} or {{file: ...}}")
+                raise SuppressionError(
+                    f"{where}: each resource is {{urn: ...}}, {{name: ..., type: ...}} or {{file: ...}}"
+                )
             if any(not isinstance(v, str) or v.strip("*") == "" for v in sel.values()):
                 raise SuppressionError(f"{where}: a resource pattern must name something, not only `*`")
             selectors.append(Selector(**sel))

@@ -32,7 +32,7 @@ class PlanTranslation:
 
 
 def tf_name(pulumi_name: str, taken: set[str]) -> str:
-    """A valid, unique Terraform resource name for a Pulumi resource name (``documents-bucket`` → ``documents-bucket``)."""
+    """A valid Terraform resource name for a Pulumi resource name, unique within ``taken`` (``a.b`` → ``a_b``)."""
     base = re.sub(r"[^A-Za-z0-9_-]", "_", pulumi_name) or "resource"
     if not re.match(r"[A-Za-z_]", base):
         base = f"r_{base}"

@@ -1,0 +1,402 @@
+"""Data layer components: private buckets, S3 Vectors, PostgreSQL, secrets, the processing queue, ECR."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from shared.config import EnvironmentConfig
+from shared.constants import SQS_DEFAULTS, SQS_MAX_VISIBILITY_TIMEOUT_SECONDS, SQS_VISIBILITY_TIMEOUT_FACTOR
+from shared.iam import policy_document
+from shared.naming import ResourceNamer
+from shared.settings import DataSettings
+
+# Metadata that S3 Vectors should store but not index for filtering: the chunk text is too large to filter on.
+# Every other key (document_id, session_id, page_number) is filterable by default (S3 Vectors user guide,
+# "Metadata filtering"; pulumi-aws VectorsIndex metadata_configuration.non_filterable_metadata_keys).
+NON_FILTERABLE_METADATA_KEYS = ("text_content",)
+FILTERABLE_METADATA_KEYS = ("document_id", "session_id", "page_number")
+# Headers a browser sends with a presigned SigV4 PUT; no "*".
+PRESIGNED_UPLOAD_HEADERS = ("content-type", "content-md5", "x-amz-checksum-sha256", "x-amz-sdk-checksum-algorithm")
+
+
+def sqs_visibility_timeout(lambda_timeout_seconds: int) -> int:
+    """The source queue's visibility timeout for a Lambda consumer: six times the function timeout.
+
+    AWS: "set the source queue's visibility timeout to at least six times the timeout that you configure on
+    your function" (Lambda developer guide, services-sqs-configure). The original's 360 s against a 300 s
+    timeout lets a message reappear while a retried invocation still holds it.
+    """
+    return min(SQS_VISIBILITY_TIMEOUT_FACTOR * lambda_timeout_seconds, SQS_MAX_VISIBILITY_TIMEOUT_SECONDS)
+
+
+def tls_only_statement(bucket_arn: str) -> dict[str, object]:
+    """Deny every request to the bucket or its objects that does not use TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def stateful(env: EnvironmentConfig, *, retain: bool, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+    """Options for data that must survive mistakes: in prod, ``protect`` (and retain-on-delete where the
+    resource holds data that no snapshot covers)."""
+    return pulumi.ResourceOptions(
+        parent=parent, protect=env.is_production, retain_on_delete=env.is_production and retain
+    )
+
+
+@dataclass(frozen=True)
+class PrivateBucketArgs:
+    """Inputs of :class:`PrivateBucket`."""
+
+    bucket_name: str
+    """The physical bucket name (validated by ResourceNamer)."""
+    env: EnvironmentConfig
+    """Decides protection in prod."""
+    versioned: bool = False
+    """Keep previous versions of overwritten or deleted objects."""
+    noncurrent_version_days: int | None = None
+    """Expire previous versions after this many days (versioned buckets)."""
+    cors_origins: Sequence[str] = field(default_factory=tuple)
+    """Browser origins allowed to upload with presigned URLs; empty for no CORS."""
+    tls_only_policy: bool = True
+    """Attach the deny-non-TLS bucket policy here. False when another layer owns the bucket policy."""
+    protect: bool = False
+    """Protect the bucket in prod (and keep it if removed from the program)."""
+
+
+class PrivateBucket(pulumi.ComponentResource):
+    """An S3 bucket that is private, encrypted, owner-enforced and, by default, TLS-only."""
+
+    def __init__(self, name: str, args: PrivateBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("student-helper:data:PrivateBucket", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        bucket_opts = stateful(args.env, retain=True, parent=self) if args.protect else child
+        self.bucket = aws.s3.Bucket(name, bucket=args.bucket_name, force_destroy=False, opts=bucket_opts)
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=self.bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},  # ACLs off; required for CloudFront OAC
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child,
+        )
+        if args.versioned:
+            aws.s3.BucketVersioning(
+                f"{name}-versioning",
+                bucket=self.bucket.id,
+                versioning_configuration={"status": "Enabled"},
+                opts=child,
+            )
+        rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
+            {
+                "id": "abort-incomplete-uploads",
+                "status": "Enabled",
+                "filter": {},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+            }
+        ]
+        if args.noncurrent_version_days:
+            rules.append(
+                {
+                    "id": "expire-noncurrent-versions",
+                    "status": "Enabled",
+                    "filter": {},
+                    "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_days},
+                }
+            )
+        aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=self.bucket.id, rules=rules, opts=child)
+        if args.cors_origins:
+            aws.s3.BucketCorsConfiguration(
+                f"{name}-cors",
+                bucket=self.bucket.id,
+                cors_rules=[
+                    {
+                        "allowed_methods": ["PUT", "GET", "HEAD"],
+                        "allowed_origins": list(args.cors_origins),
+                        "allowed_headers": list(PRESIGNED_UPLOAD_HEADERS),
+                        "expose_headers": ["ETag"],
+                        "max_age_seconds": 3000,
+                    }
+                ],
+                opts=child,
+            )
+        if args.tls_only_policy:
+            aws.s3.BucketPolicy(
+                f"{name}-policy",
+                bucket=self.bucket.id,
+                policy=self.bucket.arn.apply(lambda arn: policy_document([tls_only_statement(arn)])),
+                opts=child,
+            )
+        self.register_outputs({"bucket": self.bucket.bucket, "arn": self.bucket.arn})
+
+
+@dataclass(frozen=True)
+class VectorStoreArgs:
+    """Inputs of :class:`VectorStore`."""
+
+    env: EnvironmentConfig
+    """Decides protection in prod."""
+    namer: ResourceNamer
+    """Physical names."""
+    settings: DataSettings
+    """Index name and the embedding dimension."""
+
+
+class VectorStore(pulumi.ComponentResource):
+    """An S3 Vectors bucket and its cosine / float32 index for document chunks."""
+
+    def __init__(self, name: str, args: VectorStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("student-helper:data:VectorStore", name, None, opts)
+        # Encryption is not set: S3 Vectors encrypts every vector bucket with SSE-S3 unless told to use KMS.
+        self.bucket = aws.s3.VectorsVectorBucket(
+            args.namer.name("vectors"),
+            vector_bucket_name=args.namer.name("vectors"),
+            force_destroy=False,
+            opts=stateful(args.env, retain=True, parent=self),
+        )
+        self.index = aws.s3.VectorsIndex(
+            args.namer.name("vectors-index"),
+            vector_bucket_name=self.bucket.vector_bucket_name,
+            index_name=args.settings.vectors_index_name,
+            data_type="float32",
+            dimension=args.settings.embedding_dimension,
+            distance_metric="cosine",
+            metadata_configuration={"non_filterable_metadata_keys": list(NON_FILTERABLE_METADATA_KEYS)},
+            opts=stateful(args.env, retain=True, parent=self),
+        )
+        self.register_outputs({"bucket_arn": self.bucket.vector_bucket_arn, "index_arn": self.index.index_arn})
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    """Inputs of :class:`Database`."""
+
+    env: EnvironmentConfig
+    """Class, storage, multi-AZ, backups, deletion protection, log retention."""
+    namer: ResourceNamer
+    """Physical names."""
+    settings: DataSettings
+    """Database name and master user."""
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """data-a and data-b, in two AZs."""
+    security_group_id: pulumi.Input[str]
+    """The database group (5432 from the backend and the Lambda only)."""
+
+
+class Database(pulumi.ComponentResource):
+    """PostgreSQL 16 with TLS forced, encrypted gp3, an RDS-managed master secret, and logs with retention."""
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("student-helper:data:Database", name, None, opts)
+        env, namer = args.env, args.namer
+        child = pulumi.ResourceOptions(parent=self)
+        identifier = namer.name("postgres")
+        subnet_group = aws.rds.SubnetGroup(
+            namer.name("db-subnets"), name=namer.name("db-subnets"), subnet_ids=args.subnet_ids, opts=child
+        )
+        parameters = aws.rds.ParameterGroup(
+            namer.name("postgres16"),
+            name=namer.name("postgres16"),
+            family="postgres16",
+            description="student-helper PostgreSQL 16: TLS required",
+            parameters=[{"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"}],
+            opts=child,
+        )
+        # RDS would create these groups itself with no expiry; creating them first sets the retention.
+        log_groups = [
+            aws.cloudwatch.LogGroup(
+                namer.name(f"postgres-{kind}-logs"),
+                name=f"/aws/rds/instance/{identifier}/{kind}",
+                retention_in_days=env.log_retention_days,
+                opts=child,
+            )
+            for kind in ("postgresql", "upgrade")
+        ]
+        keep_final_snapshot = env.environment in ("staging", "prod")
+        instance_opts = pulumi.ResourceOptions.merge(
+            stateful(env, retain=False, parent=self), pulumi.ResourceOptions(depends_on=log_groups)
+        )
+        self.instance = aws.rds.Instance(
+            identifier,
+            identifier=identifier,
+            engine="postgres",
+            engine_version="16",
+            auto_minor_version_upgrade=True,
+            instance_class=env.rds_instance_class,
+            allocated_storage=env.rds_allocated_storage,
+            storage_type="gp3",
+            storage_encrypted=True,
+            db_name=args.settings.db_name,
+            username=args.settings.db_username,
+            manage_master_user_password=True,  # the password lives in Secrets Manager, never in config
+            iam_database_authentication_enabled=True,
+            db_subnet_group_name=subnet_group.name,
+            parameter_group_name=parameters.name,
+            vpc_security_group_ids=[args.security_group_id],
+            publicly_accessible=False,
+            multi_az=env.rds_multi_az,
+            deletion_protection=env.rds_deletion_protection,
+            backup_retention_period=env.rds_backup_retention_days,
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=not keep_final_snapshot,
+            skip_final_snapshot=not keep_final_snapshot,
+            final_snapshot_identifier=namer.name("postgres-final") if keep_final_snapshot else None,
+            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            opts=instance_opts,
+        )
+        self.master_secret_arn = self.instance.master_user_secrets.apply(lambda secrets: secrets[0].secret_arn)
+        self.register_outputs({"endpoint": self.instance.endpoint, "master_secret_arn": self.master_secret_arn})
+
+
+@dataclass(frozen=True)
+class AppSecretsArgs:
+    """Inputs of :class:`AppSecrets`."""
+
+    namer: ResourceNamer
+    """Secret paths ``{project}/{env}/{name}``."""
+    names: Sequence[str]
+    """The secrets to create, without values."""
+    recovery_window_days: int
+    """How long a deleted secret stays recoverable."""
+
+
+class AppSecrets(pulumi.ComponentResource):
+    """Secrets Manager entries for the application's API keys, created empty: values are set out of band."""
+
+    def __init__(self, name: str, args: AppSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("student-helper:data:AppSecrets", name, None, opts)
+        self.secrets = {
+            secret: aws.secretsmanager.Secret(
+                args.namer.name(secret),
+                name=args.namer.secret_name(secret),
+                description=f"{secret} for the Student Helper application; value set with put-secret-value",
+                recovery_window_in_days=args.recovery_window_days,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for secret in args.names
+        }
+        self.arns = {secret: resource.arn for secret, resource in self.secrets.items()}
+        self.register_outputs({"arns": self.arns})
+
+
+@dataclass(frozen=True)
+class ProcessingQueueArgs:
+    """Inputs of :class:`ProcessingQueue`."""
+
+    env: EnvironmentConfig
+    """The Lambda timeout (for the visibility timeout) and protection in prod."""
+    namer: ResourceNamer
+    """Physical names."""
+
+
+class ProcessingQueue(pulumi.ComponentResource):
+    """The document-processing queue and its dead-letter queue, both encrypted."""
+
+    def __init__(self, name: str, args: ProcessingQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("student-helper:data:ProcessingQueue", name, None, opts)
+        namer = args.namer
+        child = pulumi.ResourceOptions(parent=self)
+        self.dlq = aws.sqs.Queue(
+            namer.name("doc-processor-dlq"),
+            name=namer.name("doc-processor-dlq"),
+            message_retention_seconds=SQS_DEFAULTS["dlq_message_retention_seconds"],
+            sqs_managed_sse_enabled=True,
+            opts=stateful(args.env, retain=False, parent=self),
+        )
+        self.visibility_timeout_seconds = sqs_visibility_timeout(args.env.lambda_timeout_seconds)
+        self.queue = aws.sqs.Queue(
+            namer.name("doc-processor"),
+            name=namer.name("doc-processor"),
+            visibility_timeout_seconds=self.visibility_timeout_seconds,
+            message_retention_seconds=SQS_DEFAULTS["message_retention_seconds"],
+            sqs_managed_sse_enabled=True,
+            redrive_policy=self.dlq.arn.apply(
+                lambda arn: json.dumps(
+                    {"deadLetterTargetArn": arn, "maxReceiveCount": SQS_DEFAULTS["max_receive_count"]}
+                )
+            ),
+            opts=child,
+        )
+        aws.sqs.RedriveAllowPolicy(
+            namer.name("doc-processor-dlq-redrive-allow"),
+            queue_url=self.dlq.id,
+            redrive_allow_policy=self.queue.arn.apply(
+                lambda arn: json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [arn]})
+            ),
+            opts=child,
+        )
+        self.register_outputs({"queue_url": self.queue.url, "dlq_url": self.dlq.url})
+
+
+def ecr_lifecycle_policy(keep_images: int) -> str:
+    """Expire all but the newest ``keep_images`` images (ECR lifecycle policy syntax)."""
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"Keep the last {keep_images} images",
+                    "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep_images},
+                    "action": {"type": "expire"},
+                }
+            ]
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ContainerRepositoryArgs:
+    """Inputs of :class:`ContainerRepository`."""
+
+    repository_name: str
+    """The ECR repository name."""
+    keep_images: int
+    """How many images the lifecycle policy keeps."""
+
+
+class ContainerRepository(pulumi.ComponentResource):
+    """An ECR repository: immutable tags, scan on push, KMS encryption, and a keep-last-N lifecycle."""
+
+    def __init__(self, name: str, args: ContainerRepositoryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("student-helper:data:ContainerRepository", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.repository = aws.ecr.Repository(
+            args.repository_name,
+            name=args.repository_name,
+            image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration={"scan_on_push": True},
+            # KMS with the AWS-managed aws/ecr key: encrypted with KMS at no key cost.
+            encryption_configurations=[{"encryption_type": "KMS"}],
+            force_delete=False,
+            opts=child,
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{args.repository_name}-lifecycle",
+            repository=self.repository.name,
+            policy=ecr_lifecycle_policy(args.keep_images),
+            opts=child,
+        )
+        self.register_outputs({"repository_url": self.repository.repository_url})

@@ -1,0 +1,163 @@
+"""Each layer's own settings, read through the same validating :class:`~shared.config.ConfigReader`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from shared.config import ConfigReader, EnvironmentConfig
+
+# Bedrock embedding models we support, with the output dimensions each can produce.
+# Titan Text Embeddings V2: 1024 (default), 512 or 256; Titan v1: 1536 only (Bedrock user guide,
+# "Amazon Titan Embeddings Text" model parameters). Cohere Embed v3: 1024.
+EMBEDDING_MODELS: Final[dict[str, tuple[int, ...]]] = {
+    "amazon.titan-embed-text-v2:0": (256, 512, 1024),
+    "amazon.titan-embed-text-v1": (1536,),
+    "cohere.embed-english-v3": (1024,),
+    "cohere.embed-multilingual-v3": (1024,),
+}
+# An on-demand foundation model id. Cross-region inference profiles (ids starting "us.", "eu.", "apac.",
+# "global.") need grants on the profile *and* on the model in every destination region: not supported yet.
+_MODEL_ID = re.compile(r"^[a-z0-9-]+\.[a-z0-9][a-z0-9.:-]*$")
+_PROFILE_PREFIXES: Final[tuple[str, ...]] = ("us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca.")
+# Docker/ECR tag grammar; "latest" is refused because the repositories are immutable and deploys must pin.
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_ACM_CLOUDFRONT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]{36}$")
+_INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """Settings of the data layer."""
+
+    embedding_model_id: str
+    """The Bedrock embedding model the processor uses; fixes the index dimension."""
+    embedding_dimension: int
+    """Vector dimension; must be one the model produces."""
+    vectors_index_name: str
+    """The S3 Vectors index name."""
+    documents_noncurrent_version_days: int
+    """Days before a replaced or deleted document version expires."""
+    ecr_keep_images: int
+    """Images kept per ECR repository."""
+    secret_recovery_window_days: int
+    """Days a deleted secret stays recoverable (0 deletes at once; not allowed in prod)."""
+    db_name: str
+    """The application database."""
+    db_username: str
+    """The master user; its password is managed by RDS in Secrets Manager."""
+
+
+def read_data_settings(reader: ConfigReader, env: EnvironmentConfig) -> DataSettings:
+    """Validate the data layer's settings, including that the embedding model and dimension agree."""
+    model = reader.string("embedding_model_id", choices=EMBEDDING_MODELS)
+    dimension = reader.integer("embedding_dimension", minimum=1, maximum=4096)
+    if model in EMBEDDING_MODELS and dimension not in EMBEDDING_MODELS[model]:
+        producers = [m for m, dims in EMBEDDING_MODELS.items() if dimension in dims]
+        hint = f" ({dimension} is what {', '.join(producers)} produces)" if producers else ""
+        reader.problem(
+            "embedding_dimension",
+            dimension,
+            f"for {model}: {', '.join(str(d) for d in EMBEDDING_MODELS[model])}{hint}",
+        )
+    recovery = reader.integer("secret_recovery_window_days", minimum=0, maximum=30, unit="days")
+    if 0 < recovery < 7:
+        reader.problem("secret_recovery_window_days", recovery, "0 (delete at once) or 7 to 30 days")
+    if env.is_production and recovery < 7:
+        reader.problem("secret_recovery_window_days", recovery, "in prod: 7 to 30 days (deleted keys stay recoverable)")
+    return DataSettings(
+        embedding_model_id=model,
+        embedding_dimension=dimension,
+        vectors_index_name=reader.string(
+            "vectors_index_name", "documents", pattern=_INDEX_NAME, allowed="3-63 lower-case letters, digits, - or ."
+        ),
+        documents_noncurrent_version_days=reader.integer(
+            "documents_noncurrent_version_days", minimum=1, maximum=3650, unit="days"
+        ),
+        ecr_keep_images=reader.integer("ecr_keep_images", minimum=1, maximum=1000, unit="images"),
+        secret_recovery_window_days=recovery,
+        db_name=reader.string(
+            "db_name", "studenthelper", pattern=re.compile(r"^[a-z][a-z0-9_]{0,62}$"), allowed="a PostgreSQL identifier"
+        ),
+        db_username=reader.string(
+            "db_username",
+            "postgres",
+            pattern=re.compile(r"^[a-z][a-z0-9_]{0,15}$"),
+            allowed="1-16 lower-case letters, digits or _",
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    """Settings of the compute layer."""
+
+    backend_image_tag: str
+    """The backend image tag in its ECR repository (immutable; required)."""
+    processor_image_tag: str
+    """The processor Lambda image tag in its ECR repository (immutable; required)."""
+    chat_model_id: str
+    """The Bedrock model the backend invokes for answers."""
+    lambda_reserved_concurrency: int
+    """Reserved (and maximum) concurrent processor invocations."""
+    ec2_root_volume_gb: int
+    """Backend root volume size (gp3, encrypted)."""
+
+
+def _image_tag(reader: ConfigReader, key: str, repository: str) -> str:
+    allowed = (
+        f"an immutable image tag pushed to the {repository} ECR repository, e.g. a release or commit id "
+        f"(set it with: pulumi config set {key} <tag>)"
+    )
+    tag = reader.string(key, allowed=allowed)
+    if tag and (not _IMAGE_TAG.match(tag) or tag == "latest"):
+        reader.problem(key, tag, allowed + "; 'latest' is refused: the repositories are immutable")
+    return tag
+
+
+def read_compute_settings(reader: ConfigReader, env: EnvironmentConfig) -> ComputeSettings:
+    """Validate the compute layer's settings. A missing image tag fails here, offline and in a real deploy."""
+    chat_model = reader.string(
+        "chat_model_id", pattern=_MODEL_ID, allowed="a Bedrock foundation model id such as anthropic.claude-..."
+    )
+    if chat_model.startswith(_PROFILE_PREFIXES):
+        reader.problem(
+            "chat_model_id",
+            chat_model,
+            "an on-demand foundation model id; cross-region inference profiles are not supported yet",
+        )
+    return ComputeSettings(
+        backend_image_tag=_image_tag(reader, "backend_image_tag", "backend"),
+        processor_image_tag=_image_tag(reader, "processor_image_tag", "processor"),
+        chat_model_id=chat_model,
+        lambda_reserved_concurrency=reader.integer(
+            "lambda_reserved_concurrency", minimum=2, maximum=1000, unit="(the SQS event source needs 2 or more)"
+        ),
+        ec2_root_volume_gb=reader.integer("ec2_root_volume_gb", minimum=8, maximum=16384, unit="GiB"),
+    )
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    """Settings of the edge layer."""
+
+    api_throttling_burst_limit: int
+    """API Gateway stage burst limit (requests)."""
+    api_throttling_rate_limit: int
+    """API Gateway stage steady-state limit (requests per second)."""
+    certificate_arn: str | None
+    """An ACM certificate in us-east-1 for the custom domain; without it CloudFront serves its own domain."""
+
+
+def read_edge_settings(reader: ConfigReader, env: EnvironmentConfig) -> EdgeSettings:
+    """Validate the edge layer's settings."""
+    return EdgeSettings(
+        api_throttling_burst_limit=reader.integer("api_throttling_burst_limit", minimum=1, maximum=10000),
+        api_throttling_rate_limit=reader.integer("api_throttling_rate_limit", minimum=1, maximum=10000),
+        certificate_arn=reader.optional_string(
+            "certificate_arn",
+            pattern=_ACM_CLOUDFRONT_ARN,
+            allowed="an ACM certificate ARN in us-east-1 (CloudFront only uses certificates from us-east-1)",
+        ),
+    )

@@ -1,0 +1,101 @@
+"""Data layer: documents and frontend buckets, S3 Vectors, PostgreSQL, secrets, the processing queue, ECR."""
+
+import pulumi_aws as aws
+
+from shared.components.data import (
+    AppSecrets,
+    AppSecretsArgs,
+    ContainerRepository,
+    ContainerRepositoryArgs,
+    Database,
+    DatabaseArgs,
+    PrivateBucket,
+    PrivateBucketArgs,
+    ProcessingQueue,
+    ProcessingQueueArgs,
+    VectorStore,
+    VectorStoreArgs,
+)
+from shared.contract import Layer, open_upstream
+from shared.settings import read_data_settings
+from shared.stack import export_layer, start_layer
+
+ctx = start_layer(Layer.DATA, read_data_settings)
+env, namer, settings = ctx.env, ctx.namer, ctx.settings
+network = open_upstream(Layer.NETWORK, env.environment)
+account_id = aws.get_caller_identity().account_id  # bucket names are global: the account keeps them unique
+
+documents = PrivateBucket(
+    namer.name("documents"),
+    PrivateBucketArgs(
+        bucket_name=namer.bucket_name("documents", account_id),
+        env=env,
+        versioned=True,
+        noncurrent_version_days=settings.documents_noncurrent_version_days,
+        cors_origins=(env.frontend_origin,),
+        protect=True,
+    ),
+)
+frontend = PrivateBucket(
+    namer.name("frontend"),
+    # The edge layer owns this bucket's policy (CloudFront OAC read plus TLS-only): one policy per bucket.
+    PrivateBucketArgs(bucket_name=namer.bucket_name("frontend", account_id), env=env, tls_only_policy=False),
+)
+vectors = VectorStore("vectors", VectorStoreArgs(env=env, namer=namer, settings=settings))
+database = Database(
+    "database",
+    DatabaseArgs(
+        env=env,
+        namer=namer,
+        settings=settings,
+        subnet_ids=network.require_output("subnet_ids").apply(lambda ids: ids["data"]),
+        security_group_id=network.require_output("security_group_ids").apply(lambda ids: ids["database"]),
+    ),
+)
+secrets = AppSecrets(
+    "app-secrets",
+    AppSecretsArgs(
+        namer=namer,
+        names=("google-api-key", "anthropic-api-key"),
+        recovery_window_days=settings.secret_recovery_window_days,
+    ),
+)
+queue = ProcessingQueue("processing-queue", ProcessingQueueArgs(env=env, namer=namer))
+backend_repo = ContainerRepository(
+    "backend-repository", ContainerRepositoryArgs(namer.name("backend"), settings.ecr_keep_images)
+)
+processor_repo = ContainerRepository(
+    "processor-repository", ContainerRepositoryArgs(namer.name("processor"), settings.ecr_keep_images)
+)
+
+export_layer(
+    Layer.DATA,
+    {
+        "documents_bucket": documents.bucket.bucket,
+        "documents_bucket_arn": documents.bucket.arn,
+        "frontend_bucket": frontend.bucket.bucket,
+        "frontend_bucket_arn": frontend.bucket.arn,
+        "frontend_bucket_regional_domain_name": frontend.bucket.bucket_regional_domain_name,
+        "vectors_bucket": vectors.bucket.vector_bucket_name,
+        "vectors_bucket_arn": vectors.bucket.vector_bucket_arn,
+        "vectors_index": vectors.index.index_name,
+        "vectors_index_arn": vectors.index.index_arn,
+        "embedding_model_id": settings.embedding_model_id,
+        "embedding_dimension": settings.embedding_dimension,
+        "rds_endpoint": database.instance.endpoint,
+        "rds_address": database.instance.address,
+        "rds_port": database.instance.port,
+        "rds_db_name": settings.db_name,
+        "rds_master_secret_arn": database.master_secret_arn,
+        "app_secret_arns": secrets.arns,
+        "sqs_queue_url": queue.queue.url,
+        "sqs_queue_arn": queue.queue.arn,
+        "sqs_visibility_timeout_seconds": queue.visibility_timeout_seconds,
+        "dlq_url": queue.dlq.url,
+        "dlq_arn": queue.dlq.arn,
+        "lambda_ecr_repository": processor_repo.repository.repository_url,
+        "lambda_ecr_repository_arn": processor_repo.repository.arn,
+        "backend_ecr_repository": backend_repo.repository.repository_url,
+        "backend_ecr_repository_arn": backend_repo.repository.arn,
+    },
+)
