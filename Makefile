@@ -53,6 +53,7 @@ clean: ## Remove build output (keeps the virtualenvs)
 # GATE runs first in deploy-all: the offline preview, policies and scans must pass before anything touches AWS.
 GATE ?= check
 POLICY_PACK := $(CURDIR)/policies
+POLICY_FLAGS := --policy-pack $(POLICY_PACK) --policy-pack-config $(POLICY_PACK)/config.json
 
 .PHONY: check-env check-layer
 check-env:
@@ -64,16 +65,16 @@ check-layer:
 preview-live: check-env ## Real `pulumi preview` with the policy pack for every layer: make preview-live ENV=dev
 	@for layer in $(LAYERS); do \
 	  echo "preview-live: $$layer [$(ENV)]"; \
-	  $(PULUMI) preview --cwd stacks/$$layer --stack $(ENV) --policy-pack $(POLICY_PACK) || exit $$?; \
+	  $(PULUMI) preview --cwd stacks/$$layer --stack $(ENV) $(POLICY_FLAGS) || exit $$?; \
 	done
 
 deploy: check-env check-layer ## `pulumi up` one layer with the policy pack: make deploy LAYER=data ENV=staging
-	$(PULUMI) up --cwd stacks/$(LAYER) --stack $(ENV) --policy-pack $(POLICY_PACK)
+	$(PULUMI) up --cwd stacks/$(LAYER) --stack $(ENV) $(POLICY_FLAGS)
 
 deploy-all: check-env $(GATE) ## Stand up an environment: offline gate, then network -> data -> compute -> edge
 	@for layer in $(LAYERS); do \
 	  echo "deploy-all: pulumi up $$layer [$(ENV)]"; \
-	  $(PULUMI) up --cwd stacks/$$layer --stack $(ENV) --policy-pack $(POLICY_PACK) --yes || exit $$?; \
+	  $(PULUMI) up --cwd stacks/$$layer --stack $(ENV) $(POLICY_FLAGS) --yes || exit $$?; \
 	done
 
 -include mk/*.mk

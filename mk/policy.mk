@@ -2,6 +2,8 @@
 # `policy-analyze` is a contract other tools call: with JSON=1 nothing but the JSON array may reach stdout, so every
 # recipe line is silent and the venv set-up, which prints, is sent to stderr.
 
+# The project's own pack config: the same file `pulumi preview --policy-pack-config` takes (exemptions with reasons).
+POLICY_CONFIG := policies/config.json
 POLICY_EXPORTS = $(foreach env,$(ENVS),$(foreach layer,$(LAYERS),$(BUILD)/$(env)/$(layer).json))
 
 .PHONY: policy-analyze policy-check
@@ -12,6 +14,6 @@ policy-analyze: ## Judge one stack export: FILE=<export.json> [CONFIG=<pack conf
 	@$(PY) -m tools.policy_analyze "$(FILE)" $(if $(CONFIG),--config "$(CONFIG)") $(if $(JSON),--json)
 
 policy-check: preview ## Policy pack over every layer export of every environment (fails on a mandatory violation)
-	@$(PY) -m tools.policy_analyze $(POLICY_EXPORTS)
+	@$(PY) -m tools.policy_analyze $(POLICY_EXPORTS) --config $(POLICY_CONFIG)
 
 check: policy-check

@@ -43,7 +43,7 @@ def objects_arn(bucket_arn: str) -> str:
 
 
 # Actions AWS only authorizes on Resource "*" (Service Authorization Reference: no resource types listed).
-ECR_AUTH_TOKEN = "ecr:GetAuthorizationToken"
+ECR_LOGIN_ACTION = "ecr:GetAuthorizationToken"
 XRAY_PUT_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 ECR_PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
 
@@ -57,7 +57,7 @@ def backend_statements(
     embedding_model_arn: str,
     vectors_index_arn: str,
     repository_arn: str,
-    log_group_arn: str,
+    log_streams_arn: str,
 ) -> list[dict[str, Any]]:
     """The EC2 backend's permissions, each on the exact resources it uses."""
     return [
@@ -95,14 +95,14 @@ def backend_statements(
             # AWS's rule: GetAuthorizationToken has no resource type, so it can only be granted on "*".
             "Sid": "EcrAuthToken",
             "Effect": "Allow",
-            "Action": ECR_AUTH_TOKEN,
+            "Action": ECR_LOGIN_ACTION,
             "Resource": "*",
         },
         {
             "Sid": "ContainerLogs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"{log_group_arn}:log-stream:*",
+            "Resource": log_streams_arn,
         },
     ]
 

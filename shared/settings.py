@@ -41,6 +41,8 @@ class DataSettings:
     """Days before a replaced or deleted document version expires."""
     ecr_keep_images: int
     """Images kept per ECR repository."""
+    access_log_retention_days: int
+    """Days S3 server access logs are kept."""
     secret_recovery_window_days: int
     """Days a deleted secret stays recoverable (0 deletes at once; not allowed in prod)."""
     db_name: str
@@ -76,6 +78,7 @@ def read_data_settings(reader: ConfigReader, env: EnvironmentConfig) -> DataSett
             "documents_noncurrent_version_days", minimum=1, maximum=3650, unit="days"
         ),
         ecr_keep_images=reader.integer("ecr_keep_images", minimum=1, maximum=1000, unit="images"),
+        access_log_retention_days=reader.integer("access_log_retention_days", minimum=1, maximum=3650, unit="days"),
         secret_recovery_window_days=recovery,
         db_name=reader.string(
             "db_name", "studenthelper", pattern=re.compile(r"^[a-z][a-z0-9_]{0,62}$"), allowed="a PostgreSQL identifier"

@@ -21,6 +21,14 @@ sys.exit(3 if cwd.endswith(os.environ.get("PULUMI_FAIL_IN", "<none>")) else 0)
 """
 
 
+POLICY_FLAGS = [
+    "--policy-pack",
+    str(REPO_ROOT / "policies"),
+    "--policy-pack-config",
+    str(REPO_ROOT / "policies/config.json"),
+]
+
+
 @pytest.fixture
 def pulumi_stand_in(tmp_path: Path) -> tuple[Path, Path]:
     executable = tmp_path / "pulumi"
@@ -49,9 +57,8 @@ def make(
 def test_deploy_all_runs_every_layer_in_order_with_the_policy_pack(pulumi_stand_in: tuple[Path, Path]) -> None:
     done, calls = make(pulumi_stand_in, "deploy-all", "ENV=prod")
     assert done.returncode == 0, done.stderr
-    pack = str(REPO_ROOT / "policies")
     assert calls == [
-        ["up", "--cwd", f"stacks/{layer}", "--stack", "prod", "--policy-pack", pack, "--yes"]
+        ["up", "--cwd", f"stacks/{layer}", "--stack", "prod", *POLICY_FLAGS, "--yes"]
         for layer in ("network", "data", "compute", "edge")
     ]
     assert "deploy-all: pulumi up network [prod]" in done.stdout
@@ -66,7 +73,7 @@ def test_deploy_all_stops_at_the_first_failing_layer(pulumi_stand_in: tuple[Path
 def test_deploy_one_layer(pulumi_stand_in: tuple[Path, Path]) -> None:
     done, calls = make(pulumi_stand_in, "deploy", "LAYER=compute", "ENV=dev")
     assert done.returncode == 0, done.stderr
-    assert calls == [["up", "--cwd", "stacks/compute", "--stack", "dev", "--policy-pack", str(REPO_ROOT / "policies")]]
+    assert calls == [["up", "--cwd", "stacks/compute", "--stack", "dev", *POLICY_FLAGS]]
 
 
 def test_preview_live_previews_every_layer(pulumi_stand_in: tuple[Path, Path]) -> None:

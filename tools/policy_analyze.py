@@ -38,6 +38,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from policies.registry import BY_NAME, PACK_NAME, POLICIES, default_level
+from shared.contract import LAYER_ORDER
 
 PACK_VERSION = "0.1.0"  # PulumiPolicy.yaml's version, which the CLI shows in its notes
 EXIT_OK, EXIT_MANDATORY, EXIT_BAD_INPUT = 0, 1, 2
@@ -340,7 +341,9 @@ def _export_paths(files: Sequence[str], all_dir: str | None) -> list[Path]:
         root = Path(all_dir)
         if not root.is_dir():
             raise InputError(f"--all {root}: no such directory")
-        found = sorted(root.glob("*/*.json"))  # build/<env>/<layer>.json
+        layers = {layer.value for layer in LAYER_ORDER}
+        # build/<env>/<layer>.json only: other JSON under build/ (the scan's translations) is not an export.
+        found = sorted(p for p in root.glob("*/*.json") if p.stem in layers)
         if not found:
             raise InputError(f"--all {root}: no stack exports (*.json) found; run `make preview` first")
         paths.extend(found)

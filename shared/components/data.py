@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from shared.config import EnvironmentConfig
 from shared.constants import SQS_DEFAULTS, SQS_MAX_VISIBILITY_TIMEOUT_SECONDS, SQS_VISIBILITY_TIMEOUT_FACTOR
-from shared.iam import policy_document
+from shared.iam import managed_policy_arn, policy_document, service_trust_policy
 from shared.naming import ResourceNamer
 from shared.settings import DataSettings
 
@@ -46,6 +46,28 @@ def tls_only_statement(bucket_arn: str) -> dict[str, object]:
     }
 
 
+def log_delivery_statement(
+    log_bucket_arn: str, account_id: str, source_bucket_names: Sequence[str]
+) -> dict[str, object]:
+    """Let S3's logging service write access logs for our own source buckets only.
+
+    With ACLs disabled (BucketOwnerEnforced) this bucket policy is the only way to grant delivery (S3 user guide,
+    "Permissions for log delivery"); the source ARN and account conditions stop other buckets using it.
+    """
+    partition = log_bucket_arn.split(":", 2)[1]
+    return {
+        "Sid": "AllowS3ServerAccessLogDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"{log_bucket_arn}/*",
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": [f"arn:{partition}:s3:::{name}" for name in source_bucket_names]},
+            "StringEquals": {"aws:SourceAccount": account_id},
+        },
+    }
+
+
 def stateful(env: EnvironmentConfig, *, retain: bool, parent: pulumi.Resource) -> pulumi.ResourceOptions:
     """Options for data that must survive mistakes: in prod, ``protect`` (and retain-on-delete where the
     resource holds data that no snapshot covers)."""
@@ -72,6 +94,12 @@ class PrivateBucketArgs:
     """Attach the deny-non-TLS bucket policy here. False when another layer owns the bucket policy."""
     protect: bool = False
     """Protect the bucket in prod (and keep it if removed from the program)."""
+    access_log_bucket: pulumi.Input[str] | None = None
+    """Send S3 server access logs to this bucket, under ``<bucket name>/``."""
+    log_sources: Sequence[str] = field(default_factory=tuple)
+    """For an access-log bucket: the source bucket names whose logs S3 may deliver here."""
+    expiration_days: int | None = None
+    """Expire current objects after this many days (access logs)."""
 
 
 class PrivateBucket(pulumi.ComponentResource):
@@ -127,7 +155,24 @@ class PrivateBucket(pulumi.ComponentResource):
                     "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_days},
                 }
             )
+        if args.expiration_days:
+            rules.append(
+                {
+                    "id": "expire-objects",
+                    "status": "Enabled",
+                    "filter": {},
+                    "expiration": {"days": args.expiration_days},
+                }
+            )
         aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=self.bucket.id, rules=rules, opts=child)
+        if args.access_log_bucket is not None:
+            aws.s3.BucketLogging(
+                f"{name}-access-logging",
+                bucket=self.bucket.id,
+                target_bucket=args.access_log_bucket,
+                target_prefix=f"{args.bucket_name}/",
+                opts=child,
+            )
         if args.cors_origins:
             aws.s3.BucketCorsConfiguration(
                 f"{name}-cors",
@@ -144,10 +189,16 @@ class PrivateBucket(pulumi.ComponentResource):
                 opts=child,
             )
         if args.tls_only_policy:
+            sources = list(args.log_sources)
             aws.s3.BucketPolicy(
                 f"{name}-policy",
                 bucket=self.bucket.id,
-                policy=self.bucket.arn.apply(lambda arn: policy_document([tls_only_statement(arn)])),
+                policy=pulumi.Output.all(self.bucket.arn, aws.get_caller_identity().account_id).apply(
+                    lambda values: policy_document(
+                        ([log_delivery_statement(values[0], values[1], sources)] if sources else [])
+                        + [tls_only_statement(values[0])]
+                    )
+                ),
                 opts=child,
             )
         self.register_outputs({"bucket": self.bucket.bucket, "arn": self.bucket.arn})
@@ -235,9 +286,24 @@ class Database(pulumi.ComponentResource):
             )
             for kind in ("postgresql", "upgrade")
         ]
+        monitoring_role = aws.iam.Role(
+            namer.name("rds-monitoring"),
+            name=namer.name("rds-monitoring"),
+            assume_role_policy=service_trust_policy("monitoring.rds.amazonaws.com"),
+            opts=child,
+        )
+        monitoring_policy = aws.iam.RolePolicyAttachment(
+            namer.name("rds-monitoring"),
+            role=monitoring_role.name,
+            policy_arn=managed_policy_arn(
+                aws.get_partition().partition, "service-role/AmazonRDSEnhancedMonitoringRole"
+            ),
+            opts=child,
+        )
         keep_final_snapshot = env.environment in ("staging", "prod")
         instance_opts = pulumi.ResourceOptions.merge(
-            stateful(env, retain=False, parent=self), pulumi.ResourceOptions(depends_on=log_groups)
+            stateful(env, retain=False, parent=self),
+            pulumi.ResourceOptions(depends_on=[*log_groups, monitoring_policy]),
         )
         self.instance = aws.rds.Instance(
             identifier,
@@ -265,6 +331,10 @@ class Database(pulumi.ComponentResource):
             skip_final_snapshot=not keep_final_snapshot,
             final_snapshot_identifier=namer.name("postgres-final") if keep_final_snapshot else None,
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            monitoring_interval=60,
+            monitoring_role_arn=monitoring_role.arn,
+            performance_insights_enabled=env.is_production,
+            performance_insights_retention_period=7 if env.is_production else None,
             opts=instance_opts,
         )
         self.master_secret_arn = self.instance.master_user_secrets.apply(lambda secrets: secrets[0].secret_arn)
@@ -275,6 +345,8 @@ class Database(pulumi.ComponentResource):
 class AppSecretsArgs:
     """Inputs of :class:`AppSecrets`."""
 
+    env: EnvironmentConfig
+    """Decides protection in prod."""
     namer: ResourceNamer
     """Secret paths ``{project}/{env}/{name}``."""
     names: Sequence[str]
@@ -294,7 +366,7 @@ class AppSecrets(pulumi.ComponentResource):
                 name=args.namer.secret_name(secret),
                 description=f"{secret} for the Student Helper application; value set with put-secret-value",
                 recovery_window_in_days=args.recovery_window_days,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=stateful(args.env, retain=False, parent=self),
             )
             for secret in args.names
         }
@@ -371,6 +443,8 @@ def ecr_lifecycle_policy(keep_images: int) -> str:
 class ContainerRepositoryArgs:
     """Inputs of :class:`ContainerRepository`."""
 
+    env: EnvironmentConfig
+    """Decides protection in prod."""
     repository_name: str
     """The ECR repository name."""
     keep_images: int
@@ -391,7 +465,7 @@ class ContainerRepository(pulumi.ComponentResource):
             # KMS with the AWS-managed aws/ecr key: encrypted with KMS at no key cost.
             encryption_configurations=[{"encryption_type": "KMS"}],
             force_delete=False,
-            opts=child,
+            opts=stateful(args.env, retain=False, parent=self),
         )
         aws.ecr.LifecyclePolicy(
             f"{args.repository_name}-lifecycle",

@@ -25,21 +25,44 @@ env, namer, settings = ctx.env, ctx.namer, ctx.settings
 network = open_upstream(Layer.NETWORK, env.environment)
 account_id = aws.get_caller_identity().account_id  # bucket names are global: the account keeps them unique
 
+documents_name = namer.bucket_name("documents", account_id)
+frontend_name = namer.bucket_name("frontend", account_id)
+access_logs = PrivateBucket(
+    namer.name("access-logs"),
+    PrivateBucketArgs(
+        bucket_name=namer.bucket_name("access-logs", account_id),
+        env=env,
+        log_sources=(documents_name, frontend_name),
+        expiration_days=settings.access_log_retention_days,
+        versioned=True,  # an audit trail: an overwrite or delete leaves the previous object for a while
+        noncurrent_version_days=settings.documents_noncurrent_version_days,
+        protect=True,
+    ),
+)
 documents = PrivateBucket(
     namer.name("documents"),
     PrivateBucketArgs(
-        bucket_name=namer.bucket_name("documents", account_id),
+        bucket_name=documents_name,
         env=env,
         versioned=True,
         noncurrent_version_days=settings.documents_noncurrent_version_days,
         cors_origins=(env.frontend_origin,),
+        access_log_bucket=access_logs.bucket.id,
         protect=True,
     ),
 )
 frontend = PrivateBucket(
     namer.name("frontend"),
-    # The edge layer owns this bucket's policy (CloudFront OAC read plus TLS-only): one policy per bucket.
-    PrivateBucketArgs(bucket_name=namer.bucket_name("frontend", account_id), env=env, tls_only_policy=False),
+    PrivateBucketArgs(
+        bucket_name=frontend_name,
+        env=env,
+        versioned=True,  # a bad release can be rolled back to the previous objects
+        noncurrent_version_days=settings.documents_noncurrent_version_days,
+        # The edge layer owns this bucket's policy (CloudFront OAC read plus TLS-only): one policy per bucket.
+        tls_only_policy=False,
+        access_log_bucket=access_logs.bucket.id,
+        protect=True,
+    ),
 )
 vectors = VectorStore("vectors", VectorStoreArgs(env=env, namer=namer, settings=settings))
 database = Database(
@@ -55,6 +78,7 @@ database = Database(
 secrets = AppSecrets(
     "app-secrets",
     AppSecretsArgs(
+        env=env,
         namer=namer,
         names=("google-api-key", "anthropic-api-key"),
         recovery_window_days=settings.secret_recovery_window_days,
@@ -62,10 +86,10 @@ secrets = AppSecrets(
 )
 queue = ProcessingQueue("processing-queue", ProcessingQueueArgs(env=env, namer=namer))
 backend_repo = ContainerRepository(
-    "backend-repository", ContainerRepositoryArgs(namer.name("backend"), settings.ecr_keep_images)
+    "backend-repository", ContainerRepositoryArgs(env, namer.name("backend"), settings.ecr_keep_images)
 )
 processor_repo = ContainerRepository(
-    "processor-repository", ContainerRepositoryArgs(namer.name("processor"), settings.ecr_keep_images)
+    "processor-repository", ContainerRepositoryArgs(env, namer.name("processor"), settings.ecr_keep_images)
 )
 
 export_layer(

@@ -152,7 +152,8 @@ def _iam(kind: str, key: str = "name") -> Handler:
     def handler(ctx: MockContext, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
         physical = _physical(inputs, key, name)
         path = str(inputs.get("path") or "/")
-        outputs: Outputs = {"name": physical, "arn": ctx.arn("iam", f"{kind}{path}{physical}", region=False)}
+        arn = ctx.arn("iam", f"{kind.rstrip('/')}{path}{physical}", region=False)
+        outputs: Outputs = {"name": physical, "arn": arn}
         if kind == "role/":
             outputs["uniqueId"] = "AROA" + digest("role", name, length=17).upper()
         if kind == "policy/":
@@ -369,6 +370,7 @@ HANDLERS: dict[str, Handler] = {
     "aws:s3/bucketPolicy:BucketPolicy": _bucket_child,
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _bucket_child,
     "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": _bucket_child,
+    "aws:s3/bucketLogging:BucketLogging": _bucket_child,
     "aws:s3/vectorsVectorBucket:VectorsVectorBucket": _vector_bucket,
     "aws:s3/vectorsIndex:VectorsIndex": _vector_index,
     "aws:sqs/queue:Queue": _queue,

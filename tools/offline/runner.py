@@ -298,4 +298,9 @@ def _describe(error: BaseException) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The Pulumi runtime's event loop and gRPC callback server are process-global and their finalizers race at
+    # interpreter shutdown (printing "Invalid file descriptor" noise); this process has nothing left to clean.
+    os._exit(code)

@@ -1,0 +1,283 @@
+"""Edge layer components: CloudFront with Origin Access Control for the SPA, and the HTTP API over a VPC link."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from shared.components.data import tls_only_statement
+from shared.config import EnvironmentConfig
+from shared.iam import objects_arn, policy_document
+from shared.naming import ResourceNamer
+from shared.settings import EdgeSettings
+
+ORIGIN_ID = "frontend-s3"
+# The browser calls the API with these; no "*" (an HTTP API answers CORS preflights itself).
+API_CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+API_CORS_HEADERS = ("authorization", "content-type", "x-request-id")
+
+
+def frontend_bucket_policy(bucket_arn: str, distribution_arn: str) -> str:
+    """Objects readable only by this CloudFront distribution (OAC), and nothing without TLS.
+
+    The statement is the one the CloudFront developer guide gives for OAC ("Restricting access to an Amazon S3
+    origin"): the service principal, s3:GetObject, and AWS:SourceArn equal to the distribution's ARN.
+    """
+    return policy_document(
+        [
+            {
+                "Sid": "AllowCloudFrontOriginAccessControl",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:GetObject",
+                "Resource": objects_arn(bucket_arn),
+                "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+            },
+            tls_only_statement(bucket_arn),
+        ]
+    )
+
+
+def frontend_origins(cloudfront_domain: str, domain: str, custom_domain: bool) -> list[str]:
+    """The browser origins of the SPA: CloudFront's own domain, plus the configured domain when it is served."""
+    origins = [f"https://{cloudfront_domain}"]
+    if custom_domain:
+        origins.append(f"https://{domain}")
+    return origins
+
+
+@dataclass(frozen=True)
+class FrontendCdnArgs:
+    """Inputs of :class:`FrontendCdn`."""
+
+    env: EnvironmentConfig
+    """The domain (alias when a certificate is configured)."""
+    namer: ResourceNamer
+    """Physical names."""
+    settings: EdgeSettings
+    """The certificate, if any."""
+    bucket_name: pulumi.Input[str]
+    """The frontend bucket (from the data layer)."""
+    bucket_arn: pulumi.Input[str]
+    """Its ARN, for the bucket policy."""
+    bucket_regional_domain_name: pulumi.Input[str]
+    """Its regional endpoint, the S3 origin's domain."""
+
+
+class FrontendCdn(pulumi.ComponentResource):
+    """A CloudFront distribution for the single-page app, reading a private bucket through OAC (not OAI)."""
+
+    def __init__(self, name: str, args: FrontendCdnArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("student-helper:edge:FrontendCdn", name, None, opts)
+        namer, settings = args.namer, args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        oac = aws.cloudfront.OriginAccessControl(
+            namer.name("frontend-oac"),
+            name=namer.name("frontend-oac"),
+            description="CloudFront reads the frontend bucket with SigV4",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=child,
+        )
+        cache = aws.cloudfront.CachePolicy(
+            namer.name("frontend-cache"),
+            name=namer.name("frontend-cache"),
+            comment="Static SPA assets: no cookies, headers or query strings in the key",
+            default_ttl=86400,
+            max_ttl=31536000,
+            min_ttl=0,
+            parameters_in_cache_key_and_forwarded_to_origin={
+                "enable_accept_encoding_brotli": True,
+                "enable_accept_encoding_gzip": True,
+                "cookies_config": {"cookie_behavior": "none"},
+                "headers_config": {"header_behavior": "none"},
+                "query_strings_config": {"query_string_behavior": "none"},
+            },
+            opts=child,
+        )
+        headers = aws.cloudfront.ResponseHeadersPolicy(
+            namer.name("security-headers"),
+            name=namer.name("security-headers"),
+            comment="HSTS, nosniff, no framing, strict referrer",
+            security_headers_config={
+                "strict_transport_security": {
+                    "access_control_max_age_sec": 63072000,
+                    "include_subdomains": True,
+                    "preload": True,
+                    "override": True,
+                },
+                "content_type_options": {"override": True},
+                "frame_options": {"frame_option": "DENY", "override": True},
+                "referrer_policy": {"referrer_policy": "strict-origin-when-cross-origin", "override": True},
+                "xss_protection": {"protection": True, "mode_block": True, "override": True},
+            },
+            opts=child,
+        )
+        custom_domain = settings.certificate_arn is not None
+        viewer_certificate: aws.cloudfront.DistributionViewerCertificateArgsDict = (
+            {
+                "acm_certificate_arn": settings.certificate_arn,
+                "ssl_support_method": "sni-only",
+                "minimum_protocol_version": "TLSv1.2_2021",
+            }
+            if custom_domain
+            else {"cloudfront_default_certificate": True}
+        )
+        default_behavior: aws.cloudfront.DistributionDefaultCacheBehaviorArgsDict = {
+            "target_origin_id": ORIGIN_ID,
+            "viewer_protocol_policy": "redirect-to-https",
+            "allowed_methods": ["GET", "HEAD", "OPTIONS"],
+            "cached_methods": ["GET", "HEAD"],
+            "compress": True,
+            "cache_policy_id": cache.id,
+            "response_headers_policy_id": headers.id,
+        }
+        # Client-side routes are not objects: S3 answers 403 (OAC) or 404, and the SPA must get index.html.
+        spa_fallbacks: list[aws.cloudfront.DistributionCustomErrorResponseArgsDict] = [
+            {
+                "error_code": code,
+                "response_code": 200,
+                "response_page_path": "/index.html",
+                "error_caching_min_ttl": 10,
+            }
+            for code in (403, 404)
+        ]
+        origin: aws.cloudfront.DistributionOriginArgsDict = {
+            "origin_id": ORIGIN_ID,
+            "domain_name": args.bucket_regional_domain_name,
+            "origin_access_control_id": oac.id,
+        }
+        self.distribution = aws.cloudfront.Distribution(
+            namer.name("frontend"),
+            enabled=True,
+            is_ipv6_enabled=True,
+            comment=f"Student Helper frontend ({args.env.environment})",
+            default_root_object="index.html",
+            aliases=[args.env.domain] if custom_domain else None,
+            origins=[origin],
+            default_cache_behavior=default_behavior,
+            custom_error_responses=spa_fallbacks,
+            price_class="PriceClass_100",
+            restrictions=aws.cloudfront.DistributionRestrictionsArgs(
+                geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(restriction_type="none")
+            ),
+            viewer_certificate=viewer_certificate,
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            namer.name("frontend-bucket-policy"),
+            bucket=args.bucket_name,
+            policy=pulumi.Output.all(args.bucket_arn, self.distribution.arn).apply(
+                lambda arns: frontend_bucket_policy(arns[0], arns[1])
+            ),
+            opts=child,
+        )
+        self.origins = self.distribution.domain_name.apply(
+            lambda cf_domain: frontend_origins(cf_domain, args.env.domain, custom_domain)
+        )
+        self.register_outputs({"domain_name": self.distribution.domain_name, "arn": self.distribution.arn})
+
+
+@dataclass(frozen=True)
+class HttpApiArgs:
+    """Inputs of :class:`HttpApi`."""
+
+    env: EnvironmentConfig
+    """Log retention."""
+    namer: ResourceNamer
+    """Physical names."""
+    settings: EdgeSettings
+    """Throttling limits."""
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """The private subnets for the VPC link's ENIs."""
+    vpc_link_security_group_id: pulumi.Input[str]
+    """The network layer's VPC-link group (8000 out to the backend only)."""
+    cloud_map_service_arn: pulumi.Input[str]
+    """The backend's Cloud Map service: the private integration's target."""
+    cors_origins: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """The frontend origins allowed by CORS (never "*")."""
+
+
+class HttpApi(pulumi.ComponentResource):
+    """An HTTP API whose only route proxies to the backend through a VPC link and Cloud Map."""
+
+    def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("student-helper:edge:HttpApi", name, None, opts)
+        env, namer, settings = args.env, args.namer, args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        vpc_link = aws.apigatewayv2.VpcLink(
+            namer.name("vpc-link"),
+            name=namer.name("vpc-link"),
+            subnet_ids=args.subnet_ids,
+            security_group_ids=[args.vpc_link_security_group_id],
+            opts=child,
+        )
+        self.api = aws.apigatewayv2.Api(
+            namer.name("api"),
+            name=namer.name("api"),
+            protocol_type="HTTP",
+            cors_configuration={
+                "allow_origins": args.cors_origins,
+                "allow_methods": list(API_CORS_METHODS),
+                "allow_headers": list(API_CORS_HEADERS),
+                "max_age": 3600,
+            },
+            opts=child,
+        )
+        integration = aws.apigatewayv2.Integration(
+            namer.name("backend-integration"),
+            api_id=self.api.id,
+            integration_type="HTTP_PROXY",
+            integration_method="ANY",
+            # A private integration targets a Cloud Map service ARN, not an instance IP (API Gateway developer
+            # guide, "Create private integrations for HTTP APIs"); 1.0 is the only payload format it supports.
+            integration_uri=args.cloud_map_service_arn,
+            connection_type="VPC_LINK",
+            connection_id=vpc_link.id,
+            payload_format_version="1.0",
+            opts=child,
+        )
+        aws.apigatewayv2.Route(
+            namer.name("proxy-route"),
+            api_id=self.api.id,
+            route_key="ANY /{proxy+}",
+            target=integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
+            opts=child,
+        )
+        access_logs = aws.cloudwatch.LogGroup(
+            namer.name("api-access-logs"),
+            name=f"/aws/apigateway/{namer.name('api')}",
+            retention_in_days=env.log_retention_days,
+            opts=child,
+        )
+        aws.apigatewayv2.Stage(
+            namer.name("api-default-stage"),
+            api_id=self.api.id,
+            name="$default",
+            auto_deploy=True,
+            default_route_settings={
+                "throttling_burst_limit": settings.api_throttling_burst_limit,
+                "throttling_rate_limit": settings.api_throttling_rate_limit,
+                "detailed_metrics_enabled": True,
+            },
+            access_log_settings={
+                "destination_arn": access_logs.arn,
+                "format": ACCESS_LOG_FORMAT,
+            },
+            opts=child,
+        )
+        self.register_outputs({"api_endpoint": self.api.api_endpoint})
+
+
+# One JSON object per request, from API Gateway's $context variables (HTTP API access logging reference).
+ACCESS_LOG_FORMAT = (
+    '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime",'
+    '"httpMethod":"$context.httpMethod","routeKey":"$context.routeKey","status":"$context.status",'
+    '"protocol":"$context.protocol","responseLength":"$context.responseLength",'
+    '"integrationStatus":"$context.integrationStatus","integrationError":"$context.integrationErrorMessage",'
+    '"latency":"$context.responseLatency"}'
+)
