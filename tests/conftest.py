@@ -83,3 +83,53 @@ class Export:
 def exports(offline_exports: dict[tuple[str, str], Path]) -> dict[tuple[str, str], Export]:
     """The offline exports, parsed."""
     return {key: Export(path) for key, path in offline_exports.items()}
+
+
+def run_variant(
+    tmp_path: Path,
+    offline_exports: dict[tuple[str, str], Path],
+    layer: str,
+    env: str,
+    *,
+    set_config: dict[str, Any] | None = None,
+    unset_config: tuple[str, ...] = (),
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Run one real layer program offline with its stack file edited, against the real upstream exports."""
+    import shutil
+
+    import yaml
+
+    stacks, out = tmp_path / "stacks", tmp_path / "out"
+    shutil.copytree(REPO_ROOT / "stacks" / layer, stacks / layer)
+    stack_file = stacks / layer / f"Pulumi.{env}.yaml"
+    document = yaml.safe_load(stack_file.read_text())
+    namespace = f"student-helper-{layer}"
+    for key in unset_config:
+        document["config"].pop(f"{namespace}:{key}", None)
+    for key, value in (set_config or {}).items():
+        document["config"][key if ":" in key else f"{namespace}:{key}"] = value
+    stack_file.write_text(yaml.safe_dump(document))
+    (out / env).mkdir(parents=True)
+    for (export_env, export_layer), path in offline_exports.items():
+        if export_env == env and export_layer != layer:
+            shutil.copy(path, out / env / path.name)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.offline.runner",
+            "--stacks-dir",
+            str(stacks),
+            "--out",
+            str(out),
+            "--layer",
+            layer,
+            "--env",
+            env,
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done, out / env / f"{layer}.json"

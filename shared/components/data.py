@@ -68,7 +68,7 @@ def log_delivery_statement(
     }
 
 
-def stateful(env: EnvironmentConfig, *, retain: bool, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+def stateful(env: EnvironmentConfig, *, retain: bool, parent: pulumi.Resource | None) -> pulumi.ResourceOptions:
     """Options for data that must survive mistakes: in prod, ``protect`` (and retain-on-delete where the
     resource holds data that no snapshot covers)."""
     return pulumi.ResourceOptions(

@@ -1,0 +1,295 @@
+"""The data layer, asserted on the real offline exports: every correction of the original design."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.components.data import sqs_visibility_timeout, stateful
+from shared.config import ConfigError, ConfigReader, read_environment
+from shared.settings import read_data_settings
+from tests.conftest import ENVS, Export, run_variant
+
+BUCKET = "aws:s3/bucket:Bucket"
+
+
+@pytest.fixture(params=ENVS)
+def layer(request: pytest.FixtureRequest, exports: dict[tuple[str, str], Export]) -> tuple[str, Export]:
+    return request.param, exports[(request.param, "data")]
+
+
+def for_bucket(export: Export, type_token: str, bucket: dict[str, Any]) -> dict[str, Any]:
+    """The one per-bucket resource (versioning, encryption, ...) that names ``bucket``."""
+    found = [r for r in export.of_type(type_token) if r["inputs"]["bucket"] == bucket["id"]]
+    assert len(found) == 1, f"{bucket['urn']}: expected one {type_token}, got {len(found)}"
+    return found[0]
+
+
+def test_documents_bucket(layer: tuple[str, Export]) -> None:
+    env, export = layer
+    bucket = export.one(BUCKET, f"student-helper-{env}-documents")
+    assert bucket["inputs"]["bucket"] == f"student-helper-{env}-documents-123456789012", bucket["urn"]
+    versioning = for_bucket(export, "aws:s3/bucketVersioning:BucketVersioning", bucket)
+    assert versioning["inputs"]["versioningConfiguration"]["status"] == "Enabled", versioning["urn"]
+    encryption = for_bucket(
+        export, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", bucket
+    )
+    rule = encryption["inputs"]["rules"][0]["applyServerSideEncryptionByDefault"]
+    assert rule["sseAlgorithm"] == "AES256", encryption["urn"]
+    block = for_bucket(export, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", bucket)
+    for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
+        assert block["inputs"][flag] is True, f"{block['urn']}: {flag}"
+    policy = json.loads(for_bucket(export, "aws:s3/bucketPolicy:BucketPolicy", bucket)["inputs"]["policy"])
+    deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == [bucket["outputs"]["arn"], f"{bucket['outputs']['arn']}/*"]
+    lifecycle = for_bucket(export, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket)
+    expiry = [r for r in lifecycle["inputs"]["rules"] if "noncurrentVersionExpiration" in r]
+    assert expiry[0]["noncurrentVersionExpiration"]["noncurrentDays"] == {"dev": 30, "staging": 30, "prod": 90}[env]
+    cors = for_bucket(export, "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", bucket)
+    (cors_rule,) = cors["inputs"]["corsRules"]
+    domain = {"dev": "dev.studenthelper.com", "staging": "staging.studenthelper.com", "prod": "studenthelper.com"}[env]
+    assert cors_rule["allowedOrigins"] == [f"https://{domain}"], cors["urn"]
+    assert "PUT" in cors_rule["allowedMethods"]
+    assert "*" not in cors_rule["allowedHeaders"] + cors_rule["allowedOrigins"], cors["urn"]
+    logging = for_bucket(export, "aws:s3/bucketLogging:BucketLogging", bucket)
+    assert logging["inputs"]["targetBucket"] == export.one(BUCKET, "access-logs")["id"], logging["urn"]
+
+
+def test_frontend_bucket_is_private_and_its_policy_belongs_to_the_edge(layer: tuple[str, Export]) -> None:
+    env, export = layer
+    bucket = export.one(BUCKET, f"student-helper-{env}-frontend")
+    block = for_bucket(export, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", bucket)
+    assert all(block["inputs"][flag] is True for flag in ("blockPublicAcls", "blockPublicPolicy")), block["urn"]
+    for_bucket(export, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", bucket)
+    ownership = for_bucket(export, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", bucket)
+    assert ownership["inputs"]["rule"]["objectOwnership"] == "BucketOwnerEnforced", ownership["urn"]
+    policies = [r for r in export.of_type("aws:s3/bucketPolicy:BucketPolicy") if r["inputs"]["bucket"] == bucket["id"]]
+    assert policies == [], "the edge layer owns the frontend bucket policy (a bucket has exactly one)"
+
+
+def test_access_log_bucket_accepts_only_our_buckets_logs(layer: tuple[str, Export]) -> None:
+    env, export = layer
+    bucket = export.one(BUCKET, "access-logs")
+    policy = json.loads(for_bucket(export, "aws:s3/bucketPolicy:BucketPolicy", bucket)["inputs"]["policy"])
+    allow = next(s for s in policy["Statement"] if s["Effect"] == "Allow")
+    assert allow["Principal"] == {"Service": "logging.s3.amazonaws.com"} and allow["Action"] == "s3:PutObject"
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    assert sorted(allow["Condition"]["ArnLike"]["aws:SourceArn"]) == [
+        f"arn:aws:s3:::student-helper-{env}-{name}-123456789012" for name in ("documents", "frontend")
+    ]
+
+
+def test_vectors_use_s3_vectors_not_a_plain_bucket(layer: tuple[str, Export]) -> None:
+    env, export = layer
+    assert not [b for b in export.of_type(BUCKET) if "vectors" in b["urn"]], "the vector store is not an S3 bucket"
+    vector_bucket = export.one("aws:s3/vectorsVectorBucket:VectorsVectorBucket")
+    index = export.one("aws:s3/vectorsIndex:VectorsIndex")
+    assert index["inputs"]["vectorBucketName"] == vector_bucket["outputs"]["vectorBucketName"], index["urn"]
+    assert index["inputs"]["distanceMetric"] == "cosine", index["urn"]
+    assert index["inputs"]["dataType"] == "float32", index["urn"]
+    assert index["inputs"]["dimension"] == 1024, f"{index['urn']}: Titan Text Embeddings V2 gives 1024, not 1536"
+    # S3 Vectors makes every metadata key filterable unless listed as non-filterable.
+    assert index["inputs"]["metadataConfiguration"] == {"nonFilterableMetadataKeys": ["text_content"]}, index["urn"]
+    assert export.outputs["embedding_model_id"] == "amazon.titan-embed-text-v2:0"
+    assert export.outputs["vectors_index"] == "documents"
+
+
+def test_postgres(layer: tuple[str, Export], exports: dict[tuple[str, str], Export]) -> None:
+    env, export = layer
+    db = export.one("aws:rds/instance:Instance")
+    inputs = db["inputs"]
+    expected = {
+        "engine": "postgres",
+        "engineVersion": "16",
+        "storageType": "gp3",
+        "storageEncrypted": True,
+        "manageMasterUserPassword": True,
+        "publiclyAccessible": False,
+        "copyTagsToSnapshot": True,
+        "autoMinorVersionUpgrade": True,
+        "multiAz": env == "prod",
+        "deletionProtection": env == "prod",
+        "backupRetentionPeriod": {"dev": 1, "staging": 7, "prod": 7}[env],
+        "allocatedStorage": {"dev": 20, "staging": 30, "prod": 50}[env],
+        "instanceClass": {"dev": "db.t3.micro", "staging": "db.t3.small", "prod": "db.t3.medium"}[env],
+        "skipFinalSnapshot": env == "dev",
+    }
+    assert {k: inputs.get(k) for k in expected} == expected, db["urn"]
+    assert "password" not in inputs, f"{db['urn']}: the master password must never be in state or config"
+    assert "postgresql" in inputs["enabledCloudwatchLogsExports"], db["urn"]
+    if env != "dev":
+        assert inputs["finalSnapshotIdentifier"] == f"student-helper-{env}-postgres-final", db["urn"]
+    params = export.one("aws:rds/parameterGroup:ParameterGroup")
+    assert params["inputs"]["family"] == "postgres16", params["urn"]
+    assert {"name": "rds.force_ssl", "value": "1", "applyMethod": "immediate"} in params["inputs"]["parameters"]
+    assert inputs["parameterGroupName"] == params["outputs"]["name"], db["urn"]
+    network = exports[(env, "network")].outputs
+    subnet_group = export.one("aws:rds/subnetGroup:SubnetGroup")
+    assert subnet_group["inputs"]["subnetIds"] == network["subnet_ids"]["data"], subnet_group["urn"]
+    assert inputs["vpcSecurityGroupIds"] == [network["security_group_ids"]["database"]], db["urn"]
+    assert export.outputs["rds_master_secret_arn"] == db["outputs"]["masterUserSecrets"][0]["secretArn"]
+
+
+def test_app_secrets_have_no_values(layer: tuple[str, Export]) -> None:
+    env, export = layer
+    secrets = {s["inputs"]["name"]: s for s in export.of_type("aws:secretsmanager/secret:Secret")}
+    assert set(secrets) == {f"student-helper/{env}/google-api-key", f"student-helper/{env}/anthropic-api-key"}
+    assert export.of_type("aws:secretsmanager/secretVersion:SecretVersion") == [], "secret values are set out of band"
+    for secret in secrets.values():
+        assert secret["inputs"]["recoveryWindowInDays"] == (30 if env == "prod" else 7), secret["urn"]
+    assert set(export.outputs["app_secret_arns"]) == {"google-api-key", "anthropic-api-key"}
+
+
+def test_queue_and_dlq(layer: tuple[str, Export], exports: dict[tuple[str, str], Export]) -> None:
+    env, export = layer
+    queue = export.one("aws:sqs/queue:Queue", "doc-processor")
+    dlq = export.one("aws:sqs/queue:Queue", "doc-processor-dlq")
+    function = exports[(env, "compute")].one("aws:lambda/function:Function")
+    timeout = function["inputs"]["timeout"]
+    assert queue["inputs"]["visibilityTimeoutSeconds"] >= 6 * timeout, (
+        f"{queue['urn']}: AWS asks for a visibility timeout of at least 6x the function timeout ({timeout} s); "
+        "the original's 360 s for a 300 s timeout was wrong"
+    )
+    assert queue["inputs"]["visibilityTimeoutSeconds"] == 1800
+    assert queue["inputs"]["messageRetentionSeconds"] == 1_209_600, queue["urn"]
+    assert dlq["inputs"]["messageRetentionSeconds"] == 1_209_600, f"{dlq['urn']}: the DLQ keeps messages 14 days"
+    redrive = json.loads(queue["inputs"]["redrivePolicy"])
+    assert redrive == {"deadLetterTargetArn": dlq["outputs"]["arn"], "maxReceiveCount": 3}, queue["urn"]
+    for q in (queue, dlq):
+        assert q["inputs"]["sqsManagedSseEnabled"] is True, q["urn"]
+    allow = export.one("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy")
+    assert allow["inputs"]["queueUrl"] == dlq["id"], allow["urn"]
+    assert json.loads(allow["inputs"]["redriveAllowPolicy"]) == {
+        "redrivePermission": "byQueue",
+        "sourceQueueArns": [queue["outputs"]["arn"]],
+    }
+
+
+@pytest.mark.parametrize(("timeout", "visibility"), [(300, 1800), (30, 180), (900, 5400), (1, 6)])
+def test_visibility_timeout_is_six_times_the_function_timeout(timeout: int, visibility: int) -> None:
+    assert sqs_visibility_timeout(timeout) == visibility
+
+
+def test_container_repositories(layer: tuple[str, Export]) -> None:
+    env, export = layer
+    repositories = {r["inputs"]["name"]: r for r in export.of_type("aws:ecr/repository:Repository")}
+    assert set(repositories) == {f"student-helper-{env}-backend", f"student-helper-{env}-processor"}
+    for repository in repositories.values():
+        inputs = repository["inputs"]
+        assert inputs["imageTagMutability"] == "IMMUTABLE", repository["urn"]
+        assert inputs["imageScanningConfiguration"] == {"scanOnPush": True}, repository["urn"]
+        assert inputs["encryptionConfigurations"] == [{"encryptionType": "KMS"}], repository["urn"]
+    keep = {"dev": 10, "staging": 10, "prod": 30}[env]
+    for lifecycle in export.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy"):
+        (rule,) = json.loads(lifecycle["inputs"]["policy"])["rules"]
+        assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep}
+        assert rule["action"] == {"type": "expire"}
+    assert export.outputs["lambda_ecr_repository"].endswith(f"/student-helper-{env}-processor")
+
+
+STATEFUL = {
+    ("aws:rds/instance:Instance", "postgres"),
+    (BUCKET, "documents"),
+    ("aws:s3/vectorsVectorBucket:VectorsVectorBucket", "vectors"),
+    ("aws:s3/vectorsIndex:VectorsIndex", "vectors-index"),
+    ("aws:sqs/queue:Queue", "doc-processor-dlq"),
+}
+
+
+@pytest.mark.parametrize(("type_token", "suffix"), sorted(STATEFUL))
+def test_stateful_resources_are_protected_in_prod_only(
+    exports: dict[tuple[str, str], Export], type_token: str, suffix: str
+) -> None:
+    for env in ENVS:
+        resource = exports[(env, "data")].one(type_token, f"student-helper-{env}-{suffix}")
+        assert resource.get("protect", False) is (env == "prod"), f"{resource['urn']}: protect in {env}"
+
+
+def test_retain_on_delete_only_for_data_no_snapshot_covers() -> None:
+    # retainOnDelete is not part of Pulumi's export schema, so it is checked on the options themselves.
+    prod, dev = _env("prod"), _env("dev")
+    assert stateful(prod, retain=True, parent=None).retain_on_delete is True
+    assert stateful(prod, retain=True, parent=None).protect is True
+    assert stateful(prod, retain=False, parent=None).retain_on_delete is False
+    assert stateful(dev, retain=True, parent=None).protect is False
+    assert stateful(dev, retain=True, parent=None).retain_on_delete is False
+
+
+def _env(stack: str) -> Any:
+    raw = {
+        "aws:region": "ap-southeast-2",
+        "student-helper-data:owner": "data",
+        "student-helper-data:environment": stack,
+    }
+    reader = ConfigReader(stack, "student-helper-data", raw, {})
+    return read_environment(reader)
+
+
+@pytest.mark.parametrize(
+    ("model", "dimension", "message"),
+    [
+        (
+            "amazon.titan-embed-text-v2:0",
+            "1536",
+            "embedding_dimension = 1536 is invalid: allowed for "
+            "amazon.titan-embed-text-v2:0: 256, 512, 1024 (1536 is what amazon.titan-embed-text-v1 produces)",
+        ),
+        ("amazon.titan-embed-text-v1", "1024", "allowed for amazon.titan-embed-text-v1: 1536"),
+        ("openai.ada-002", "1536", "embedding_model_id = 'openai.ada-002' is invalid: allowed one of"),
+    ],
+)
+def test_embedding_model_and_dimension_must_agree(model: str, dimension: str, message: str) -> None:
+    raw = {
+        "aws:region": "ap-southeast-2",
+        "student-helper-data:owner": "data",
+        "student-helper-data:embedding_model_id": model,
+        "student-helper-data:embedding_dimension": dimension,
+    }
+    reader = ConfigReader("dev", "student-helper-data", raw, {})
+    env = read_environment(reader)
+    read_data_settings(reader, env)
+    with pytest.raises(ConfigError) as caught:
+        reader.finish()
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("dimension", [256, 512, 1024])
+def test_titan_v2_dimensions_are_accepted(dimension: int) -> None:
+    raw = {
+        "aws:region": "ap-southeast-2",
+        "student-helper-data:owner": "d",
+        "student-helper-data:embedding_dimension": str(dimension),
+    }
+    reader = ConfigReader("dev", "student-helper-data", raw, {})
+    settings = read_data_settings(reader, read_environment(reader))
+    reader.finish()
+    assert settings.embedding_dimension == dimension
+
+
+def test_inconsistent_embedding_fails_the_real_program(
+    tmp_path: Path, offline_exports: dict[tuple[str, str], Path]
+) -> None:
+    done, export = run_variant(tmp_path, offline_exports, "data", "dev", set_config={"embedding_dimension": 1536})
+    assert done.returncode == 1
+    assert "stack 'dev': invalid configuration" in done.stderr
+    assert (
+        "student-helper-data:embedding_dimension = 1536 is invalid: allowed for amazon.titan-embed-text-v2:0: "
+        "256, 512, 1024 (1536 is what amazon.titan-embed-text-v1 produces)"
+    ) in done.stderr
+    assert not export.exists(), "nothing is registered when config is invalid"
+
+
+def test_prod_secret_recovery_window_is_required() -> None:
+    raw = {
+        "aws:region": "ap-southeast-2",
+        "student-helper-data:owner": "d",
+        "student-helper-data:secret_recovery_window_days": "0",
+    }
+    reader = ConfigReader("prod", "student-helper-data", {**raw, "student-helper-data:environment": "prod"}, {})
+    read_data_settings(reader, read_environment(reader))
+    with pytest.raises(ConfigError, match="secret_recovery_window_days = 0 is invalid: allowed in prod: 7 to 30"):
+        reader.finish()
