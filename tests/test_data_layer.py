@@ -84,7 +84,7 @@ def test_access_log_bucket_accepts_only_our_buckets_logs(layer: tuple[str, Expor
 
 
 def test_vectors_use_s3_vectors_not_a_plain_bucket(layer: tuple[str, Export]) -> None:
-    env, export = layer
+    _, export = layer
     assert not [b for b in export.of_type(BUCKET) if "vectors" in b["urn"]], "the vector store is not an S3 bucket"
     vector_bucket = export.one("aws:s3/vectorsVectorBucket:VectorsVectorBucket")
     index = export.one("aws:s3/vectorsIndex:VectorsIndex")
