@@ -46,6 +46,9 @@ preview: $(VENV_STAMP) ## Offline preview of every layer of every environment: b
 
 check: preview ## The main job: offline preview, policy pack and scans over every export
 
+bench: $(VENV_STAMP) ## Benchmark the offline answer: preview and policy pack wall time (median of 3)
+	$(PY) -m tools.bench
+
 clean: ## Remove build output (keeps the virtualenvs)
 	rm -rf $(BUILD) .pytest_cache .mypy_cache .ruff_cache
 

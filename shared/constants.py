@@ -17,6 +17,10 @@ SUBNET_CIDRS: Final[dict[str, tuple[str, ...]]] = {
     "data": ("10.0.3.0/24", "10.0.4.0/24"),  # RDS data-a / data-b: a DB subnet group needs two AZs
 }
 
+# The processor function's name suffix: the data layer scopes the processor repository's policy to its exact ARN
+# before the compute layer creates it, so both layers take the name from here.
+PROCESSOR_FUNCTION: Final[str] = "doc-processor"
+
 PORTS: Final[dict[str, int]] = {
     "https": 443,
     "fastapi": 8000,

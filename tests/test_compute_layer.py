@@ -273,3 +273,12 @@ def test_lambda_timeout_longer_than_the_queue_allows_fails(
     done, _ = run_variant(tmp_path, offline_exports, "compute", "dev", set_config={"lambda_timeout_seconds": 600})
     assert done.returncode == 1
     assert "queue has a visibility timeout of 1800 s, but a 600 s Lambda timeout needs at least 3600 s" in done.stderr
+
+
+def test_only_the_processor_function_may_pull_its_image(layer: tuple[str, Export, Export]) -> None:
+    env, export, data = layer
+    (repository_policy,) = data.of_type("aws:ecr/repositoryPolicy:RepositoryPolicy")
+    assert repository_policy["inputs"]["repository"] == f"student-helper-{env}-processor"
+    (statement,) = json.loads(repository_policy["inputs"]["policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:sourceArn": export.outputs["lambda_function_arn"]}}

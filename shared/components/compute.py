@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared.config import EnvironmentConfig
-from shared.constants import PORTS
+from shared.constants import PORTS, PROCESSOR_FUNCTION
 from shared.iam import managed_policy_arn, policy_document, service_trust_policy
 from shared.naming import ResourceNamer
 from shared.settings import ComputeSettings
@@ -185,7 +185,7 @@ class ProcessorFunction(pulumi.ComponentResource):
     def __init__(self, name: str, args: ProcessorFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("student-helper:compute:ProcessorFunction", name, None, opts)
         env, namer = args.env, args.namer
-        function_name = namer.name("doc-processor")
+        function_name = namer.name(PROCESSOR_FUNCTION)
         # Lambda would create this group on first log with no expiry; creating it first sets the retention.
         self.log_group = aws.cloudwatch.LogGroup(
             f"{function_name}-logs",

@@ -423,6 +423,17 @@ class ProcessingQueue(pulumi.ComponentResource):
         self.register_outputs({"queue_url": self.queue.url, "dlq_url": self.dlq.url})
 
 
+def lambda_pull_statement(function_arn: str) -> dict[str, object]:
+    """Let Lambda fetch image layers for one function only (Lambda developer guide, "Amazon ECR permissions")."""
+    return {
+        "Sid": "LambdaECRImageRetrievalPolicy",
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        "Condition": {"StringEquals": {"aws:sourceArn": function_arn}},
+    }
+
+
 def ecr_lifecycle_policy(keep_images: int) -> str:
     """Expire all but the newest ``keep_images`` images (ECR lifecycle policy syntax)."""
     return json.dumps(
@@ -449,6 +460,8 @@ class ContainerRepositoryArgs:
     """The ECR repository name."""
     keep_images: int
     """How many images the lifecycle policy keeps."""
+    lambda_function_arn: str | None = None
+    """The one Lambda function allowed to pull images (Lambda pulls with its service principal, not a role)."""
 
 
 class ContainerRepository(pulumi.ComponentResource):
@@ -473,4 +486,11 @@ class ContainerRepository(pulumi.ComponentResource):
             policy=ecr_lifecycle_policy(args.keep_images),
             opts=child,
         )
+        if args.lambda_function_arn:
+            aws.ecr.RepositoryPolicy(
+                f"{args.repository_name}-lambda-pull",
+                repository=self.repository.name,
+                policy=policy_document([lambda_pull_statement(args.lambda_function_arn)]),
+                opts=child,
+            )
         self.register_outputs({"repository_url": self.repository.repository_url})

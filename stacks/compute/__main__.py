@@ -55,6 +55,15 @@ queue_arn = pulumi.Output.all(
 ).apply(lambda values: (fail_if_queue_too_short(values[1]), values[0])[1])
 
 backend_log_group = f"/{PROJECT}/{env.environment}/backend"
+# Every ARN the two roles are scoped to, from the upstream exports: no patterns stand in for them.
+grants = pulumi.Output.all(
+    documents=data.require_output("documents_bucket_arn"),
+    queue=queue_arn,
+    secrets=secret_arns,
+    embedding=embedding_model_arn,
+    index=data.require_output("vectors_index_arn"),
+    repository=data.require_output("backend_ecr_repository_arn"),
+)
 backend_role = ServiceRole(
     "backend-role",
     RoleArgs(
@@ -64,14 +73,7 @@ backend_role = ServiceRole(
         instance_profile=True,
         managed_policies=ec2_managed_policies(partition),
         policy=role_policy(
-            pulumi.Output.all(
-                documents=data.require_output("documents_bucket_arn"),
-                queue=queue_arn,
-                secrets=secret_arns,
-                embedding=embedding_model_arn,
-                index=data.require_output("vectors_index_arn"),
-                repository=data.require_output("backend_ecr_repository_arn"),
-            ).apply(
+            grants.apply(
                 lambda v: backend_statements(
                     documents_bucket_arn=v["documents"],
                     queue_arn=v["queue"],
@@ -94,13 +96,7 @@ processor_role = ServiceRole(
         account_id=account_id,
         managed_policies=lambda_managed_policies(partition),
         policy=role_policy(
-            pulumi.Output.all(
-                documents=data.require_output("documents_bucket_arn"),
-                queue=queue_arn,
-                secrets=secret_arns,
-                embedding=embedding_model_arn,
-                index=data.require_output("vectors_index_arn"),
-            ).apply(
+            grants.apply(
                 lambda v: processor_statements(
                     documents_bucket_arn=v["documents"],
                     queue_arn=v["queue"],

@@ -16,6 +16,7 @@ from shared.components.data import (
     VectorStore,
     VectorStoreArgs,
 )
+from shared.constants import PROCESSOR_FUNCTION
 from shared.contract import Layer, open_upstream
 from shared.settings import read_data_settings
 from shared.stack import export_layer, start_layer
@@ -24,6 +25,8 @@ ctx = start_layer(Layer.DATA, read_data_settings)
 env, namer, settings = ctx.env, ctx.namer, ctx.settings
 network = open_upstream(Layer.NETWORK, env.environment)
 account_id = aws.get_caller_identity().account_id  # bucket names are global: the account keeps them unique
+partition = aws.get_partition().partition
+region = aws.get_region().region
 
 documents_name = namer.bucket_name("documents", account_id)
 frontend_name = namer.bucket_name("frontend", account_id)
@@ -89,7 +92,13 @@ backend_repo = ContainerRepository(
     "backend-repository", ContainerRepositoryArgs(env, namer.name("backend"), settings.ecr_keep_images)
 )
 processor_repo = ContainerRepository(
-    "processor-repository", ContainerRepositoryArgs(env, namer.name("processor"), settings.ecr_keep_images)
+    "processor-repository",
+    ContainerRepositoryArgs(
+        env,
+        namer.name("processor"),
+        settings.ecr_keep_images,
+        lambda_function_arn=f"arn:{partition}:lambda:{region}:{account_id}:function:{namer.name(PROCESSOR_FUNCTION)}",
+    ),
 )
 
 export_layer(

@@ -376,6 +376,10 @@ HANDLERS: dict[str, Handler] = {
     "aws:sqs/queue:Queue": _queue,
     "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": lambda ctx, name, inputs: (str(inputs.get("queueUrl")), {}),
     "aws:ecr/repository:Repository": _ecr,
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": lambda ctx, name, inputs: (
+        str(inputs.get("repository")),
+        {"registryId": ACCOUNT_ID},
+    ),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": lambda ctx, name, inputs: (
         str(inputs.get("repository")),
         {"registryId": ACCOUNT_ID},

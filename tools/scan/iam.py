@@ -32,24 +32,28 @@ def _as_policy(value: Any) -> dict[str, Any] | None:
     return None
 
 
+def _implied_resource(res: Resource, statement: dict[str, Any]) -> str | None:
+    """The resource a policy attached to ``res`` applies to when its statement names none (parliament needs it)."""
+    if str(statement.get("Action", "")).startswith("sts:"):  # a trust policy: the role itself
+        arn = res.outputs.get("arn")
+        return arn if isinstance(arn, str) and arn.startswith("arn:") else f"arn:aws:iam::000000000000:role/{res.name}"
+    if res.type == "aws:ecr/repositoryPolicy:RepositoryPolicy":  # a repository policy: the repository
+        registry = res.outputs.get("registryId") or "000000000000"
+        return f"arn:aws:ecr:{res.inputs.get('region') or '*'}:{registry}:repository/{res.inputs.get('repository')}"
+    return None
+
+
 def _with_implicit_resource(policy: dict[str, Any], res: Resource) -> dict[str, Any]:
-    """A trust policy with its implicit Resource (the role itself) spelled out, which parliament requires."""
-    arn = res.outputs.get("arn")
-    if not isinstance(arn, str) or not arn.startswith("arn:"):
-        arn = f"arn:aws:iam::000000000000:role/{res.name}"
+    """A trust or resource policy with its implicit Resource spelled out, which parliament requires."""
     statements = policy.get("Statement")
     if not isinstance(statements, list):
         statements = [statements]
-    fixed = [
-        {**st, "Resource": arn}
-        if isinstance(st, dict)
-        and "Principal" in st
-        and "Resource" not in st
-        and "NotResource" not in st
-        and str(st.get("Action", "")).startswith("sts:")
-        else st
-        for st in statements
-    ]
+    fixed = []
+    for st in statements:
+        if isinstance(st, dict) and "Principal" in st and "Resource" not in st and "NotResource" not in st:
+            implied = _implied_resource(res, st)
+            st = {**st, "Resource": implied} if implied else st
+        fixed.append(st)
     return {**policy, "Statement": fixed}
 
 
