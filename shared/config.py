@@ -262,6 +262,14 @@ class EnvironmentConfig:
     """How many AZs the private and lambda subnets, and so the interface endpoints, span."""
     subnets: SubnetPlan
     """The CIDR plan."""
+    protect_stateful: bool
+    """Pulumi ``protect`` (and retain-on-delete where no snapshot covers the data) on stateful resources."""
+    rds_final_snapshot: bool
+    """Take a final snapshot when the database is deleted."""
+    rds_performance_insights: bool
+    """Turn on Performance Insights (7-day free retention)."""
+    ec2_termination_protection: bool
+    """Termination protection on the backend instance."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Extra tags from config, merged under the base tags."""
 
@@ -311,6 +319,10 @@ def read_environment(reader: ConfigReader) -> EnvironmentConfig:
         "subnet_cidrs", {k: list(v) for k, v in SUBNET_CIDRS.items()}, allowed="a mapping role -> list of CIDRs"
     )
     extra_tags = reader.mapping("tags", {}, allowed="a mapping of tag key -> string value")
+    safeguards = {
+        key: reader.boolean(key)
+        for key in ("protect_stateful", "rds_final_snapshot", "rds_performance_insights", "ec2_termination_protection")
+    }
 
     for name in endpoints:
         if name not in INTERFACE_ENDPOINT_SERVICES:
@@ -331,6 +343,9 @@ def read_environment(reader: ConfigReader) -> EnvironmentConfig:
             reader.problem("rds_deletion_protection", deletion_protection, "in prod: true")
         if backups < 7:
             reader.problem("rds_backup_retention_days", backups, "in prod: 7 to 35 days")
+        for key in ("protect_stateful", "rds_final_snapshot", "ec2_termination_protection"):
+            if not safeguards[key]:
+                reader.problem(key, safeguards[key], "in prod: true (prod data and the instance must survive mistakes)")
     if environment in ("staging", "prod") and az_count < 2:
         reader.problem("endpoint_az_count", az_count, f"in {environment}: 2 (endpoints must survive an AZ loss)")
 
@@ -353,6 +368,7 @@ def read_environment(reader: ConfigReader) -> EnvironmentConfig:
         interface_endpoints=tuple(endpoints),
         endpoint_az_count=az_count,
         subnets=plan,
+        **safeguards,
         tags={str(k): str(v) for k, v in extra_tags.items()},
     )
 

@@ -146,6 +146,24 @@ BAD_VALUES = [
         id="prod-missing-endpoints",
     ),
     pytest.param(
+        "prod",
+        {"protect_stateful": "false"},
+        f"{NS}:protect_stateful = False is invalid: allowed in prod: true",
+        id="prod-without-protect",
+    ),
+    pytest.param(
+        "prod",
+        {"rds_final_snapshot": "false"},
+        f"{NS}:rds_final_snapshot = False is invalid: allowed in prod: true",
+        id="prod-without-final-snapshot",
+    ),
+    pytest.param(
+        "prod",
+        {"ec2_termination_protection": "false"},
+        f"{NS}:ec2_termination_protection = False is invalid: allowed in prod: true",
+        id="prod-without-termination-protection",
+    ),
+    pytest.param(
         "staging",
         {"endpoint_az_count": "1"},
         f"{NS}:endpoint_az_count = 1 is invalid: allowed in staging: 2",

@@ -142,7 +142,7 @@ class BackendInstance(pulumi.ComponentResource):
             },
             monitoring=True,
             ebs_optimized=True,
-            disable_api_termination=env.is_production,
+            disable_api_termination=env.ec2_termination_protection,
             user_data=user_data,
             # A new image tag or setting re-runs the bootstrap on a fresh instance rather than drifting.
             user_data_replace_on_change=True,

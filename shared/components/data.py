@@ -69,10 +69,10 @@ def log_delivery_statement(
 
 
 def stateful(env: EnvironmentConfig, *, retain: bool, parent: pulumi.Resource | None) -> pulumi.ResourceOptions:
-    """Options for data that must survive mistakes: in prod, ``protect`` (and retain-on-delete where the
-    resource holds data that no snapshot covers)."""
+    """Options for data that must survive mistakes: ``protect`` when ``protect_stateful`` is on (always in prod),
+    and retain-on-delete where the resource holds data that no snapshot covers."""
     return pulumi.ResourceOptions(
-        parent=parent, protect=env.is_production, retain_on_delete=env.is_production and retain
+        parent=parent, protect=env.protect_stateful, retain_on_delete=env.protect_stateful and retain
     )
 
 
@@ -300,7 +300,7 @@ class Database(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        keep_final_snapshot = env.environment in ("staging", "prod")
+        keep_final_snapshot = env.rds_final_snapshot
         instance_opts = pulumi.ResourceOptions.merge(
             stateful(env, retain=False, parent=self),
             pulumi.ResourceOptions(depends_on=[*log_groups, monitoring_policy]),
@@ -333,8 +333,8 @@ class Database(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
             monitoring_interval=60,
             monitoring_role_arn=monitoring_role.arn,
-            performance_insights_enabled=env.is_production,
-            performance_insights_retention_period=7 if env.is_production else None,
+            performance_insights_enabled=env.rds_performance_insights,
+            performance_insights_retention_period=7 if env.rds_performance_insights else None,
             opts=instance_opts,
         )
         self.master_secret_arn = self.instance.master_user_secrets.apply(lambda secrets: secrets[0].secret_arn)
