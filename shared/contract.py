@@ -138,9 +138,7 @@ class Upstream:
         return self.reference.get_output(output).apply(check)
 
 
-def open_upstream(layer: Layer, environment: str, config: pulumi.Config | None = None) -> Upstream:
-    """Open ``layer``'s stack for ``environment``; config key ``<layer>_stack`` overrides its name."""
-    cfg = config or pulumi.Config()
-    stack_name = cfg.get(layer.stack_config_key) or default_stack_name(layer, environment)
+def open_upstream(layer: Layer, stack_name: str) -> Upstream:
+    """Open ``layer``'s stack by its fully qualified name (see ``LayerContext.upstream``)."""
     reference = pulumi.StackReference(f"{layer.value}-stack", stack_name=stack_name)
     return Upstream(layer=layer, stack_name=stack_name, reference=reference)

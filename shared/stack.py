@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -10,11 +11,12 @@ import pulumi
 
 from shared.config import ConfigReader, EnvironmentConfig, pulumi_config_reader, read_environment
 from shared.constants import PROJECT
-from shared.contract import EXPORTS, Layer
+from shared.contract import EXPORTS, LAYER_ORDER, Layer, Upstream, default_stack_name, open_upstream
 from shared.naming import ResourceNamer
 from shared.tags import base_tags, register_tagging
 
 S = TypeVar("S")
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,14 @@ class LayerContext(Generic[S]):
     """Physical names for this project and environment."""
     tags: Mapping[str, str]
     """The base tags applied to every taggable resource."""
+    upstream_stacks: Mapping[Layer, str]
+    """Fully qualified stack name of each layer below this one (config ``<layer>_stack`` or the default)."""
+
+    def upstream(self, layer: Layer) -> Upstream:
+        """Open one upstream layer's stack; its outputs are read only through the returned reference."""
+        if layer not in self.upstream_stacks:
+            raise ValueError(f"{self.layer.value} layer cannot read the {layer.value} layer: it is not below it")
+        return open_upstream(layer, self.upstream_stacks[layer])
 
 
 def start_layer(layer: Layer, read_settings: Callable[[ConfigReader, EnvironmentConfig], S]) -> LayerContext[S]:
@@ -38,10 +48,19 @@ def start_layer(layer: Layer, read_settings: Callable[[ConfigReader, Environment
     reader = pulumi_config_reader()
     env = read_environment(reader)
     settings = read_settings(reader, env)
+    upstream_stacks = {
+        upstream: reader.string(
+            upstream.stack_config_key,
+            default_stack_name(upstream, env.environment),
+            pattern=_STACK_NAME,
+            allowed="a stack name: <stack>, <project>/<stack> or <organization>/<project>/<stack>",
+        )
+        for upstream in LAYER_ORDER[: LAYER_ORDER.index(layer)]
+    }
     reader.finish()
     tags = {**env.tags, **base_tags(PROJECT, env.environment, layer.value, env.owner)}
     register_tagging(tags)
-    return LayerContext(layer, env, settings, ResourceNamer(PROJECT, env.environment), tags)
+    return LayerContext(layer, env, settings, ResourceNamer(PROJECT, env.environment), tags, upstream_stacks)
 
 
 def no_settings(reader: ConfigReader, env: EnvironmentConfig) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from shared.contract import EXPORTS, LAYER_ORDER, Layer, default_stack_name
 from shared.stack import export_layer
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_variant
 
 
 @pytest.mark.parametrize(
@@ -47,3 +49,27 @@ def test_readme_documents_every_output() -> None:
     readme = (REPO_ROOT / "README.md").read_text()
     missing = [name for outputs in EXPORTS.values() for name in outputs if f"`{name}`" not in readme]
     assert missing == [], f"README.md does not mention: {missing}"
+
+
+def test_upstream_stack_names_come_from_config(tmp_path: Path, offline_exports: dict[tuple[str, str], Path]) -> None:
+    done, _ = run_variant(
+        tmp_path, offline_exports, "data", "dev", set_config={"network_stack": "acme/student-helper-network/dev"}
+    )
+    assert done.returncode == 1
+    assert "StackReference 'acme/student-helper-network/dev': no offline export for that stack" in done.stderr
+
+
+def test_the_default_upstream_stack_name_may_be_spelled_out(
+    tmp_path: Path, offline_exports: dict[tuple[str, str], Path]
+) -> None:
+    done, export = run_variant(
+        tmp_path, offline_exports, "edge", "dev", set_config={"data_stack": "organization/student-helper-data/dev"}
+    )
+    assert done.returncode == 0, done.stderr
+    assert export.exists()
+
+
+def test_a_layer_cannot_name_a_layer_above_it(tmp_path: Path, offline_exports: dict[tuple[str, str], Path]) -> None:
+    done, _ = run_variant(tmp_path, offline_exports, "data", "dev", set_config={"edge_stack": "x"})
+    assert done.returncode == 1
+    assert "student-helper-data:edge_stack is not a setting of this layer" in done.stderr

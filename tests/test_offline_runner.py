@@ -98,8 +98,8 @@ def _twice(tmp_path: Path) -> list[Path]:
 
 CONSUMER = """
     import pulumi
-    from shared.contract import Layer, open_upstream
-    network = open_upstream(Layer.NETWORK, "dev")
+    from shared.contract import Layer, default_stack_name, open_upstream
+    network = open_upstream(Layer.NETWORK, default_stack_name(Layer.NETWORK, "dev"))
     pulumi.export("seen", network.require_output("vpc_id"))
 """
 

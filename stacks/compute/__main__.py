@@ -19,15 +19,15 @@ from shared.components.compute import (
     visibility_timeout_problem,
 )
 from shared.constants import PROJECT
-from shared.contract import Layer, open_upstream
+from shared.contract import Layer
 from shared.iam import backend_statements, bedrock_foundation_model_arn, processor_statements
 from shared.settings import read_compute_settings
 from shared.stack import export_layer, start_layer
 
 ctx = start_layer(Layer.COMPUTE, read_compute_settings)
 env, namer, settings = ctx.env, ctx.namer, ctx.settings
-network = open_upstream(Layer.NETWORK, env.environment)
-data = open_upstream(Layer.DATA, env.environment)
+network = ctx.upstream(Layer.NETWORK)
+data = ctx.upstream(Layer.DATA)
 
 partition = aws.get_partition().partition
 region = aws.get_region().region

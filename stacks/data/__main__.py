@@ -17,13 +17,13 @@ from shared.components.data import (
     VectorStoreArgs,
 )
 from shared.constants import PROCESSOR_FUNCTION
-from shared.contract import Layer, open_upstream
+from shared.contract import Layer
 from shared.settings import read_data_settings
 from shared.stack import export_layer, start_layer
 
 ctx = start_layer(Layer.DATA, read_data_settings)
 env, namer, settings = ctx.env, ctx.namer, ctx.settings
-network = open_upstream(Layer.NETWORK, env.environment)
+network = ctx.upstream(Layer.NETWORK)
 account_id = aws.get_caller_identity().account_id  # bucket names are global: the account keeps them unique
 partition = aws.get_partition().partition
 region = aws.get_region().region

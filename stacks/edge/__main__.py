@@ -1,15 +1,15 @@
 """Edge layer: CloudFront (Origin Access Control) for the SPA, and the HTTP API over a VPC link and Cloud Map."""
 
 from shared.components.edge import FrontendCdn, FrontendCdnArgs, HttpApi, HttpApiArgs
-from shared.contract import Layer, open_upstream
+from shared.contract import Layer
 from shared.settings import read_edge_settings
 from shared.stack import export_layer, start_layer
 
 ctx = start_layer(Layer.EDGE, read_edge_settings)
 env, namer, settings = ctx.env, ctx.namer, ctx.settings
-network = open_upstream(Layer.NETWORK, env.environment)
-data = open_upstream(Layer.DATA, env.environment)
-compute = open_upstream(Layer.COMPUTE, env.environment)
+network = ctx.upstream(Layer.NETWORK)
+data = ctx.upstream(Layer.DATA)
+compute = ctx.upstream(Layer.COMPUTE)
 
 cdn = FrontendCdn(
     "frontend-cdn",
