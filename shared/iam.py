@@ -58,6 +58,7 @@ def backend_statements(
     vectors_index_arn: str,
     repository_arn: str,
     log_streams_arn: str,
+    image_parameter_arn: str,
 ) -> list[dict[str, Any]]:
     """The EC2 backend's permissions, each on the exact resources it uses."""
     return [
@@ -91,6 +92,7 @@ def backend_statements(
             "Resource": vectors_index_arn,
         },
         {"Sid": "PullBackendImage", "Effect": "Allow", "Action": list(ECR_PULL_ACTIONS), "Resource": repository_arn},
+        {"Sid": "ReadImageUri", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": image_parameter_arn},
         {
             # AWS's rule: GetAuthorizationToken has no resource type, so it can only be granted on "*".
             "Sid": "EcrAuthToken",

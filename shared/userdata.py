@@ -29,10 +29,14 @@ def render_env_file(settings: Mapping[str, str]) -> str:
 
 
 def render_backend_user_data(
-    *, region: str, image_uri: str, port: int, log_group: str, settings: Mapping[str, str]
+    *, region: str, image_parameter: str, port: int, log_group: str, settings: Mapping[str, str]
 ) -> str:
-    """A bash script for cloud-init that installs and starts the backend container as a systemd service."""
-    registry = image_uri.split("/", 1)[0]
+    """A bash script for cloud-init that installs and starts the backend container as a systemd service.
+
+    The image URI (repository and tag) is read from the SSM parameter ``image_parameter`` every time the service
+    starts, so a new tag rolls out with a service restart: the instance is not replaced (which termination
+    protection would block in prod) and the user data stays the same.
+    """
     return f"""#!/bin/bash
 set -euo pipefail
 # Docker comes from the AL2023 repositories, which are served from S3 (the gateway endpoint reaches them).
@@ -45,13 +49,21 @@ cat > {ENV_FILE} <<'ENVFILE'
 {render_env_file(settings)}ENVFILE
 chmod 0600 {ENV_FILE}
 
-cat > /usr/local/bin/{SERVICE}-ecr-login <<'LOGIN'
+cat > /usr/local/bin/{SERVICE} <<'RUN'
 #!/bin/bash
+# Resolve the image from SSM, log in to ECR and pull through the VPC endpoints, then run the container.
 set -euo pipefail
+image=$(aws ssm get-parameter --region {shlex.quote(region)} --name {shlex.quote(image_parameter)} \\
+  --query Parameter.Value --output text)
 aws ecr get-login-password --region {shlex.quote(region)} \\
-  | docker login --username AWS --password-stdin {shlex.quote(registry)}
-LOGIN
-chmod 0755 /usr/local/bin/{SERVICE}-ecr-login
+  | docker login --username AWS --password-stdin "${{image%%/*}}"
+docker pull "$image"
+docker rm -f backend 2>/dev/null || true
+exec docker run --rm --name backend -p {port}:{port} --env-file {ENV_FILE} --log-driver awslogs \\
+  --log-opt awslogs-region={shlex.quote(region)} --log-opt awslogs-group={shlex.quote(log_group)} \\
+  "$image"
+RUN
+chmod 0755 /usr/local/bin/{SERVICE}
 
 cat > /etc/systemd/system/{SERVICE}.service <<'UNIT'
 [Unit]
@@ -63,12 +75,7 @@ Wants=network-online.target
 [Service]
 Restart=always
 RestartSec=5
-ExecStartPre=-/usr/bin/docker rm -f backend
-ExecStartPre=/usr/local/bin/{SERVICE}-ecr-login
-ExecStartPre=/usr/bin/docker pull {image_uri}
-ExecStart=/usr/bin/docker run --rm --name backend -p {port}:{port} --env-file {ENV_FILE} \\
-  --log-driver awslogs --log-opt awslogs-region={region} --log-opt awslogs-group={log_group} \\
-  {image_uri}
+ExecStart=/usr/local/bin/{SERVICE}
 ExecStop=/usr/bin/docker stop backend
 
 [Install]

@@ -170,8 +170,13 @@ def test_user_data_runs_the_image_without_internet(layer: tuple[str, Export, Exp
         assert forbidden not in script, f"user data must not need the internet: found {forbidden!r}"
     assert "dnf install -y docker" in script
     assert "aws ecr get-login-password" in script and "docker login --username AWS --password-stdin" in script
-    image = f"{data.outputs['backend_ecr_repository']}:0.1.0"
-    assert f"docker pull {image}" in script
+    parameter = export.one("aws:ssm/parameter:Parameter")
+    assert parameter["inputs"]["name"] == f"/student-helper/{env}/backend/image-uri"
+    assert parameter["inputs"]["insecureValue"] == f"{data.outputs['backend_ecr_repository']}:0.1.0", (
+        "the image tag comes from config (backend_image_tag)"
+    )
+    assert f"aws ssm get-parameter --region ap-southeast-2 --name /student-helper/{env}/backend/image-uri" in script
+    assert 'docker pull "$image"' in script
     assert "Restart=always" in script and "-p 8000:8000" in script
     assert "systemctl enable --now student-helper-backend.service" in script
     env_file = script.split("<<'ENVFILE'\n", 1)[1].split("ENVFILE\n", 1)[0]
@@ -282,3 +287,26 @@ def test_only_the_processor_function_may_pull_its_image(layer: tuple[str, Export
     (statement,) = json.loads(repository_policy["inputs"]["policy"])["Statement"]
     assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
     assert statement["Condition"] == {"StringEquals": {"aws:sourceArn": export.outputs["lambda_function_arn"]}}
+
+
+def test_a_new_image_tag_rolls_out_without_replacing_the_instance(layer: tuple[str, Export, Export]) -> None:
+    env, export, _ = layer
+    instance = export.one("aws:ec2/instance:Instance")
+    parameter = export.one("aws:ssm/parameter:Parameter")
+    assert parameter["inputs"]["insecureValue"] not in instance["inputs"]["userData"], (
+        "the tag must not be in user data: a change would replace the instance, which prod's termination "
+        "protection blocks"
+    )
+    rollout = export.one("aws:ssm/association:Association")
+    assert rollout["inputs"]["name"] == "AWS-RunShellScript"
+    assert rollout["inputs"]["targets"] == [{"key": "InstanceIds", "values": [instance["id"]]}]
+    command = rollout["inputs"]["parameters"]["commands"]
+    assert command.startswith("systemctl restart student-helper-backend.service")
+    assert parameter["inputs"]["insecureValue"] in command, "a new image changes the association, which re-runs it"
+    grants = by_sid(role_policies(export)[f"student-helper-{env}-backend-policy"])
+    assert grants["ReadImageUri"] == {
+        "Sid": "ReadImageUri",
+        "Effect": "Allow",
+        "Action": "ssm:GetParameter",
+        "Resource": f"arn:aws:ssm:ap-southeast-2:123456789012:parameter/student-helper/{env}/backend/image-uri",
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import pulumi
 import pulumi_aws as aws
@@ -13,7 +14,7 @@ from shared.constants import PORTS, PROCESSOR_FUNCTION
 from shared.iam import managed_policy_arn, policy_document, service_trust_policy
 from shared.naming import ResourceNamer
 from shared.settings import ComputeSettings
-from shared.userdata import render_backend_user_data
+from shared.userdata import SERVICE, render_backend_user_data
 
 # AL2023's public SSM parameter (EC2 user guide, "Find AMIs using Systems Manager parameters"): resolved at
 # deploy time, never a hard-coded AMI id. The instance ignores later AMI changes; roll it with --replace.
@@ -92,6 +93,8 @@ class BackendInstanceArgs:
     """Non-secret settings written to the container's env file."""
     log_group_name: str
     """The container log group (created here; the role's policy names its exact ARN)."""
+    image_parameter_name: str
+    """The SSM parameter holding the image URI (created here; the role's policy names its exact ARN)."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Role permissions the instance needs at boot."""
 
@@ -108,15 +111,23 @@ class BackendInstance(pulumi.ComponentResource):
             retention_in_days=env.log_retention_days,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        ami = aws.ssm.get_parameter(name=AL2023_AMI_PARAMETER)
         image_uri = pulumi.Output.concat(args.repository_url, ":", args.settings.backend_image_tag)
-        user_data = pulumi.Output.all(image_uri=image_uri, settings=args.app_settings).apply(
-            lambda values: render_backend_user_data(
+        self.image = aws.ssm.Parameter(
+            namer.name("backend-image"),
+            name=args.image_parameter_name,
+            type="String",
+            description="Backend image URI (repository:tag) the instance runs; set from backend_image_tag",
+            insecure_value=image_uri,  # an image URI is not a secret; `value` would mark it (and its users) secret
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        ami = aws.ssm.get_parameter(name=AL2023_AMI_PARAMETER)
+        user_data = pulumi.Output.from_input(args.app_settings).apply(
+            lambda settings: render_backend_user_data(
                 region=env.region,
-                image_uri=values["image_uri"],
+                image_parameter=args.image_parameter_name,
                 port=PORTS["fastapi"],
                 log_group=args.log_group_name,
-                settings=values["settings"],
+                settings=cast(Mapping[str, str], settings),  # resolved: every value is a plain string here
             )
         )
         self.instance = aws.ec2.Instance(
@@ -144,11 +155,23 @@ class BackendInstance(pulumi.ComponentResource):
             ebs_optimized=True,
             disable_api_termination=env.ec2_termination_protection,
             user_data=user_data,
-            # A new image tag or setting re-runs the bootstrap on a fresh instance rather than drifting.
+            # A changed bootstrap (settings, not the image) re-runs on a fresh instance rather than drifting.
             user_data_replace_on_change=True,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.log_group, *args.depends_on], ignore_changes=["ami"]
+                parent=self, depends_on=[self.log_group, self.image, *args.depends_on], ignore_changes=["ami"]
             ),
+        )
+        # Rolling a new image: State Manager runs an association when it is created or updated, and the command
+        # names the image, so a new tag updates the association and restarts the service on the instance.
+        aws.ssm.Association(
+            namer.name("backend-rollout"),
+            association_name=namer.name("backend-rollout"),
+            name="AWS-RunShellScript",
+            targets=[{"key": "InstanceIds", "values": [self.instance.id]}],
+            parameters={
+                "commands": image_uri.apply(lambda image: f"systemctl restart {SERVICE}.service  # rolls out {image}")
+            },
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"instance_id": self.instance.id, "private_ip": self.instance.private_ip})
 
@@ -275,6 +298,11 @@ def ec2_managed_policies(partition: str) -> list[str]:
 def lambda_managed_policies(partition: str) -> list[str]:
     """ENI management and logs for a VPC-attached Lambda."""
     return [managed_policy_arn(partition, "service-role/AWSLambdaVPCAccessExecutionRole")]
+
+
+def ssm_parameter_arn(partition: str, region: str, account_id: str, name: str) -> str:
+    """``arn:<partition>:ssm:<region>:<account>:parameter/<name without its leading slash>``."""
+    return f"arn:{partition}:ssm:{region}:{account_id}:parameter/{name.lstrip('/')}"
 
 
 def log_streams_arn(partition: str, region: str, account_id: str, log_group_name: str) -> str:

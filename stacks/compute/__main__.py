@@ -16,6 +16,7 @@ from shared.components.compute import (
     lambda_managed_policies,
     log_streams_arn,
     role_policy,
+    ssm_parameter_arn,
     visibility_timeout_problem,
 )
 from shared.constants import PROJECT
@@ -55,6 +56,7 @@ queue_arn = pulumi.Output.all(
 ).apply(lambda values: (fail_if_queue_too_short(values[1]), values[0])[1])
 
 backend_log_group = f"/{PROJECT}/{env.environment}/backend"
+backend_image_parameter = f"/{PROJECT}/{env.environment}/backend/image-uri"
 # Every ARN the two roles are scoped to, from the upstream exports: no patterns stand in for them.
 grants = pulumi.Output.all(
     documents=data.require_output("documents_bucket_arn"),
@@ -83,6 +85,7 @@ backend_role = ServiceRole(
                     vectors_index_arn=v["index"],
                     repository_arn=v["repository"],
                     log_streams_arn=log_streams_arn(partition, region, account_id, backend_log_group),
+                    image_parameter_arn=ssm_parameter_arn(partition, region, account_id, backend_image_parameter),
                 )
             )
         ),
@@ -141,6 +144,7 @@ backend = BackendInstance(
         repository_url=data.require_output("backend_ecr_repository"),
         app_settings={**app_settings, "AWS_REGION": region, "CHAT_MODEL_ID": settings.chat_model_id},
         log_group_name=backend_log_group,
+        image_parameter_name=backend_image_parameter,
         depends_on=backend_role.ready,
     ),
 )

@@ -390,6 +390,17 @@ HANDLERS: dict[str, Handler] = {
     "aws:rds/parameterGroup:ParameterGroup": _named("rds", "pg:"),
     "aws:lambda/function:Function": _lambda,
     "aws:lambda/eventSourceMapping:EventSourceMapping": _event_source_mapping,
+    "aws:ssm/parameter:Parameter": lambda ctx, name, inputs: (
+        str(inputs.get("name")),
+        {"arn": ctx.arn("ssm", f"parameter/{str(inputs.get('name')).lstrip('/')}"), "version": 1, "tier": "Standard"},
+    ),
+    "aws:ssm/association:Association": lambda ctx, name, inputs: (
+        _uuid("association", name),
+        {
+            "associationId": _uuid("association", name),
+            "arn": ctx.arn("ssm", f"association/{_uuid('association', name)}"),
+        },
+    ),
     "aws:servicediscovery/httpNamespace:HttpNamespace": _cloud_map_namespace,
     "aws:servicediscovery/service:Service": _cloud_map_service,
     "aws:servicediscovery/instance:Instance": lambda ctx, name, inputs: (str(inputs.get("instanceId", name)), {}),
