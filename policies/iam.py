@@ -113,6 +113,21 @@ def _is_service_wildcard(action: Any) -> bool:
     return isinstance(action, str) and (action == "*" or action.endswith(":*"))
 
 
+def is_wildcard_arn(resource: Any) -> bool:
+    """True for an ARN that names no resource at all, so it means Resource "*" for its service (or every service).
+
+    ``arn:aws:s3:::*``, ``arn:aws:sqs:*:*:*`` and ``arn:*:*:*:*:*`` qualify: the resource part (after the fifth
+    colon) is only ``*``, or every segment from the service on is ``*``. A wildcard inside one named resource
+    (``arn:aws:s3:::bucket/*``, ``...:log-group:name:log-stream:*``) names that resource and does not.
+    """
+    if not isinstance(resource, str) or not resource.startswith("arn:"):
+        return False
+    parts = resource.split(":", 5)
+    if len(parts) > 2 and all(p == "*" for p in parts[2:]):
+        return True
+    return len(parts) == 6 and parts[5].strip("*/:") == "" and parts[5] != ""
+
+
 def document_problems(document: Any, where: str, allowed_star_actions: frozenset[str]) -> Iterator[str]:
     """Least-privilege findings for one permissions document, each naming ``where`` and the statement."""
     for index, statement in enumerate(_statements(document)):
@@ -126,13 +141,20 @@ def document_problems(document: Any, where: str, allowed_star_actions: frozenset
         wild = [a for a in actions if _is_service_wildcard(a)]
         if wild:
             yield f"{label} allows Action {show(wild)}: name the actions the workload calls."
-        if "*" in as_list(statement.get("Resource")):
+        resources = as_list(statement.get("Resource"))
+        star_arns = [r for r in resources if is_wildcard_arn(r)]
+        if "*" in resources or star_arns:
             # IAM action names are case-insensitive.
             outside = sorted({str(a) for a in actions if str(a).lower() not in allowed_star_actions})
-            if outside:
+            if outside and "*" in resources:
                 yield (
                     f'{label} allows Resource "*" for {show(outside)}: only actions that AWS authorises solely '
                     'on "*" may use it; name the resource ARNs.'
+                )
+            elif outside:
+                yield (
+                    f'{label} allows Resource {show(star_arns)}, which is effectively "*", for {show(outside)}: '
+                    'only actions that AWS authorises solely on "*" may use it; name the resource ARNs.'
                 )
 
 

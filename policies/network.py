@@ -11,8 +11,12 @@ from policies.base import as_list, get, is_true, is_unknown, peek, resource_poli
 
 NAT_GATEWAY_TYPES = frozenset({"aws:ec2/natGateway:NatGateway", "aws-native:ec2:NatGateway"})
 ROUTE_TYPES = frozenset({"aws:ec2/route:Route", "aws-native:ec2:Route"})
-ROUTE_TABLE_TYPE = "aws:ec2/routeTable:RouteTable"
+# Route tables with inline `routes`; the default route table of a VPC takes them the same way.
+ROUTE_TABLE_TYPES = frozenset({"aws:ec2/routeTable:RouteTable", "aws:ec2/defaultRouteTable:DefaultRouteTable"})
 SUBNET_TYPES = frozenset({"aws:ec2/subnet:Subnet", "aws-native:ec2:Subnet"})
+# A default subnet maps public IPs on launch unless told otherwise, so absent counts as true.
+# Source: https://docs.aws.amazon.com/vpc/latest/userguide/default-subnet.html
+DEFAULT_SUBNET_TYPE = "aws:ec2/defaultSubnet:DefaultSubnet"
 INTERNET_GATEWAY_TYPES = frozenset(
     {
         "aws:ec2/internetGateway:InternetGateway",
@@ -23,7 +27,13 @@ INTERNET_GATEWAY_TYPES = frozenset(
     }
 )
 DATABASE_TYPES = frozenset(
-    {"aws:rds/instance:Instance", "aws:rds/cluster:Cluster", "aws-native:rds:DbInstance", "aws-native:rds:DbCluster"}
+    {
+        "aws:rds/instance:Instance",
+        "aws:rds/clusterInstance:ClusterInstance",
+        "aws:rds/cluster:Cluster",
+        "aws-native:rds:DbInstance",
+        "aws-native:rds:DbCluster",
+    }
 )
 STANDALONE_INGRESS_TYPES = frozenset(
     {"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws-native:ec2:SecurityGroupIngress"}
@@ -50,7 +60,7 @@ def _routes(args: ResourceValidationArgs) -> Iterator[tuple[str, Mapping[str, An
     """Every route the resource declares, with the property path to name in a message."""
     if args.resource_type in ROUTE_TYPES:
         yield "", args.props
-    elif args.resource_type == ROUTE_TABLE_TYPE:
+    elif args.resource_type in ROUTE_TABLE_TYPES:
         for i, route in enumerate(as_list(get(args.props, "routes"))):
             yield f"routes[{i}].", route
 
@@ -69,6 +79,15 @@ def _check_private(args: ResourceValidationArgs, _config: Mapping[str, Any]) -> 
     kind, props = args.resource_type, args.props
     if kind in SUBNET_TYPES and is_true(get(props, "mapPublicIpOnLaunch")):
         yield f"subnet '{args.name}' has mapPublicIpOnLaunch=true: instances launched in it get a public IP."
+    if kind == DEFAULT_SUBNET_TYPE:
+        value = get(props, "mapPublicIpOnLaunch")
+        if value is None:
+            yield (
+                f"default subnet '{args.name}' does not set mapPublicIpOnLaunch, and AWS makes it true for a default "
+                "subnet: instances launched in it get a public IP; set it to false."
+            )
+        elif is_true(value):
+            yield f"default subnet '{args.name}' has mapPublicIpOnLaunch=true: instances launched in it get a public IP."
     if kind in INTERNET_GATEWAY_TYPES:
         yield f"'{args.name}' ({kind}) gives the VPC a path to or from the internet."
     if kind == "aws-native:ec2:VpcGatewayAttachment" and get(props, "internetGatewayId"):

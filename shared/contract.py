@@ -13,7 +13,7 @@ from typing import Any
 
 import pulumi
 
-PROJECT = "student-helper"
+from shared.constants import PROJECT
 
 
 class Layer(StrEnum):
@@ -114,8 +114,11 @@ class Upstream:
     """An opened upstream stack: its layer, fully qualified name and StackReference."""
 
     layer: Layer
+    """Which layer the stack belongs to (named in every error)."""
     stack_name: str
+    """The fully qualified stack name, e.g. organization/student-helper-network/dev."""
     reference: pulumi.StackReference
+    """The reference the outputs are read through."""
 
     def require_output(self, output: str) -> pulumi.Output[Any]:
         """The named output. Raises (at registration) if the output is not part of the layer's contract,

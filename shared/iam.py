@@ -37,6 +37,11 @@ def bedrock_foundation_model_arn(partition: str, region: str, model_id: str) -> 
     return f"arn:{partition}:bedrock:{region}::foundation-model/{model_id}"
 
 
+def lambda_function_arn(partition: str, region: str, account_id: str, function_name: str) -> str:
+    """``arn:<partition>:lambda:<region>:<account>:function:<name>``, known before the function exists."""
+    return f"arn:{partition}:lambda:{region}:{account_id}:function:{function_name}"
+
+
 def objects_arn(bucket_arn: str) -> str:
     """Every object in one bucket: object-level S3 actions take ``<bucket-arn>/*``."""
     return f"{bucket_arn}/*"
@@ -53,14 +58,18 @@ def backend_statements(
     documents_bucket_arn: str,
     queue_arn: str,
     secret_arns: Sequence[str],
-    chat_model_arn: str,
+    chat_model_arns: Sequence[str],
     embedding_model_arn: str,
     vectors_index_arn: str,
     repository_arn: str,
     log_streams_arn: str,
-    image_parameter_arn: str,
+    parameter_arns: Sequence[str],
 ) -> list[dict[str, Any]]:
-    """The EC2 backend's permissions, each on the exact resources it uses."""
+    """The EC2 backend's permissions, each on the exact resources it uses.
+
+    ``chat_model_arns`` is one foundation-model ARN, or an inference profile's ARN plus the model's ARN in each of
+    the profile's destination regions.
+    """
     return [
         {
             "Sid": "DocumentObjects",
@@ -81,7 +90,7 @@ def backend_statements(
             "Sid": "InvokeModels",
             "Effect": "Allow",
             "Action": "bedrock:InvokeModel",
-            "Resource": sorted({chat_model_arn, embedding_model_arn}),
+            "Resource": sorted({*chat_model_arns, embedding_model_arn}),
         },
         {
             # QueryVectors with a metadata filter or returnMetadata also needs GetVectors (S3 Vectors API
@@ -92,7 +101,7 @@ def backend_statements(
             "Resource": vectors_index_arn,
         },
         {"Sid": "PullBackendImage", "Effect": "Allow", "Action": list(ECR_PULL_ACTIONS), "Resource": repository_arn},
-        {"Sid": "ReadImageUri", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": image_parameter_arn},
+        {"Sid": "ReadRunSettings", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": sorted(parameter_arns)},
         {
             # AWS's rule: GetAuthorizationToken has no resource type, so it can only be granted on "*".
             "Sid": "EcrAuthToken",

@@ -17,10 +17,17 @@ EMBEDDING_MODELS: Final[dict[str, tuple[int, ...]]] = {
     "cohere.embed-english-v3": (1024,),
     "cohere.embed-multilingual-v3": (1024,),
 }
-# An on-demand foundation model id. Cross-region inference profiles (ids starting "us.", "eu.", "apac.",
-# "global.") need grants on the profile *and* on the model in every destination region: not supported yet.
-_MODEL_ID = re.compile(r"^[a-z0-9-]+\.[a-z0-9][a-z0-9.:-]*$")
+# A foundation model id (provider.model) or a system-defined cross-region inference profile id, which prefixes a
+# model id with its geography (Bedrock user guide, "Supported cross-Region inference profiles").
+_MODEL_ID = re.compile(r"^([a-z-]+\.)?[a-z0-9-]+\.[a-z0-9][a-z0-9.:-]*$")
 _PROFILE_PREFIXES: Final[tuple[str, ...]] = ("us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca.")
+
+
+def is_inference_profile(model_id: str) -> bool:
+    """True for a cross-region inference profile id such as ``au.anthropic.claude-...``."""
+    return model_id.startswith(_PROFILE_PREFIXES)
+
+
 # Docker/ECR tag grammar; "latest" is refused because the repositories are immutable and deploys must pin.
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _ACM_CLOUDFRONT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]{36}$")
@@ -122,14 +129,10 @@ def _image_tag(reader: ConfigReader, key: str, repository: str) -> str:
 def read_compute_settings(reader: ConfigReader, env: EnvironmentConfig) -> ComputeSettings:
     """Validate the compute layer's settings. A missing image tag fails here, offline and in a real deploy."""
     chat_model = reader.string(
-        "chat_model_id", pattern=_MODEL_ID, allowed="a Bedrock foundation model id such as anthropic.claude-..."
+        "chat_model_id",
+        pattern=_MODEL_ID,
+        allowed="a Bedrock foundation model id or a cross-region inference profile id (au.anthropic.claude-...)",
     )
-    if chat_model.startswith(_PROFILE_PREFIXES):
-        reader.problem(
-            "chat_model_id",
-            chat_model,
-            "an on-demand foundation model id; cross-region inference profiles are not supported yet",
-        )
     return ComputeSettings(
         backend_image_tag=_image_tag(reader, "backend_image_tag", "backend"),
         processor_image_tag=_image_tag(reader, "processor_image_tag", "processor"),

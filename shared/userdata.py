@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Mapping
 
 _ENV_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
-ENV_FILE = "/etc/student-helper/backend.env"
+ENV_FILE = "/run/student-helper/backend.env"
 SERVICE = "student-helper-backend"
 
 
@@ -29,38 +29,37 @@ def render_env_file(settings: Mapping[str, str]) -> str:
 
 
 def render_backend_user_data(
-    *, region: str, image_parameter: str, port: int, log_group: str, settings: Mapping[str, str]
+    *, region: str, image_parameter: str, settings_parameter: str, port: int, log_group: str
 ) -> str:
-    """A bash script for cloud-init that installs and starts the backend container as a systemd service.
+    """A bash script for cloud-init that installs the backend as a systemd service.
 
-    The image URI (repository and tag) is read from the SSM parameter ``image_parameter`` every time the service
-    starts, so a new tag rolls out with a service restart: the instance is not replaced (which termination
-    protection would block in prod) and the user data stays the same.
+    It holds no settings and no image tag: the service reads both from SSM parameters each time it starts, so
+    this script (and so the instance) does not change when they do.
     """
+    q = shlex.quote
     return f"""#!/bin/bash
 set -euo pipefail
 # Docker comes from the AL2023 repositories, which are served from S3 (the gateway endpoint reaches them).
 dnf install -y docker
 systemctl enable --now docker
 
-install -d -m 0755 /etc/student-helper
-# Non-secret settings only: the application reads secret values from Secrets Manager at run time.
-cat > {ENV_FILE} <<'ENVFILE'
-{render_env_file(settings)}ENVFILE
-chmod 0600 {ENV_FILE}
-
 cat > /usr/local/bin/{SERVICE} <<'RUN'
 #!/bin/bash
-# Resolve the image from SSM, log in to ECR and pull through the VPC endpoints, then run the container.
+# Read the settings and the image from SSM, log in to ECR and pull through the VPC endpoints, run the container.
 set -euo pipefail
-image=$(aws ssm get-parameter --region {shlex.quote(region)} --name {shlex.quote(image_parameter)} \\
+umask 077
+install -d -m 0700 /run/student-helper
+# Non-secret settings only: the application reads secret values from Secrets Manager at run time.
+aws ssm get-parameter --region {q(region)} --name {q(settings_parameter)} \\
+  --query Parameter.Value --output text > {ENV_FILE}
+image=$(aws ssm get-parameter --region {q(region)} --name {q(image_parameter)} \\
   --query Parameter.Value --output text)
-aws ecr get-login-password --region {shlex.quote(region)} \\
+aws ecr get-login-password --region {q(region)} \\
   | docker login --username AWS --password-stdin "${{image%%/*}}"
 docker pull "$image"
 docker rm -f backend 2>/dev/null || true
 exec docker run --rm --name backend -p {port}:{port} --env-file {ENV_FILE} --log-driver awslogs \\
-  --log-opt awslogs-region={shlex.quote(region)} --log-opt awslogs-group={shlex.quote(log_group)} \\
+  --log-opt awslogs-region={q(region)} --log-opt awslogs-group={q(log_group)} \\
   "$image"
 RUN
 chmod 0755 /usr/local/bin/{SERVICE}

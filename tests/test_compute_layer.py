@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shared.components.compute import visibility_timeout_problem
+from shared.components.compute import al2023_ami_parameter
 from shared.userdata import render_env_file
+from shared.workloads import visibility_timeout_problem
 from tests.conftest import ENVS, Export, run_variant
 
 # Actions AWS only authorizes on "*" (no resource types in the Service Authorization Reference).
@@ -84,10 +86,14 @@ def test_backend_permissions_use_upstream_arns(layer: tuple[str, Export, Export]
     }
     assert set(grants["ReadSecrets"]["Resource"]) == {*out["app_secret_arns"].values(), out["rds_master_secret_arn"]}
     assert grants["ReadSecrets"]["Action"] == "secretsmanager:GetSecretValue"
-    assert (
-        "arn:aws:bedrock:ap-southeast-2::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0"
-        in grants["InvokeModels"]["Resource"]
-    )
+    # The chat model is the Australia cross-region inference profile: the profile's ARN plus the model in each of
+    # its destination regions (as the provider's get_inference_profile reports them), and the embedding model.
+    assert grants["InvokeModels"]["Resource"] == [
+        "arn:aws:bedrock:ap-southeast-2:123456789012:inference-profile/au.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        f"arn:aws:bedrock:ap-southeast-2::foundation-model/{out['embedding_model_id']}",
+        "arn:aws:bedrock:ap-southeast-2::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "arn:aws:bedrock:ap-southeast-4::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0",
+    ]
     assert grants["InvokeModels"]["Action"] == "bedrock:InvokeModel"
     assert grants["QueryVectors"]["Resource"] == out["vectors_index_arn"]
     assert set(grants["QueryVectors"]["Action"]) == {"s3vectors:QueryVectors", "s3vectors:GetVectors"}
@@ -163,6 +169,10 @@ def test_backend_instance(layer: tuple[str, Export, Export], exports: dict[tuple
     assert inputs["ami"].startswith("ami-0"), "the AMI comes from AL2023's public SSM parameter"
 
 
+def parameters(export: Export) -> dict[str, dict[str, Any]]:
+    return {p["inputs"]["name"].rsplit("/", 1)[1]: p for p in export.of_type("aws:ssm/parameter:Parameter")}
+
+
 def test_user_data_runs_the_image_without_internet(layer: tuple[str, Export, Export]) -> None:
     env, export, data = layer
     script = export.one("aws:ec2/instance:Instance")["inputs"]["userData"]
@@ -170,16 +180,22 @@ def test_user_data_runs_the_image_without_internet(layer: tuple[str, Export, Exp
         assert forbidden not in script, f"user data must not need the internet: found {forbidden!r}"
     assert "dnf install -y docker" in script
     assert "aws ecr get-login-password" in script and "docker login --username AWS --password-stdin" in script
-    parameter = export.one("aws:ssm/parameter:Parameter")
-    assert parameter["inputs"]["name"] == f"/student-helper/{env}/backend/image-uri"
-    assert parameter["inputs"]["insecureValue"] == f"{data.outputs['backend_ecr_repository']}:0.1.0", (
+    params = parameters(export)
+    assert params["image-uri"]["inputs"]["insecureValue"] == f"{data.outputs['backend_ecr_repository']}:0.1.0", (
         "the image tag comes from config (backend_image_tag)"
     )
-    assert f"aws ssm get-parameter --region ap-southeast-2 --name /student-helper/{env}/backend/image-uri" in script
-    assert 'docker pull "$image"' in script
+    for name in ("image-uri", "settings"):
+        path = f"/student-helper/{env}/backend/{name}"
+        assert params[name]["inputs"]["name"] == path
+        assert f"aws ssm get-parameter --region ap-southeast-2 --name {path}" in script
+    assert 'docker pull "$image"' in script and "--env-file /run/student-helper/backend.env" in script
     assert "Restart=always" in script and "-p 8000:8000" in script
     assert "systemctl enable --now student-helper-backend.service" in script
-    env_file = script.split("<<'ENVFILE'\n", 1)[1].split("ENVFILE\n", 1)[0]
+
+
+def test_backend_settings_are_non_secret_and_from_upstream(layer: tuple[str, Export, Export]) -> None:
+    env, export, data = layer
+    env_file = parameters(export)["settings"]["inputs"]["insecureValue"]
     settings = dict(line.split("=", 1) for line in env_file.strip().splitlines())
     out = data.outputs
     assert settings["DOCUMENTS_BUCKET"] == out["documents_bucket"]
@@ -191,6 +207,10 @@ def test_user_data_runs_the_image_without_internet(layer: tuple[str, Export, Exp
     assert settings["AWS_REGION"] == "ap-southeast-2" and settings["ENVIRONMENT"] == env
     assert settings["EMBEDDING_DIMENSION"] == "1024"
     assert not [k for k in settings if "PASSWORD" in k or k.endswith("_API_KEY")], "no secret values in the env file"
+    script = export.one("aws:ec2/instance:Instance")["inputs"]["userData"]
+    assert out["documents_bucket"] not in script, (
+        "settings live in SSM, so a changed setting never replaces the instance"
+    )
 
 
 def test_env_file_rejects_unsafe_values() -> None:
@@ -289,24 +309,77 @@ def test_only_the_processor_function_may_pull_its_image(layer: tuple[str, Export
     assert statement["Condition"] == {"StringEquals": {"aws:sourceArn": export.outputs["lambda_function_arn"]}}
 
 
-def test_a_new_image_tag_rolls_out_without_replacing_the_instance(layer: tuple[str, Export, Export]) -> None:
+def test_a_new_image_or_setting_rolls_out_without_replacing_the_instance(layer: tuple[str, Export, Export]) -> None:
     env, export, _ = layer
     instance = export.one("aws:ec2/instance:Instance")
-    parameter = export.one("aws:ssm/parameter:Parameter")
-    assert parameter["inputs"]["insecureValue"] not in instance["inputs"]["userData"], (
-        "the tag must not be in user data: a change would replace the instance, which prod's termination "
-        "protection blocks"
+    params = parameters(export)
+    image = params["image-uri"]["inputs"]["insecureValue"]
+    assert image not in instance["inputs"]["userData"], (
+        "the tag must not be in user data: a change would replace the instance"
     )
     rollout = export.one("aws:ssm/association:Association")
     assert rollout["inputs"]["name"] == "AWS-RunShellScript"
     assert rollout["inputs"]["targets"] == [{"key": "InstanceIds", "values": [instance["id"]]}]
     command = rollout["inputs"]["parameters"]["commands"]
-    assert command.startswith("systemctl restart student-helper-backend.service")
-    assert parameter["inputs"]["insecureValue"] in command, "a new image changes the association, which re-runs it"
+    assert command.startswith("systemctl try-restart student-helper-backend.service")
+    assert image in command, "a new image changes the association, which State Manager then re-runs"
+    digest = hashlib.sha256(params["settings"]["inputs"]["insecureValue"].encode()).hexdigest()[:12]
+    assert f"settings {digest}" in command, "so does a changed setting"
+    assert {p["urn"] for p in params.values()} <= set(rollout["dependencies"]), "it runs after the values change"
     grants = by_sid(role_policies(export)[f"student-helper-{env}-backend-policy"])
-    assert grants["ReadImageUri"] == {
-        "Sid": "ReadImageUri",
+    assert grants["ReadRunSettings"] == {
+        "Sid": "ReadRunSettings",
         "Effect": "Allow",
         "Action": "ssm:GetParameter",
-        "Resource": f"arn:aws:ssm:ap-southeast-2:123456789012:parameter/student-helper/{env}/backend/image-uri",
+        "Resource": [
+            f"arn:aws:ssm:ap-southeast-2:123456789012:parameter/student-helper/{env}/backend/{name}"
+            for name in ("image-uri", "settings")
+        ],
     }
+
+
+def test_termination_protection_still_lets_pulumi_replace(layer: tuple[str, Export, Export]) -> None:
+    env, export, _ = layer
+    inputs = export.one("aws:ec2/instance:Instance")["inputs"]
+    assert inputs["disableApiTermination"] is (env == "prod")
+    assert inputs["forceDestroy"] is True, "a planned replacement must not be blocked by termination protection"
+
+
+@pytest.mark.parametrize(
+    ("architectures", "parameter"),
+    [
+        (["x86_64"], "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"),
+        (["arm64"], "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"),
+        (["i386", "x86_64"], "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"),
+    ],
+)
+def test_the_ami_matches_the_instance_architecture(architectures: list[str], parameter: str) -> None:
+    assert al2023_ami_parameter(architectures) == parameter
+
+
+def test_a_graviton_instance_type_gets_the_arm64_ami(
+    tmp_path: Path, offline_exports: dict[tuple[str, str], Path]
+) -> None:
+    done, path = run_variant(
+        tmp_path / "arm", offline_exports, "compute", "dev", set_config={"ec2_instance_type": "t4g.small"}
+    )
+    assert done.returncode == 0, done.stderr
+    graviton = Export(path).one("aws:ec2/instance:Instance")["inputs"]["ami"]
+    done, path = run_variant(
+        tmp_path / "x86", offline_exports, "compute", "dev", set_config={"ec2_instance_type": "t3.small"}
+    )
+    assert done.returncode == 0, done.stderr
+    assert Export(path).one("aws:ec2/instance:Instance")["inputs"]["ami"] != graviton
+
+
+def test_a_foundation_model_id_is_granted_by_its_own_arn(
+    tmp_path: Path, offline_exports: dict[tuple[str, str], Path]
+) -> None:
+    model = "anthropic.claude-3-haiku-20240307-v1:0"
+    done, path = run_variant(tmp_path, offline_exports, "compute", "dev", set_config={"chat_model_id": model})
+    assert done.returncode == 0, done.stderr
+    grants = by_sid(role_policies(Export(path))["student-helper-dev-backend-policy"])
+    assert grants["InvokeModels"]["Resource"] == [
+        f"arn:aws:bedrock:ap-southeast-2::foundation-model/{model}",
+        "arn:aws:bedrock:ap-southeast-2::foundation-model/amazon.titan-embed-text-v2:0",
+    ]

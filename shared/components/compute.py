@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -14,15 +15,15 @@ from shared.constants import PORTS, PROCESSOR_FUNCTION
 from shared.iam import managed_policy_arn, policy_document, service_trust_policy
 from shared.naming import ResourceNamer
 from shared.settings import ComputeSettings
-from shared.userdata import SERVICE, render_backend_user_data
+from shared.userdata import SERVICE, render_backend_user_data, render_env_file
 
-# AL2023's public SSM parameter (EC2 user guide, "Find AMIs using Systems Manager parameters"): resolved at
-# deploy time, never a hard-coded AMI id. The instance ignores later AMI changes; roll it with --replace.
-AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+# AL2023's public SSM parameters, one per architecture (EC2 user guide, "Find AMIs using Systems Manager
+# parameters"): resolved at deploy time, never a hard-coded AMI id.
+AL2023_AMI_PARAMETER_PREFIX = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default"
 
 
 @dataclass(frozen=True)
-class RoleArgs:
+class ServiceRoleArgs:
     """Inputs of :class:`ServiceRole`."""
 
     role_name: str
@@ -42,7 +43,7 @@ class RoleArgs:
 class ServiceRole(pulumi.ComponentResource):
     """An IAM role for one service, with one inline least-privilege policy and named AWS-managed policies."""
 
-    def __init__(self, name: str, args: RoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: ServiceRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("student-helper:compute:ServiceRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.role = aws.iam.Role(
@@ -66,6 +67,13 @@ class ServiceRole(pulumi.ComponentResource):
         self.register_outputs({"role_arn": self.role.arn})
 
     @property
+    def instance_profile_name(self) -> pulumi.Output[str]:
+        """The instance profile's name (for EC2); only for roles created with ``instance_profile=True``."""
+        if self.instance_profile is None:
+            raise ValueError("this role has no instance profile: create it with instance_profile=True")
+        return self.instance_profile.name
+
+    @property
     def ready(self) -> list[pulumi.Resource]:
         """Depend on these before using the role: AWS checks the permissions when a resource is created."""
         return [self.policy, *self.attachments]
@@ -76,7 +84,7 @@ class BackendInstanceArgs:
     """Inputs of :class:`BackendInstance`."""
 
     env: EnvironmentConfig
-    """Instance type, log retention, termination protection in prod."""
+    """Instance type, log retention, termination protection."""
     namer: ResourceNamer
     """Physical names."""
     settings: ComputeSettings
@@ -90,46 +98,73 @@ class BackendInstanceArgs:
     repository_url: pulumi.Input[str]
     """The backend ECR repository URL."""
     app_settings: pulumi.Input[Mapping[str, pulumi.Input[str]]]
-    """Non-secret settings written to the container's env file."""
-    log_group_name: str
-    """The container log group (created here; the role's policy names its exact ARN)."""
-    image_parameter_name: str
-    """The SSM parameter holding the image URI (created here; the role's policy names its exact ARN)."""
+    """Non-secret settings for the container's env file."""
+    parameters: BackendParameters
+    """Names of the log group and SSM parameters (the role's policy names their exact ARNs)."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Role permissions the instance needs at boot."""
 
 
+@dataclass(frozen=True)
+class BackendParameters:
+    """Where the backend's run-time inputs live; the instance reads them at every service start."""
+
+    log_group: str
+    """The container log group."""
+    image: str
+    """SSM parameter: the image URI (repository:tag)."""
+    settings: str
+    """SSM parameter: the env file of non-secret settings."""
+
+    @classmethod
+    def for_environment(cls, project: str, environment: str) -> BackendParameters:
+        """The names for one environment, ``/<project>/<env>/backend/...``."""
+        prefix = f"/{project}/{environment}/backend"
+        return cls(log_group=prefix, image=f"{prefix}/image-uri", settings=f"{prefix}/settings")
+
+
+def al2023_ami_parameter(architectures: Sequence[str]) -> str:
+    """AL2023's public SSM parameter for the instance type's architecture (arm64 for Graviton types)."""
+    arch = "arm64" if "arm64" in architectures and "x86_64" not in architectures else "x86_64"
+    return f"{AL2023_AMI_PARAMETER_PREFIX}-{arch}"
+
+
 class BackendInstance(pulumi.ComponentResource):
-    """The FastAPI backend: AL2023, Docker, the image from ECR, IMDSv2, encrypted gp3, no public IP."""
+    """The FastAPI backend: AL2023, Docker, the image from ECR, IMDSv2, encrypted gp3, no public IP.
+
+    The user data only installs the service; the image URI and the settings live in SSM parameters that the
+    service reads each time it starts. A new image or a changed setting therefore rolls out with a service
+    restart, never an instance replacement (which termination protection would block in prod).
+    """
 
     def __init__(self, name: str, args: BackendInstanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("student-helper:compute:BackendInstance", name, None, opts)
-        env, namer = args.env, args.namer
+        env, namer, names = args.env, args.namer, args.parameters
+        child = pulumi.ResourceOptions(parent=self)
         self.log_group = aws.cloudwatch.LogGroup(
-            namer.name("backend-logs"),
-            name=args.log_group_name,
-            retention_in_days=env.log_retention_days,
-            opts=pulumi.ResourceOptions(parent=self),
+            namer.name("backend-logs"), name=names.log_group, retention_in_days=env.log_retention_days, opts=child
         )
-        image_uri = pulumi.Output.concat(args.repository_url, ":", args.settings.backend_image_tag)
+        # insecure_value: neither value is a secret, and `value` would mark them (and the rollout command) secret.
         self.image = aws.ssm.Parameter(
             namer.name("backend-image"),
-            name=args.image_parameter_name,
+            name=names.image,
             type="String",
-            description="Backend image URI (repository:tag) the instance runs; set from backend_image_tag",
-            insecure_value=image_uri,  # an image URI is not a secret; `value` would mark it (and its users) secret
-            opts=pulumi.ResourceOptions(parent=self),
+            description="Backend image URI (repository:tag) the instance runs; from backend_image_tag",
+            insecure_value=pulumi.Output.concat(args.repository_url, ":", args.settings.backend_image_tag),
+            opts=child,
         )
-        ami = aws.ssm.get_parameter(name=AL2023_AMI_PARAMETER)
-        user_data = pulumi.Output.from_input(args.app_settings).apply(
-            lambda settings: render_backend_user_data(
-                region=env.region,
-                image_parameter=args.image_parameter_name,
-                port=PORTS["fastapi"],
-                log_group=args.log_group_name,
-                settings=cast(Mapping[str, str], settings),  # resolved: every value is a plain string here
-            )
+        self.settings = aws.ssm.Parameter(
+            namer.name("backend-settings"),
+            name=names.settings,
+            type="String",
+            description="Backend env file: non-secret settings only (names, URLs, ARNs)",
+            insecure_value=pulumi.Output.from_input(args.app_settings).apply(
+                lambda values: render_env_file(cast(Mapping[str, str], values))
+            ),
+            opts=child,
         )
+        architectures = aws.ec2.get_instance_type(instance_type=env.ec2_instance_type).supported_architectures
+        ami = aws.ssm.get_parameter(name=al2023_ami_parameter(architectures))
         self.instance = aws.ec2.Instance(
             namer.name("backend"),
             ami=ami.value,
@@ -154,24 +189,41 @@ class BackendInstance(pulumi.ComponentResource):
             monitoring=True,
             ebs_optimized=True,
             disable_api_termination=env.ec2_termination_protection,
-            user_data=user_data,
-            # A changed bootstrap (settings, not the image) re-runs on a fresh instance rather than drifting.
+            # Termination protection guards against a console or CLI termination; a replacement that Pulumi plans
+            # (new AMI with --replace, another subnet) must still succeed. The instance holds no data: the app
+            # runs from its image, and its state is in RDS and S3. (force_destroy must be in state beforehand,
+            # pulumi_aws Instance docs, so it is set from creation.)
+            force_destroy=True,
+            user_data=render_backend_user_data(
+                region=env.region,
+                image_parameter=names.image,
+                settings_parameter=names.settings,
+                port=PORTS["fastapi"],
+                log_group=names.log_group,
+            ),
             user_data_replace_on_change=True,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.log_group, self.image, *args.depends_on], ignore_changes=["ami"]
+                parent=self,
+                depends_on=[self.log_group, self.image, self.settings, *args.depends_on],
+                ignore_changes=["ami"],  # roll the AMI deliberately: pulumi up --replace <urn>
             ),
         )
-        # Rolling a new image: State Manager runs an association when it is created or updated, and the command
-        # names the image, so a new tag updates the association and restarts the service on the instance.
+        # State Manager runs an association when it is created or updated. The command names the image and a
+        # digest of the settings, so either change updates the association and restarts the service, which then
+        # reads the new values. try-restart does nothing while cloud-init has not started the service yet.
+        rollout = pulumi.Output.all(self.image.insecure_value, self.settings.insecure_value).apply(
+            lambda values: (
+                f"systemctl try-restart {SERVICE}.service  # image {values[0]}, settings "
+                f"{hashlib.sha256(str(values[1]).encode()).hexdigest()[:12]}"
+            )
+        )
         aws.ssm.Association(
             namer.name("backend-rollout"),
             association_name=namer.name("backend-rollout"),
             name="AWS-RunShellScript",
             targets=[{"key": "InstanceIds", "values": [self.instance.id]}],
-            parameters={
-                "commands": image_uri.apply(lambda image: f"systemctl restart {SERVICE}.service  # rolls out {image}")
-            },
-            opts=pulumi.ResourceOptions(parent=self),
+            parameters={"commands": rollout},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.image, self.settings]),
         )
         self.register_outputs({"instance_id": self.instance.id, "private_ip": self.instance.private_ip})
 
@@ -308,18 +360,6 @@ def ssm_parameter_arn(partition: str, region: str, account_id: str, name: str) -
 def log_streams_arn(partition: str, region: str, account_id: str, log_group_name: str) -> str:
     """Every stream of one log group: ``arn:<partition>:logs:<region>:<account>:log-group:<name>:log-stream:*``."""
     return f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}:log-stream:*"
-
-
-def visibility_timeout_problem(visibility_timeout_seconds: int, lambda_timeout_seconds: int) -> str | None:
-    """Why the queue's visibility timeout is too short for this function, or None if it is long enough."""
-    needed = 6 * lambda_timeout_seconds
-    if visibility_timeout_seconds >= needed:
-        return None
-    return (
-        f"the data layer's queue has a visibility timeout of {visibility_timeout_seconds} s, but a "
-        f"{lambda_timeout_seconds} s Lambda timeout needs at least {needed} s (6x, AWS guidance for SQS event "
-        "sources): set the same lambda_timeout_seconds in both layers and deploy the data layer first"
-    )
 
 
 def role_policy(statements: pulumi.Input[list[dict[str, object]]]) -> pulumi.Output[str]:

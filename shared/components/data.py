@@ -289,7 +289,9 @@ class Database(pulumi.ComponentResource):
         monitoring_role = aws.iam.Role(
             namer.name("rds-monitoring"),
             name=namer.name("rds-monitoring"),
-            assume_role_policy=service_trust_policy("monitoring.rds.amazonaws.com"),
+            assume_role_policy=service_trust_policy(
+                "monitoring.rds.amazonaws.com", source_account=aws.get_caller_identity().account_id
+            ),
             opts=child,
         )
         monitoring_policy = aws.iam.RolePolicyAttachment(

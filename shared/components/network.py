@@ -74,6 +74,8 @@ class VpcArgs:
     """Physical names."""
     availability_zones: tuple[str, ...]
     """AZ names from the provider, in order; at least two."""
+    account_id: str
+    """Our account, for the flow-log role's confused-deputy guard."""
 
 
 class Vpc(pulumi.ComponentResource):
@@ -124,7 +126,7 @@ class Vpc(pulumi.ComponentResource):
         )
         flow_role = aws.iam.Role(
             namer.name("flow-logs-role"),
-            assume_role_policy=service_trust_policy("vpc-flow-logs.amazonaws.com"),
+            assume_role_policy=service_trust_policy("vpc-flow-logs.amazonaws.com", source_account=args.account_id),
             opts=child,
         )
         aws.iam.RolePolicy(

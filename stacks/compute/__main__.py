@@ -1,29 +1,29 @@
 """Compute layer: least-privilege roles, the EC2 backend, the processor Lambda, and Cloud Map for the API."""
 
-import pulumi
 import pulumi_aws as aws
 
 from shared.components.compute import (
     BackendInstance,
     BackendInstanceArgs,
+    BackendParameters,
     ProcessorFunction,
     ProcessorFunctionArgs,
-    RoleArgs,
     ServiceDiscovery,
     ServiceDiscoveryArgs,
     ServiceRole,
+    ServiceRoleArgs,
     ec2_managed_policies,
     lambda_managed_policies,
     log_streams_arn,
     role_policy,
     ssm_parameter_arn,
-    visibility_timeout_problem,
 )
 from shared.constants import PROJECT
 from shared.contract import Layer
-from shared.iam import backend_statements, bedrock_foundation_model_arn, processor_statements
+from shared.iam import backend_statements, processor_statements
 from shared.settings import read_compute_settings
 from shared.stack import export_layer, start_layer
+from shared.workloads import chat_model_arns, data_grants, workload_settings
 
 ctx = start_layer(Layer.COMPUTE, read_compute_settings)
 env, namer, settings = ctx.env, ctx.namer, ctx.settings
@@ -35,40 +35,19 @@ region = aws.get_region().region
 account_id = aws.get_caller_identity().account_id
 subnets = network.require_output("subnet_ids")
 groups = network.require_output("security_group_ids")
-secret_arns = pulumi.Output.all(
-    data.require_output("app_secret_arns"), data.require_output("rds_master_secret_arn")
-).apply(lambda values: [*values[0].values(), values[1]])
-embedding_model_arn = data.require_output("embedding_model_id").apply(
-    lambda model: bedrock_foundation_model_arn(partition, region, model)
-)
+grants = data_grants(data, env, partition, region)
+chat_models = chat_model_arns(settings.chat_model_id, partition, region)
+backend_names = BackendParameters.for_environment(PROJECT, env.environment)
 
 
-def fail_if_queue_too_short(visibility: float) -> int:
-    """Refuse a Lambda timeout the upstream queue cannot hold (a message would be processed twice)."""
-    problem = visibility_timeout_problem(int(visibility), env.lambda_timeout_seconds)
-    if problem:
-        raise ValueError(f"stack '{env.stack}': {problem}")
-    return int(visibility)
+def arn_of(parameter: str) -> str:
+    """An SSM parameter of the backend, by exact ARN."""
+    return ssm_parameter_arn(partition, region, account_id, parameter)
 
 
-queue_arn = pulumi.Output.all(
-    data.require_output("sqs_queue_arn"), data.require_output("sqs_visibility_timeout_seconds")
-).apply(lambda values: (fail_if_queue_too_short(values[1]), values[0])[1])
-
-backend_log_group = f"/{PROJECT}/{env.environment}/backend"
-backend_image_parameter = f"/{PROJECT}/{env.environment}/backend/image-uri"
-# Every ARN the two roles are scoped to, from the upstream exports: no patterns stand in for them.
-grants = pulumi.Output.all(
-    documents=data.require_output("documents_bucket_arn"),
-    queue=queue_arn,
-    secrets=secret_arns,
-    embedding=embedding_model_arn,
-    index=data.require_output("vectors_index_arn"),
-    repository=data.require_output("backend_ecr_repository_arn"),
-)
 backend_role = ServiceRole(
     "backend-role",
-    RoleArgs(
+    ServiceRoleArgs(
         role_name=namer.name("backend"),
         service="ec2.amazonaws.com",
         account_id=account_id,
@@ -76,16 +55,16 @@ backend_role = ServiceRole(
         managed_policies=ec2_managed_policies(partition),
         policy=role_policy(
             grants.apply(
-                lambda v: backend_statements(
-                    documents_bucket_arn=v["documents"],
-                    queue_arn=v["queue"],
-                    secret_arns=v["secrets"],
-                    chat_model_arn=bedrock_foundation_model_arn(partition, region, settings.chat_model_id),
-                    embedding_model_arn=v["embedding"],
-                    vectors_index_arn=v["index"],
-                    repository_arn=v["repository"],
-                    log_streams_arn=log_streams_arn(partition, region, account_id, backend_log_group),
-                    image_parameter_arn=ssm_parameter_arn(partition, region, account_id, backend_image_parameter),
+                lambda g: backend_statements(
+                    documents_bucket_arn=g.documents_bucket_arn,
+                    queue_arn=g.queue_arn,
+                    secret_arns=g.secret_arns,
+                    chat_model_arns=chat_models,
+                    embedding_model_arn=g.embedding_model_arn,
+                    vectors_index_arn=g.vectors_index_arn,
+                    repository_arn=g.backend_repository_arn,
+                    log_streams_arn=log_streams_arn(partition, region, account_id, backend_names.log_group),
+                    parameter_arns=[arn_of(backend_names.image), arn_of(backend_names.settings)],
                 )
             )
         ),
@@ -93,45 +72,26 @@ backend_role = ServiceRole(
 )
 processor_role = ServiceRole(
     "processor-role",
-    RoleArgs(
+    ServiceRoleArgs(
         role_name=namer.name("doc-processor"),
         service="lambda.amazonaws.com",
         account_id=account_id,
         managed_policies=lambda_managed_policies(partition),
         policy=role_policy(
             grants.apply(
-                lambda v: processor_statements(
-                    documents_bucket_arn=v["documents"],
-                    queue_arn=v["queue"],
-                    secret_arns=v["secrets"],
-                    embedding_model_arn=v["embedding"],
-                    vectors_index_arn=v["index"],
+                lambda g: processor_statements(
+                    documents_bucket_arn=g.documents_bucket_arn,
+                    queue_arn=g.queue_arn,
+                    secret_arns=g.secret_arns,
+                    embedding_model_arn=g.embedding_model_arn,
+                    vectors_index_arn=g.vectors_index_arn,
                 )
             )
         ),
     ),
 )
 
-# Non-secret settings shared by both workloads: names and ARNs only, never secret values. (No AWS_REGION
-# here: Lambda reserves it and sets it itself; the backend gets it below.)
-app_settings: dict[str, pulumi.Input[str]] = {
-    "ENVIRONMENT": env.environment,
-    "DOCUMENTS_BUCKET": data.require_output("documents_bucket"),
-    "SQS_QUEUE_URL": data.require_output("sqs_queue_url"),
-    "VECTORS_BUCKET": data.require_output("vectors_bucket"),
-    "VECTORS_INDEX": data.require_output("vectors_index"),
-    "EMBEDDING_MODEL_ID": data.require_output("embedding_model_id"),
-    # Stack outputs cross the wire as JSON numbers (floats): render the dimension as an integer.
-    "EMBEDDING_DIMENSION": data.require_output("embedding_dimension").apply(lambda d: str(int(d))),
-    "RDS_ENDPOINT": data.require_output("rds_endpoint"),
-    "RDS_DB_NAME": data.require_output("rds_db_name"),
-    "RDS_MASTER_SECRET_ARN": data.require_output("rds_master_secret_arn"),
-    "GOOGLE_API_KEY_SECRET_ARN": data.require_output("app_secret_arns").apply(lambda arns: arns["google-api-key"]),
-    "ANTHROPIC_API_KEY_SECRET_ARN": data.require_output("app_secret_arns").apply(
-        lambda arns: arns["anthropic-api-key"]
-    ),
-}
-
+app_settings = workload_settings(data, env)
 backend = BackendInstance(
     "backend",
     BackendInstanceArgs(
@@ -140,11 +100,10 @@ backend = BackendInstance(
         settings=settings,
         subnet_id=subnets.apply(lambda ids: ids["private"][0]),
         security_group_id=groups.apply(lambda ids: ids["backend"]),
-        instance_profile_name=backend_role.instance_profile.name,  # type: ignore[union-attr]
+        instance_profile_name=backend_role.instance_profile_name,
         repository_url=data.require_output("backend_ecr_repository"),
         app_settings={**app_settings, "AWS_REGION": region, "CHAT_MODEL_ID": settings.chat_model_id},
-        log_group_name=backend_log_group,
-        image_parameter_name=backend_image_parameter,
+        parameters=backend_names,
         depends_on=backend_role.ready,
     ),
 )
@@ -158,7 +117,7 @@ processor = ProcessorFunction(
         repository_url=data.require_output("lambda_ecr_repository"),
         subnet_ids=subnets.apply(lambda ids: ids["lambda"]),
         security_group_id=groups.apply(lambda ids: ids["lambda"]),
-        queue_arn=queue_arn,
+        queue_arn=grants.apply(lambda g: g.queue_arn),
         environment=app_settings,
         depends_on=processor_role.ready,
     ),

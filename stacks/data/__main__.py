@@ -18,6 +18,7 @@ from shared.components.data import (
 )
 from shared.constants import PROCESSOR_FUNCTION
 from shared.contract import Layer
+from shared.iam import lambda_function_arn
 from shared.settings import read_data_settings
 from shared.stack import export_layer, start_layer
 
@@ -89,15 +90,16 @@ secrets = AppSecrets(
 )
 queue = ProcessingQueue("processing-queue", ProcessingQueueArgs(env=env, namer=namer))
 backend_repo = ContainerRepository(
-    "backend-repository", ContainerRepositoryArgs(env, namer.name("backend"), settings.ecr_keep_images)
+    "backend-repository",
+    ContainerRepositoryArgs(env=env, repository_name=namer.name("backend"), keep_images=settings.ecr_keep_images),
 )
 processor_repo = ContainerRepository(
     "processor-repository",
     ContainerRepositoryArgs(
-        env,
-        namer.name("processor"),
-        settings.ecr_keep_images,
-        lambda_function_arn=f"arn:{partition}:lambda:{region}:{account_id}:function:{namer.name(PROCESSOR_FUNCTION)}",
+        env=env,
+        repository_name=namer.name("processor"),
+        keep_images=settings.ecr_keep_images,
+        lambda_function_arn=lambda_function_arn(partition, region, account_id, namer.name(PROCESSOR_FUNCTION)),
     ),
 )
 

@@ -17,10 +17,17 @@ from shared.stack import export_layer, no_settings, start_layer
 ctx = start_layer(Layer.NETWORK, no_settings)
 env, namer = ctx.env, ctx.namer
 
-zones = tuple(aws.get_availability_zones(state="available").names)
+# Only the Region's own AZs: opted-in Local and Wavelength Zones also report "available", and their names sort
+# first (ap-southeast-2-per-1a), which would put RDS and the endpoints in a Local Zone.
+zones = tuple(
+    aws.get_availability_zones(
+        state="available", filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
+    ).names
+)
 s3_prefix_list = aws.ec2.get_prefix_list(name=endpoint_service_name(env.region, "s3"))
 
-vpc = Vpc("vpc", VpcArgs(env=env, namer=namer, availability_zones=zones))
+account_id = aws.get_caller_identity().account_id
+vpc = Vpc("vpc", VpcArgs(env=env, namer=namer, availability_zones=zones, account_id=account_id))
 groups = SecurityGroups(
     "security-groups",
     SecurityGroupsArgs(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,12 @@ ACCOUNT_ID = "123456789012"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
+PROFILE_REGIONS = {
+    "au": ["ap-southeast-2", "ap-southeast-4"],
+    "apac": ["ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2"],
+    "us": ["us-east-1", "us-east-2", "us-west-2"],
+    "eu": ["eu-central-1", "eu-west-1", "eu-west-3"],
+}
 
 
 class OfflineError(Exception):
@@ -493,11 +500,18 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 "endpoint": f"ec2.{ctx.region}.amazonaws.com",
             }, []
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            letters = "abc"
+            # Like an account opted in to a Local Zone: its name sorts first, and only a filter on opt-in status
+            # (or all_availability_zones=false plus the filter) keeps it out.
+            zones = [(f"{ctx.region}-per-1a", "opted-in")] + [
+                (f"{ctx.region}{x}", "opt-in-not-required") for x in "abc"
+            ]
+            for wanted in args.args.get("filters") or []:
+                if wanted.get("name") == "opt-in-status":
+                    zones = [z for z in zones if z[1] in wanted.get("values", [])]
             return {
-                "names": [f"{ctx.region}{x}" for x in letters],
-                "zoneIds": [f"{ctx.region[:3]}{ctx.region[-1]}-az{i + 1}" for i in range(len(letters))],
-                "groupNames": [ctx.region] * len(letters),
+                "names": [name for name, _ in zones],
+                "zoneIds": [f"{ctx.region[:3]}{ctx.region[-1]}-az{i + 1}" for i in range(len(zones))],
+                "groupNames": [ctx.region] * len(zones),
                 "id": ctx.region,
                 "state": args.args.get("state", "available"),
             }, []
@@ -523,6 +537,28 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 "arn": ctx.arn("ssm", f"parameter{name}", account=False),
                 "version": 1,
                 "withDecryption": True,
+            }, []
+        if token == "aws:ec2/getInstanceType:getInstanceType":
+            # Graviton families carry a "g" after the generation digit (t4g, m7g, c7gn): arm64; the rest x86_64.
+            instance_type = str(args.args.get("instanceType"))
+            arch = "arm64" if re.match(r"^[a-z]+[0-9]+[a-z]*g[a-z]*\.", instance_type) else "x86_64"
+            return {"id": instance_type, "instanceType": instance_type, "supportedArchitectures": [arch]}, []
+        if token == "aws:bedrock/getInferenceProfile:getInferenceProfile":
+            profile_id = str(args.args.get("inferenceProfileId"))
+            geography, _, model_id = profile_id.partition(".")
+            # Stand-in destination regions per geography; the real lookup returns AWS's current list.
+            regions = PROFILE_REGIONS.get(geography, [ctx.region])
+            return {
+                "id": profile_id,
+                "inferenceProfileId": profile_id,
+                "inferenceProfileArn": ctx.arn("bedrock", f"inference-profile/{profile_id}"),
+                "inferenceProfileName": profile_id,
+                "models": [
+                    {"modelArn": f"arn:{ctx.partition}:bedrock:{region}::foundation-model/{model_id}"}
+                    for region in regions
+                ],
+                "status": "ACTIVE",
+                "type": "SYSTEM_DEFINED",
             }, []
         if token == "aws:ec2/getAmi:getAmi":
             return {

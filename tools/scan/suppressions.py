@@ -1,8 +1,12 @@
 """The reviewed suppressions file (scan/suppressions.yaml): loading, validating and matching findings.
 
 Each entry names one check, the resources it applies to (a URN pattern, or a Pulumi resource name and type), the
-stacks it applies to when not all, and a reason of at least one real sentence. A suppression that matches no
-finding is stale, and a full scan fails on it.
+stacks it applies to when not all, optionally a ``detail`` glob over the finding's detail text, and a reason of at
+least one real sentence. A suppression that matches no finding is stale, and a full scan fails on it.
+
+The IAM linter reports one check id (UNKNOWN_PREFIX, RESOURCE_MISMATCH, ...) for many different problems in the
+same policy, so a parliament entry must say which one it accepts with ``detail``; without it, a new misspelled
+prefix or wrong ARN in a suppressed policy would be hidden too.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from tools.scan.runners import Finding
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "scan" / "suppressions.yaml"
 MIN_REASON = 40
 _CHECK_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+# parliament's issue ids are upper-case words (UNKNOWN_PREFIX, MALFORMED); checkov's start with CKV and cfn-lint's
+# are a letter and digits (E3012), so the id alone says which entries are parliament's.
+_PARLIAMENT_CHECK_RE = re.compile(r"^(?!CKV)[A-Z]+(?:_[A-Z]+)*$")
 
 
 class SuppressionError(ValueError):
@@ -64,12 +71,16 @@ class Suppression:
     selectors: tuple[Selector, ...]
     envs: tuple[str, ...]
     reason: str
+    detail: str | None = None
+    """A glob over the finding's detail text (case-sensitive); None accepts any detail."""
 
     def matches(self, finding: Finding) -> bool:
         """Whether this entry suppresses a (failed) finding."""
         if finding.check_id != self.check:
             return False
         if self.envs and _stack_of(finding.urn) not in self.envs:
+            return False
+        if self.detail is not None and not fnmatch.fnmatchcase(finding.detail, self.detail):
             return False
         return any(s.matches(finding.urn) for s in self.selectors)
 
@@ -106,7 +117,7 @@ def parse_suppressions(data: Any) -> list[Suppression]:
         where = f"suppression #{i}"
         if not isinstance(entry, dict):
             raise SuppressionError(f"{where}: must be a mapping")
-        unknown = set(entry) - {"check", "resources", "envs", "reason"}
+        unknown = set(entry) - {"check", "resources", "envs", "detail", "reason"}
         if unknown:
             raise SuppressionError(f"{where}: unknown keys {sorted(unknown)}")
         check = entry.get("check")
@@ -128,11 +139,19 @@ def parse_suppressions(data: Any) -> list[Suppression]:
         envs = entry.get("envs") or []
         if not isinstance(envs, list) or not all(isinstance(e, str) for e in envs):
             raise SuppressionError(f"{where}: `envs` must be a list of stack names")
+        detail = entry.get("detail")
+        if detail is not None and (not isinstance(detail, str) or detail.strip("*") == ""):
+            raise SuppressionError(f"{where}: `detail` must be a glob over the finding's detail that names something")
+        if detail is None and _PARLIAMENT_CHECK_RE.match(check):
+            raise SuppressionError(
+                f"{where}: a parliament entry needs `detail`, a glob over the finding's detail such as "
+                "'*Unknown prefix s3vectors *', so it cannot hide other problems under the same check id"
+            )
         problem = reason_problem(entry.get("reason"))
         if problem:
             raise SuppressionError(f"{where}: {problem}")
         reason = " ".join(str(entry["reason"]).split())
-        result.append(Suppression(i, check, tuple(selectors), tuple(envs), reason))
+        result.append(Suppression(i, check, tuple(selectors), tuple(envs), reason, detail))
     return result
 
 
@@ -162,6 +181,7 @@ def apply(
                 used.add((entry.index, j))
     stale = [
         f"suppression #{s.index} ({s.check}) matches no finding for {sel.describe()}"
+        + (f" with detail {s.detail!r}" if s.detail is not None else "")
         for s in suppressions
         for j, sel in enumerate(s.selectors)
         if (s.index, j) not in used
