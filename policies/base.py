@@ -97,6 +97,17 @@ def unknown_error(path: Sequence[Any]) -> UnknownValueError:
     return err
 
 
+def elsewhere_note(message: str) -> UnknownValueError:
+    """An advisory note, not a violation: the setting is decided by a resource this policy cannot judge here.
+
+    The CLI reports an ``UnknownValueError`` from a policy as an advisory diagnostic whatever the policy's level, so
+    this is the one way a mandatory policy can say "not judged here" without failing the run.
+    """
+    err = UnknownValueError(UNKNOWN_STRING_VALUE, [])
+    err.message = message
+    return err
+
+
 def _step(container: Any, key: Any) -> Any:
     if isinstance(container, Mapping):
         return container.get(key)
@@ -292,6 +303,32 @@ def references(resource: PolicyResource, key: str, targets: Iterable[PolicyResou
     if value is None or is_unknown(value):
         return []
     return [t for t in targets if value in identities(t)]
+
+
+# Launch templates, and the keys an instance's launch-template specification may name one by.
+LAUNCH_TEMPLATE_TYPES = frozenset({"aws:ec2/launchTemplate:LaunchTemplate", "aws-native:ec2:LaunchTemplate"})
+LAUNCH_TEMPLATE_KEYS = ("id", "name", "launchTemplateId", "launchTemplateName")
+
+
+def launch_template_label(spec: Any) -> str:
+    """How a message names the template an instance's ``launchTemplate`` specification points at."""
+    for key in LAUNCH_TEMPLATE_KEYS:
+        value = peek(spec, key)
+        if isinstance(value, str) and value and not is_unknown(value):
+            return json.dumps(value)
+    return "(its id is known only at apply time)"
+
+
+def launch_templates_of(resource: PolicyResource, templates: Iterable[PolicyResource]) -> list[PolicyResource]:
+    """The launch templates ``resource.launchTemplate`` names: by property dependency, else by id or name."""
+    templates = [t for t in templates if t.resource_type in LAUNCH_TEMPLATE_TYPES]
+    by_dependency = [t for t in resource.property_dependencies.get("launchTemplate", []) if t in templates]
+    if by_dependency:
+        return by_dependency
+    spec = peek(resource.props, "launchTemplate")
+    wanted = {peek(spec, key) for key in LAUNCH_TEMPLATE_KEYS}
+    wanted = {v for v in wanted if isinstance(v, str) and v and not is_unknown(v)}
+    return [t for t in templates if wanted & identities(t, LAUNCH_TEMPLATE_KEYS)]
 
 
 def identities(resource: PolicyResource, keys: Sequence[str] = ("id", "bucket", "arn", "name")) -> set[str]:

@@ -380,6 +380,6 @@ def test_a_foundation_model_id_is_granted_by_its_own_arn(
     assert done.returncode == 0, done.stderr
     grants = by_sid(role_policies(Export(path))["student-helper-dev-backend-policy"])
     assert grants["InvokeModels"]["Resource"] == [
-        f"arn:aws:bedrock:ap-southeast-2::foundation-model/{model}",
         "arn:aws:bedrock:ap-southeast-2::foundation-model/amazon.titan-embed-text-v2:0",
+        f"arn:aws:bedrock:ap-southeast-2::foundation-model/{model}",
     ]
