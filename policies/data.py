@@ -12,7 +12,19 @@ from typing import Any
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
-from policies.base import as_list, get, is_true, load_json, references, resource_policy, show, stack_policy
+from policies.base import (
+    as_list,
+    elsewhere_note,
+    get,
+    is_true,
+    launch_template_label,
+    launch_templates_of,
+    load_json,
+    references,
+    resource_policy,
+    show,
+    stack_policy,
+)
 
 BUCKET_TYPES = frozenset({"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"})
 SSE_CONFIG_TYPES = frozenset(
@@ -81,6 +93,10 @@ def _aws_instance(props: Mapping[str, Any]) -> Iterator[str]:
         )
     else:
         yield from _must_be_true(props, "rootBlockDevice", "encrypted")
+    yield from _aws_extra_devices(props)
+
+
+def _aws_extra_devices(props: Mapping[str, Any]) -> Iterator[str]:
     for i, _ in enumerate(as_list(get(props, "ebsBlockDevices"))):
         yield from _must_be_true(props, "ebsBlockDevices", i, "encrypted")
 
@@ -154,8 +170,66 @@ PER_RESOURCE: dict[str, Check] = {
 }
 
 
+# Instances whose root volume may come from a launch template: (property that declares it here, the checks of
+# the instance's own devices that still apply when the template supplies the root volume).
+TEMPLATE_ROOT: dict[str, tuple[str, Check]] = {
+    "aws:ec2/instance:Instance": ("rootBlockDevice", _aws_extra_devices),
+    "aws-native:ec2:Instance": ("blockDeviceMappings", lambda _props: iter(())),
+}
+TEMPLATE_MAPPINGS: dict[str, tuple[str, ...]] = {
+    "aws:ec2/launchTemplate:LaunchTemplate": ("blockDeviceMappings",),
+    "aws-native:ec2:LaunchTemplate": ("launchTemplateData", "blockDeviceMappings"),
+}
+
+
+def _root_from_template(resource: PolicyResource) -> bool:
+    """True when the instance declares no root device of its own but names a launch template."""
+    spec = TEMPLATE_ROOT.get(resource.resource_type)
+    return (
+        spec is not None and get(resource.props, spec[0]) is None and get(resource.props, "launchTemplate") is not None
+    )
+
+
+def _instance_from_template(
+    instance: PolicyResource, resources: list[PolicyResource]
+) -> Iterator[tuple[str, str] | UnknownValueError]:
+    """Judge the template an instance takes its root volume from; a note when the template is in another stack."""
+    key, own_devices = TEMPLATE_ROOT[instance.resource_type]
+    yield from judge(instance, own_devices)
+    templates = launch_templates_of(instance, resources)
+    if not templates:
+        label = launch_template_label(get(instance.props, "launchTemplate"))
+        yield elsewhere_note(
+            f"{instance.name}: {key} is not set, so the root volume comes from launch template {label}, which is not "
+            "in this stack; encryption-at-rest checks it where it is defined."
+        )
+    for template in templates:
+        path = TEMPLATE_MAPPINGS[template.resource_type]
+        prefix = f"{key} is not set, so the root volume comes from launch template '{template.name}', whose "
+        for finding in judge(template, _mappings_check(path)):
+            if isinstance(finding, UnknownValueError):
+                finding.message = f"{instance.name} (via launch template) {finding.message}"
+                yield finding
+            else:
+                yield instance.urn, prefix + finding[1]
+
+
+def _mappings_check(path: tuple[str, ...]) -> Check:
+    return lambda props: _ebs_mappings(props, path)
+
+
 def _check_encryption(args: StackValidationArgs, _config: Mapping[str, Any]) -> Iterator[Any]:
-    for resource in args.resources:
+    resources = list(args.resources)
+    for resource in resources:
+        try:
+            from_template = _root_from_template(resource)
+        except UnknownValueError as err:
+            err.message = f"{resource.name}: {err.message}"
+            yield err
+            continue
+        if from_template:
+            yield from _instance_from_template(resource, resources)
+            continue
         check = PER_RESOURCE.get(resource.resource_type)
         if check is not None:
             yield from judge(resource, check)

@@ -77,17 +77,15 @@ def _check_no_nat(args: ResourceValidationArgs, _config: Mapping[str, Any]) -> I
 
 def _check_private(args: ResourceValidationArgs, _config: Mapping[str, Any]) -> Iterator[str]:
     kind, props = args.resource_type, args.props
-    if kind in SUBNET_TYPES and is_true(get(props, "mapPublicIpOnLaunch")):
-        yield f"subnet '{args.name}' has mapPublicIpOnLaunch=true: instances launched in it get a public IP."
-    if kind == DEFAULT_SUBNET_TYPE:
+    if kind in SUBNET_TYPES or kind == DEFAULT_SUBNET_TYPE:
         value = get(props, "mapPublicIpOnLaunch")
-        if value is None:
+        if is_true(value):
+            yield f"subnet '{args.name}' has mapPublicIpOnLaunch=true: instances launched in it get a public IP."
+        elif value is None and kind == DEFAULT_SUBNET_TYPE:
             yield (
-                f"default subnet '{args.name}' does not set mapPublicIpOnLaunch, and AWS makes it true for a default "
+                f"default subnet '{args.name}' does not set mapPublicIpOnLaunch, and AWS makes it true in a default "
                 "subnet: instances launched in it get a public IP; set it to false."
             )
-        elif is_true(value):
-            yield f"default subnet '{args.name}' has mapPublicIpOnLaunch=true: instances launched in it get a public IP."
     if kind in INTERNET_GATEWAY_TYPES:
         yield f"'{args.name}' ({kind}) gives the VPC a path to or from the internet."
     if kind == "aws-native:ec2:VpcGatewayAttachment" and get(props, "internetGatewayId"):

@@ -63,6 +63,19 @@ def test_api_cors_allows_only_the_frontend_origin(edge: tuple[str, Export]) -> N
     assert export.outputs["frontend_origin"] == cors["allowOrigins"][-1]
 
 
+def test_presigned_uploads_allow_only_the_spa_origin(
+    edge: tuple[str, Export], exports: dict[tuple[str, str], Export]
+) -> None:
+    env, export = edge
+    cors = export.one("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")
+    assert cors["inputs"]["bucket"] == exports[(env, "data")].outputs["documents_bucket"], cors["urn"]
+    (rule,) = cors["inputs"]["corsRules"]
+    api_origins = export.one("aws:apigatewayv2/api:Api")["inputs"]["corsConfiguration"]["allowOrigins"]
+    assert rule["allowedOrigins"] == api_origins, "uploads and API calls come from the same SPA origin"
+    assert "PUT" in rule["allowedMethods"], cors["urn"]
+    assert "*" not in rule["allowedHeaders"] + rule["allowedOrigins"] + rule["allowedMethods"], cors["urn"]
+
+
 def test_cloudfront_uses_origin_access_control(
     edge: tuple[str, Export], exports: dict[tuple[str, str], Export]
 ) -> None:
@@ -138,6 +151,8 @@ def test_a_certificate_turns_on_the_domain_and_tls_1_2(
     }
     cors = export.one("aws:apigatewayv2/api:Api")["inputs"]["corsConfiguration"]["allowOrigins"]
     assert cors == [f"https://{distribution['outputs']['domainName']}", "https://studenthelper.com"]
+    (upload_rule,) = export.one("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")["inputs"]["corsRules"]
+    assert upload_rule["allowedOrigins"] == cors
     assert export.outputs["frontend_origin"] == "https://studenthelper.com"
 
 
@@ -186,14 +201,13 @@ def test_stack_references_are_served_from_the_real_upstream_exports(exports: dic
         for index, layer in enumerate(LAYER_ORDER[1:], start=1):
             export = exports[(env, layer.value)]
             references = {r["id"]: r for r in export.of_type("pulumi:pulumi:StackReference")}
+            expected = {"data": ["network"], "compute": ["network", "data"], "edge": ["network", "data", "compute"]}
+            assert sorted(references) == sorted(
+                f"organization/student-helper-{up}/{env}" for up in expected[layer.value]
+            ), f"{layer.value} [{env}] reads exactly the layers below it that it needs"
             for upstream in LAYER_ORDER[:index]:
                 name = f"organization/student-helper-{upstream.value}/{env}"
-                if name not in references:
+                if upstream.value not in expected[layer.value]:
                     continue
                 served = references[name]["outputs"]["outputs"]
                 assert served == exports[(env, upstream.value)].outputs, f"{layer.value} [{env}] <- {name}"
-    assert {r["id"] for r in exports[("prod", "edge")].of_type("pulumi:pulumi:StackReference")} == {
-        "organization/student-helper-network/prod",
-        "organization/student-helper-data/prod",
-        "organization/student-helper-compute/prod",
-    }

@@ -20,8 +20,6 @@ from shared.settings import DataSettings
 # "Metadata filtering"; pulumi-aws VectorsIndex metadata_configuration.non_filterable_metadata_keys).
 NON_FILTERABLE_METADATA_KEYS = ("text_content",)
 FILTERABLE_METADATA_KEYS = ("document_id", "session_id", "page_number")
-# Headers a browser sends with a presigned SigV4 PUT; no "*".
-PRESIGNED_UPLOAD_HEADERS = ("content-type", "content-md5", "x-amz-checksum-sha256", "x-amz-sdk-checksum-algorithm")
 
 
 def sqs_visibility_timeout(lambda_timeout_seconds: int) -> int:
@@ -88,8 +86,6 @@ class PrivateBucketArgs:
     """Keep previous versions of overwritten or deleted objects."""
     noncurrent_version_days: int | None = None
     """Expire previous versions after this many days (versioned buckets)."""
-    cors_origins: Sequence[str] = field(default_factory=tuple)
-    """Browser origins allowed to upload with presigned URLs; empty for no CORS."""
     tls_only_policy: bool = True
     """Attach the deny-non-TLS bucket policy here. False when another layer owns the bucket policy."""
     protect: bool = False
@@ -171,21 +167,6 @@ class PrivateBucket(pulumi.ComponentResource):
                 bucket=self.bucket.id,
                 target_bucket=args.access_log_bucket,
                 target_prefix=f"{args.bucket_name}/",
-                opts=child,
-            )
-        if args.cors_origins:
-            aws.s3.BucketCorsConfiguration(
-                f"{name}-cors",
-                bucket=self.bucket.id,
-                cors_rules=[
-                    {
-                        "allowed_methods": ["PUT", "GET", "HEAD"],
-                        "allowed_origins": list(args.cors_origins),
-                        "allowed_headers": list(PRESIGNED_UPLOAD_HEADERS),
-                        "expose_headers": ["ETag"],
-                        "max_age_seconds": 3000,
-                    }
-                ],
                 opts=child,
             )
         if args.tls_only_policy:

@@ -18,6 +18,8 @@ ORIGIN_ID = "frontend-s3"
 # The browser calls the API with these; no "*" (an HTTP API answers CORS preflights itself).
 API_CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 API_CORS_HEADERS = ("authorization", "content-type", "x-request-id")
+# Headers a browser sends with a presigned SigV4 PUT to S3; no "*".
+PRESIGNED_UPLOAD_HEADERS = ("content-type", "content-md5", "x-amz-checksum-sha256", "x-amz-sdk-checksum-algorithm")
 
 
 def frontend_bucket_policy(bucket_arn: str, distribution_arn: str) -> str:
@@ -281,3 +283,41 @@ ACCESS_LOG_FORMAT = (
     '"integrationStatus":"$context.integrationStatus","integrationError":"$context.integrationErrorMessage",'
     '"latency":"$context.responseLatency"}'
 )
+
+
+@dataclass(frozen=True)
+class UploadCorsArgs:
+    """Inputs of :class:`UploadCors`."""
+
+    namer: ResourceNamer
+    """Physical names."""
+    bucket_name: pulumi.Input[str]
+    """The documents bucket (from the data layer)."""
+    origins: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """The SPA's origins: the CloudFront domain, plus the custom domain when it is served."""
+
+
+class UploadCors(pulumi.ComponentResource):
+    """The documents bucket's CORS rule for presigned uploads from the SPA, and nothing else.
+
+    It lives here, not in the data layer, because the SPA's origin is CloudFront's generated domain unless a
+    certificate is configured, and only this layer knows it (the same reason the frontend bucket policy is here).
+    """
+
+    def __init__(self, name: str, args: UploadCorsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("student-helper:edge:UploadCors", name, None, opts)
+        aws.s3.BucketCorsConfiguration(
+            args.namer.name("documents-cors"),
+            bucket=args.bucket_name,
+            cors_rules=[
+                {
+                    "allowed_methods": ["PUT", "GET", "HEAD"],
+                    "allowed_origins": args.origins,
+                    "allowed_headers": list(PRESIGNED_UPLOAD_HEADERS),
+                    "expose_headers": ["ETag"],
+                    "max_age_seconds": 3000,
+                }
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})

@@ -50,9 +50,9 @@ documents = PrivateBucket(
         env=env,
         versioned=True,
         noncurrent_version_days=settings.documents_noncurrent_version_days,
-        cors_origins=(env.frontend_origin,),
         access_log_bucket=access_logs.bucket.id,
         protect=True,
+        # Its CORS rule (presigned uploads from the SPA) is the edge layer's: only it knows the SPA's origin.
     ),
 )
 frontend = PrivateBucket(

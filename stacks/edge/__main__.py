@@ -1,6 +1,6 @@
 """Edge layer: CloudFront (Origin Access Control) for the SPA, and the HTTP API over a VPC link and Cloud Map."""
 
-from shared.components.edge import FrontendCdn, FrontendCdnArgs, HttpApi, HttpApiArgs
+from shared.components.edge import FrontendCdn, FrontendCdnArgs, HttpApi, HttpApiArgs, UploadCors, UploadCorsArgs
 from shared.contract import Layer
 from shared.settings import read_edge_settings
 from shared.stack import export_layer, start_layer
@@ -33,6 +33,10 @@ api = HttpApi(
         cloud_map_service_arn=compute.require_output("cloud_map_service_arn"),
         cors_origins=cdn.origins,
     ),
+)
+uploads = UploadCors(
+    "upload-cors",
+    UploadCorsArgs(namer=namer, bucket_name=data.require_output("documents_bucket"), origins=cdn.origins),
 )
 
 export_layer(

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from policytest_helpers import Res, messages
+from policytest_helpers import Res, messages, run
 
 IMDS = {"httpTokens": "required", "httpEndpoint": "enabled"}
 
@@ -65,6 +65,46 @@ def test_imdsv2_violations(resource: Res, expected: str) -> None:
     assert messages([*compliant_compute(), resource], "imdsv2-required") == [expected]
 
 
+NOTE = "can't run policy 'imdsv2-required' from policy pack 'student-helper@v0.1.0' during preview: "
+TEMPLATE_NOTE_CASES = [
+    (
+        "aws instance, template by id",
+        Res("aws:ec2/instance:Instance", "web", {"launchTemplate": {"id": "lt-0abc", "version": "$Latest"}}),
+        "metadataOptions is not set, so instance 'web' takes its metadata options from launch template \"lt-0abc\"; "
+        "imdsv2-required checks that template where it is defined.",
+    ),
+    (
+        "native instance, template by name",
+        Res("aws-native:ec2:Instance", "web", {"launchTemplate": {"launchTemplateName": "web-lt", "version": "3"}}),
+        "metadataOptions is not set, so instance 'web' takes its metadata options from launch template \"web-lt\"; "
+        "imdsv2-required checks that template where it is defined.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"), [c[1:] for c in TEMPLATE_NOTE_CASES], ids=[c[0] for c in TEMPLATE_NOTE_CASES]
+)
+def test_instance_from_launch_template_gets_an_advisory_note(resource: Res, expected: str) -> None:
+    # A resource policy sees one resource: the template is judged as its own resource, the instance gets a note.
+    found = run([*compliant_compute(), resource], "imdsv2-required")
+    assert [(v.enforcement_level, v.urn, v.message) for v in found] == [("advisory", resource.urn, NOTE + expected)]
+
+
+def test_instance_own_metadata_options_win_over_its_template() -> None:
+    own = {"launchTemplate": {"id": "lt-0abc"}, "metadataOptions": {"httpTokens": "optional"}}
+    assert messages([Res("aws:ec2/instance:Instance", "web", own)], "imdsv2-required") == [
+        'metadataOptions.httpTokens="optional": IMDSv1 stays enabled; it must be "required".'
+    ]
+
+
+def test_bad_template_in_the_same_stack_is_a_mandatory_violation_on_the_template() -> None:
+    template = Res("aws:ec2/launchTemplate:LaunchTemplate", "lt", {"metadataOptions": {"httpTokens": "optional"}})
+    instance = Res("aws:ec2/instance:Instance", "web", {"launchTemplate": {"id": "lt-id"}})
+    found = run([template, instance], "imdsv2-required")
+    assert [(v.enforcement_level, v.urn) for v in found] == [("mandatory", template.urn), ("advisory", instance.urn)]
+
+
 def doc(*statements: dict[str, Any]) -> str:
     """A policy document as pulumi-aws takes it: a JSON string."""
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
@@ -81,6 +121,16 @@ LOGS = {
     "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
     "Resource": "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/fn:*",
 }
+# A trailing wildcard inside one named resource names that resource, not "*".
+NAMED_WILDCARDS = {
+    "Effect": "Allow",
+    "Action": ["s3:GetObject", "logs:PutLogEvents", "sqs:SendMessage"],
+    "Resource": [
+        "arn:aws:s3:::bucket/*",
+        "arn:aws:logs:eu-west-1:123456789012:log-group:name:log-stream:*",
+        "arn:aws:sqs:eu-west-1:123456789012:jobs-*",
+    ],
+}
 
 
 def compliant_iam() -> list[Res]:
@@ -96,6 +146,16 @@ def compliant_iam() -> list[Res]:
             },
         ),
         Res("aws:iam/policy:Policy", "p", {"policy": doc(READ_DOCS)}),
+        Res("aws:iam/policy:Policy", "named-wildcards", {"policy": doc(NAMED_WILDCARDS)}),
+        Res(
+            "aws:iam/policy:Policy",
+            "ecr-auth-any-region",  # an allowed "*"-only action on an all-wildcard ARN is as fine as on "*"
+            {
+                "policy": doc(
+                    {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "arn:aws:ecr:*:*:*"}
+                )
+            },
+        ),
         Res(
             "aws:iam/rolePolicy:RolePolicy",
             "rp",
@@ -196,6 +256,59 @@ IAM_CASES = [
         [
             'policy Statement[0] allows Resource "*" for ["s3:GetObject"]: only actions that AWS authorises solely on '
             '"*" may use it; name the resource ARNs.'
+        ],
+    ),
+    (
+        "sqs all-wildcard arn",
+        Res(
+            "aws:iam/policy:Policy",
+            "x",
+            {"policy": doc({"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:*:*:*"})},
+        ),
+        [
+            'policy Statement[0] allows Resource ["arn:aws:sqs:*:*:*"], which is effectively "*", for '
+            '["sqs:SendMessage"]: only actions that AWS authorises solely on "*" may use it; name the resource ARNs.'
+        ],
+    ),
+    (
+        "s3 every bucket",
+        Res(
+            "aws:iam/rolePolicy:RolePolicy",
+            "x",
+            {"policy": doc({**READ_DOCS, "Resource": ["arn:aws:s3:::student-helper-documents/*", "arn:aws:s3:::*"]})},
+        ),
+        [
+            'policy Statement[0] allows Resource ["arn:aws:s3:::*"], which is effectively "*", for '
+            '["s3:GetObject", "s3:PutObject"]: only actions that AWS authorises solely on "*" may use it; name the '
+            "resource ARNs."
+        ],
+    ),
+    (
+        "every service",
+        Res(
+            "aws:iam/policy:Policy",
+            "x",
+            {"policy": doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:*:*:*:*:*"})},
+        ),
+        [
+            'policy Statement[0] allows Resource ["arn:*:*:*:*:*"], which is effectively "*", for ["s3:GetObject"]: '
+            'only actions that AWS authorises solely on "*" may use it; name the resource ARNs.'
+        ],
+    ),
+    (
+        "every object of every bucket",
+        Res(
+            "aws-native:iam:ManagedPolicy",
+            "x",
+            {
+                "policyDocument": {
+                    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*/*"}]
+                }
+            },
+        ),
+        [
+            'policyDocument Statement[0] allows Resource ["arn:aws:s3:::*/*"], which is effectively "*", for '
+            '["s3:GetObject"]: only actions that AWS authorises solely on "*" may use it; name the resource ARNs.'
         ],
     ),
     (

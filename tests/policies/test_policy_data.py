@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from policytest_helpers import Res, messages, urn
+from policytest_helpers import UNKNOWN, Res, messages, run, urn
 
 BUCKET = "aws:s3/bucket:Bucket"
 SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -43,6 +43,15 @@ def linked(type_: str, name: str, target: Res, props: dict[str, Any], by: str = 
         {"propertyDependencies": {"bucket": [target.urn]}, "dependencies": [target.urn]} if by == "dependency" else {}
     )
     return Res(type_, name, {"bucket": value, **props}, outputs={"bucket": value, **props}, extra=extra)
+
+
+ENCRYPTED_MAPPINGS = {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "true"}}]}
+COMPLIANT_LT = Res("aws:ec2/launchTemplate:LaunchTemplate", "lt", {})  # the compliant template below (its URN)
+
+
+def uses(template: Res) -> dict[str, Any]:
+    """The export fields that make an instance's launchTemplate depend on ``template``."""
+    return {"propertyDependencies": {"launchTemplate": [template.urn]}}
 
 
 def compliant_data() -> list[Res]:
@@ -85,6 +94,11 @@ def compliant_data() -> list[Res]:
             },
         ),
         Res("aws:ebs/volume:Volume", "vol", {"encrypted": True}),
+        # Instances whose root volume comes from an encrypted template in the same stack, found by property
+        # dependency and by the template's name.
+        Res("aws:ec2/instance:Instance", "from-lt", {"launchTemplate": {"id": UNKNOWN}}, extra=uses(COMPLIANT_LT)),
+        Res("aws:ec2/launchTemplate:LaunchTemplate", "named-lt", {"name": "web-lt", **ENCRYPTED_MAPPINGS}),
+        Res("aws:ec2/instance:Instance", "from-named-lt", {"launchTemplate": {"name": "web-lt", "version": "2"}}),
         Res(
             "aws:ec2/launchTemplate:LaunchTemplate",
             "lt",
@@ -192,6 +206,81 @@ ENCRYPTION_CASES = [
         ["blockDeviceMappings.0.ebs.encrypted=null: the data is stored unencrypted; it must be true."],
     ),
     (
+        "template by name unencrypted",
+        [
+            Res(
+                "aws:ec2/launchTemplate:LaunchTemplate",
+                "bad-lt",
+                {"name": "bad", "blockDeviceMappings": [{"ebs": {"encrypted": "false"}}]},
+            ),
+            Res("aws:ec2/instance:Instance", "web", {"launchTemplate": {"name": "bad"}}),
+        ],
+        [
+            'blockDeviceMappings.0.ebs.encrypted="false": the data is stored unencrypted; it must be true.',
+            "rootBlockDevice is not set, so the root volume comes from launch template 'bad-lt', whose "
+            'blockDeviceMappings.0.ebs.encrypted="false": the data is stored unencrypted; it must be true.',
+        ],
+    ),
+    (
+        "template by dependency without mappings",
+        [
+            Res("aws:ec2/launchTemplate:LaunchTemplate", "bare-lt", {"imageId": "ami-1"}),
+            Res(
+                "aws:ec2/instance:Instance",
+                "web",
+                {"launchTemplate": {"id": UNKNOWN}},
+                extra=uses(Res("aws:ec2/launchTemplate:LaunchTemplate", "bare-lt")),
+            ),
+        ],
+        [
+            "blockDeviceMappings is not set, so the root volume follows the AMI snapshot's encryption; declare it "
+            "encrypted.",
+            "rootBlockDevice is not set, so the root volume comes from launch template 'bare-lt', whose "
+            "blockDeviceMappings is not set, so the root volume follows the AMI snapshot's encryption; declare it "
+            "encrypted.",
+        ],
+    ),
+    (
+        "encrypted template, extra device plain",
+        [Res("aws:ec2/instance:Instance", "web", {"launchTemplate": {"name": "web-lt"}, "ebsBlockDevices": [{}]})],
+        ["ebsBlockDevices.0.encrypted=null: the data is stored unencrypted; it must be true."],
+    ),
+    (
+        "template by id unencrypted",
+        [
+            Res(
+                "aws:ec2/launchTemplate:LaunchTemplate",
+                "plain-lt",
+                {},
+                outputs={"id": "lt-0abc", "blockDeviceMappings": [{"ebs": {"encrypted": False}}]},
+            ),
+            Res("aws:ec2/instance:Instance", "web", {"launchTemplate": {"id": "lt-0abc", "version": "$Latest"}}),
+        ],
+        [
+            "blockDeviceMappings.0.ebs.encrypted=false: the data is stored unencrypted; it must be true.",
+            "rootBlockDevice is not set, so the root volume comes from launch template 'plain-lt', whose "
+            "blockDeviceMappings.0.ebs.encrypted=false: the data is stored unencrypted; it must be true.",
+        ],
+    ),
+    (
+        "native instance, native template",
+        [
+            Res(
+                "aws-native:ec2:LaunchTemplate",
+                "nbad",
+                {"launchTemplateName": "nbad", "launchTemplateData": {"blockDeviceMappings": [{"ebs": {}}]}},
+            ),
+            Res("aws-native:ec2:Instance", "web", {"launchTemplate": {"launchTemplateName": "nbad"}}),
+        ],
+        [
+            "launchTemplateData.blockDeviceMappings.0.ebs.encrypted=null: the data is stored unencrypted; it must be "
+            "true.",
+            "blockDeviceMappings is not set, so the root volume comes from launch template 'nbad', whose "
+            "launchTemplateData.blockDeviceMappings.0.ebs.encrypted=null: the data is stored unencrypted; it must be "
+            "true.",
+        ],
+    ),
+    (
         "sqs off",
         [Res("aws:sqs/queue:Queue", "x", {"sqsManagedSseEnabled": False})],
         ["sqsManagedSseEnabled=false and no kmsMasterKeyId: messages are stored unencrypted."],
@@ -252,6 +341,19 @@ ENCRYPTION_CASES = [
 )
 def test_encryption_violations(resources: list[Res], expected: list[str]) -> None:
     assert messages([*compliant_data(), *resources], "encryption-at-rest") == expected
+
+
+def test_instance_from_a_template_in_another_stack_gets_an_advisory_note() -> None:
+    instance = Res("aws:ec2/instance:Instance", "web", {"launchTemplate": {"id": "lt-elsewhere"}})
+    found = run([*compliant_data(), instance], "encryption-at-rest")
+    assert [(v.enforcement_level, v.message) for v in found] == [
+        (
+            "advisory",
+            "can't run policy 'encryption-at-rest' from policy pack 'student-helper@v0.1.0' during preview: web: "
+            'rootBlockDevice is not set, so the root volume comes from launch template "lt-elsewhere", which is not '
+            "in this stack; encryption-at-rest checks it where it is defined.",
+        )
+    ]
 
 
 def test_encryption_reports_the_offending_urn() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from policytest_helpers import Res, messages
+from policytest_helpers import UNKNOWN, Res, messages, run
 
 LAMBDA_VPC = {"subnetIds": ["subnet-1"], "securityGroupIds": ["sg-1"]}
 
@@ -15,6 +15,14 @@ def compliant_network() -> list[Res]:
         Res("aws:ec2/subnet:Subnet", "private-a", {"vpcId": "vpc-1", "cidrBlock": "10.0.1.0/24"}),
         Res("aws-native:ec2:Subnet", "native-a", {"vpcId": "vpc-1", "mapPublicIpOnLaunch": False}),
         Res("aws:ec2/routeTable:RouteTable", "private-rt", {"vpcId": "vpc-1", "routes": []}),
+        Res(
+            "aws:ec2/defaultRouteTable:DefaultRouteTable",
+            "default-rt",
+            {"defaultRouteTableId": "rtb-0", "routes": [{"cidrBlock": "192.168.0.0/16", "gatewayId": "vgw-1"}]},
+        ),
+        Res(
+            "aws:ec2/defaultSubnet:DefaultSubnet", "default-a", {"availabilityZone": "a", "mapPublicIpOnLaunch": False}
+        ),
         Res(
             "aws:ec2/route:Route",
             "to-peer",
@@ -40,6 +48,8 @@ def compliant_network() -> list[Res]:
         Res("aws:rds/instance:Instance", "db-default", {}),
         Res("aws-native:rds:DbInstance", "native-db", {"publiclyAccessible": False}),
         Res("aws-native:rds:DbCluster", "aurora", {}),
+        Res("aws:rds/clusterInstance:ClusterInstance", "aurora-1", {"publiclyAccessible": False}),
+        Res("aws:rds/clusterInstance:ClusterInstance", "aurora-2", {"clusterIdentifier": "c1"}),  # default false
         Res("aws:lambda/function:Function", "fn", {"vpcConfig": LAMBDA_VPC}),
         Res("aws-native:lambda:Function", "native-fn", {"vpcConfig": LAMBDA_VPC}),
         Res(
@@ -96,6 +106,15 @@ NAT_CASES = [
         Res("aws-native:ec2:Route", "r", {"destinationCidrBlock": "0.0.0.0/0", "natGatewayId": "nat-3"}),
         'route 0.0.0.0/0 has natGatewayId="nat-3": it targets a NAT gateway.',
     ),
+    (
+        "default route table inline route",
+        Res(
+            "aws:ec2/defaultRouteTable:DefaultRouteTable",
+            "drt",
+            {"defaultRouteTableId": "rtb-0", "routes": [{"cidrBlock": "0.0.0.0/0", "natGatewayId": "nat-4"}]},
+        ),
+        'route 0.0.0.0/0 has routes[0].natGatewayId="nat-4": it targets a NAT gateway.',
+    ),
 ]
 
 
@@ -114,6 +133,17 @@ PRIVATE_CASES = [
         "native public subnet",
         Res("aws-native:ec2:Subnet", "pub", {"mapPublicIpOnLaunch": True}),
         "subnet 'pub' has mapPublicIpOnLaunch=true: instances launched in it get a public IP.",
+    ),
+    (
+        "default subnet public",
+        Res("aws:ec2/defaultSubnet:DefaultSubnet", "ds", {"mapPublicIpOnLaunch": True}),
+        "subnet 'ds' has mapPublicIpOnLaunch=true: instances launched in it get a public IP.",
+    ),
+    (
+        "default subnet unset",
+        Res("aws:ec2/defaultSubnet:DefaultSubnet", "ds", {"availabilityZone": "eu-west-1a"}),
+        "default subnet 'ds' does not set mapPublicIpOnLaunch, and AWS makes it true in a default subnet: instances "
+        "launched in it get a public IP; set it to false.",
     ),
     (
         "internet gateway",
@@ -156,6 +186,15 @@ PRIVATE_CASES = [
         "inline route to igw",
         Res("aws:ec2/routeTable:RouteTable", "rt", {"routes": [{"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-2"}]}),
         'route 0.0.0.0/0 has routes[0].gatewayId="igw-2": an internet gateway.',
+    ),
+    (
+        "default route table inline route to igw",
+        Res(
+            "aws:ec2/defaultRouteTable:DefaultRouteTable",
+            "drt",
+            {"defaultRouteTableId": "rtb-0", "routes": [{"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-3"}]},
+        ),
+        'route 0.0.0.0/0 has routes[0].gatewayId="igw-3": an internet gateway.',
     ),
     (
         "route to eigw",
@@ -221,6 +260,16 @@ PRIVATE_CASES = [
         "publiclyAccessible=true: the database gets a public DNS name and address.",
     ),
     (
+        "public aurora cluster instance",
+        Res("aws:rds/clusterInstance:ClusterInstance", "db", {"publiclyAccessible": True}),
+        "publiclyAccessible=true: the database gets a public DNS name and address.",
+    ),
+    (
+        "native public multi-az cluster",
+        Res("aws-native:rds:DbCluster", "db", {"publiclyAccessible": True}),
+        "publiclyAccessible=true: the database gets a public DNS name and address.",
+    ),
+    (
         "native rds unset",
         Res("aws-native:rds:DbInstance", "db", {"dbInstanceClass": "db.t4g.micro"}),
         "publiclyAccessible is not set: CloudFormation makes the instance public when its subnets are.",
@@ -246,6 +295,44 @@ PRIVATE_CASES = [
 @pytest.mark.parametrize(("resource", "expected"), [c[1:] for c in PRIVATE_CASES], ids=[c[0] for c in PRIVATE_CASES])
 def test_private_subnets_only_violations(resource: Res, expected: str) -> None:
     assert messages([*compliant_network(), resource], "private-subnets-only") == [expected]
+
+
+PREVIEW_NOTE = "can't run policy '{}' from policy pack 'student-helper@v0.1.0' during preview: "
+
+UNKNOWN_ROUTE_CASES = [
+    (
+        "nat id unknown",
+        Res("aws:ec2/route:Route", "r", {"destinationCidrBlock": "0.0.0.0/0", "natGatewayId": UNKNOWN}),
+        "no-nat-gateway",
+        "string value at .natGatewayId can't be known during preview; it can be checked only at apply time",
+    ),
+    (
+        "gateway id unknown",
+        Res("aws:ec2/route:Route", "r", {"destinationCidrBlock": "0.0.0.0/0", "gatewayId": UNKNOWN}),
+        "private-subnets-only",
+        "string value at .gatewayId can't be known during preview; it can be checked only at apply time",
+    ),
+    (
+        "default route table gateway unknown",
+        Res(
+            "aws:ec2/defaultRouteTable:DefaultRouteTable",
+            "r",
+            {"defaultRouteTableId": "rtb-0", "routes": [{"cidrBlock": "0.0.0.0/0", "gatewayId": UNKNOWN}]},
+        ),
+        "private-subnets-only",
+        "string value at .routes.0.gatewayId can't be known during preview; it can be checked only at apply time",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("resource", "policy", "expected"), [c[1:] for c in UNKNOWN_ROUTE_CASES], ids=[c[0] for c in UNKNOWN_ROUTE_CASES]
+)
+def test_route_target_unknown_at_preview_is_an_advisory_note(resource: Res, policy: str, expected: str) -> None:
+    found = run([*compliant_network(), resource], policy)
+    assert [(v.enforcement_level, v.urn, v.message) for v in found] == [
+        ("advisory", resource.urn, PREVIEW_NOTE.format(policy) + expected)
+    ]
 
 
 WORLD_CASES = [

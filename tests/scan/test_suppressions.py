@@ -56,6 +56,16 @@ def test_reason_must_be_a_sentence(reason: Any, ok: bool) -> None:
         ({"check": "CKV_AWS_338", "resources": [{"name": "x"}], "reason": GOOD_REASON}, "each resource"),
         ({"check": "CKV_AWS_338", "resources": [{"urn": URN}], "reason": "Because."}, "at least 40"),
         ({"check": "CKV_AWS_338", "resources": [{"urn": URN}], "reason": GOOD_REASON, "skip": 1}, "unknown keys"),
+        (
+            {"check": "UNKNOWN_PREFIX", "resources": [{"urn": URN}], "reason": GOOD_REASON},
+            r"^suppression #1 \(UNKNOWN_PREFIX\): a parliament entry needs `detail`",
+        ),
+        (
+            {"check": "MALFORMED", "resources": [{"urn": URN}], "reason": GOOD_REASON},
+            r"^suppression #1 \(MALFORMED\): a parliament entry needs `detail`",
+        ),
+        ({"check": "RESOURCE_MISMATCH", "resources": [{"urn": URN}], "detail": "**", "reason": GOOD_REASON}, "names"),
+        ({"check": "CKV_AWS_338", "resources": [{"urn": URN}], "detail": 3, "reason": GOOD_REASON}, "`detail`"),
     ],
 )
 def test_malformed_entries_are_rejected(entry: dict[str, Any], message: str) -> None:
@@ -93,6 +103,92 @@ def test_stale_suppressions_are_reported() -> None:
     assert [f.check_id for f in open_] == ["CKV_AWS_79"]
     assert len(suppressed) == 1
     assert len(stale) == 2 and "*::gone" in stale[0] and "CKV_AWS_18" in stale[1]
+
+
+POLICY_URN = (
+    "urn:pulumi:dev::student-helper-compute::student-helper:compute:ServiceRole$aws:iam/rolePolicy:RolePolicy::"
+    "student-helper-dev-backend-policy"
+)
+LOCATION = "{'line': 1, 'column': 755, 'filepath': None}"
+BEDROCK_FORMATS = [
+    "arn:*:bedrock:*:*:application-inference-profile/*",
+    "arn:*:bedrock:*:*:async-invoke/*",
+    "arn:*:bedrock:*:*:marketplace/model-endpoint/all-access",
+    "arn:*:bedrock:*:*:default-prompt-router/*",
+    "arn:*:bedrock:*::foundation-model/*",
+    "arn:*:bedrock:*:*:imported-model/*",
+    "arn:*:bedrock:*:*:inference-profile/*",
+    "arn:*:bedrock:*:*:provisioned-model/*",
+]
+
+
+def _mismatch(*pairs: tuple[str, str]) -> str:
+    """parliament's RESOURCE_MISMATCH detail as the scan report prints it."""
+    return str([{"action": action, "required_format": fmt} for action, fmt in pairs]) + " " + LOCATION
+
+
+def _parliament(check: str, detail: str) -> Finding:
+    return Finding("parliament", check, "", False, POLICY_URN, "policy", "build/dev/compute.json", detail)
+
+
+BEDROCK = [("bedrock:InvokeModel", f) for f in BEDROCK_FORMATS]
+PARLIAMENT_CASES = [
+    (
+        "s3vectors prefix",
+        "UNKNOWN_PREFIX",
+        f"Unknown prefix s3vectors {{'string': 's3vectors:QueryVectors', {LOCATION[1:]}",
+        True,
+    ),
+    (
+        "misspelled prefix",
+        "UNKNOWN_PREFIX",
+        f"Unknown prefix s3vector {{'string': 's3vector:QueryVectors', {LOCATION[1:]}",
+        False,
+    ),
+    ("other prefix", "UNKNOWN_PREFIX", f"Unknown prefix sqs2 {{'string': 'sqs2:SendMessage', {LOCATION[1:]}", False),
+    ("bedrock InvokeModel", "RESOURCE_MISMATCH", _mismatch(*BEDROCK), True),
+    ("other action", "RESOURCE_MISMATCH", _mismatch(("s3:GetObject", "arn:*:s3:::*/*")), False),
+    (
+        "other action beside bedrock",
+        "RESOURCE_MISMATCH",
+        _mismatch(*BEDROCK[:4], ("s3:GetObject", "arn:*:s3:::*/*"), *BEDROCK[4:]),
+        False,
+    ),
+    (
+        "bedrock with one format more",
+        "RESOURCE_MISMATCH",
+        _mismatch(*BEDROCK, ("bedrock:InvokeModel", "arn:*:x")),
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("check", "detail", "suppressed"), [c[1:] for c in PARLIAMENT_CASES], ids=[c[0] for c in PARLIAMENT_CASES]
+)
+def test_parliament_entries_suppress_only_the_reviewed_detail(check: str, detail: str, suppressed: bool) -> None:
+    open_, done, _ = apply([_parliament(check, detail)], load_suppressions(DEFAULT_FILE))
+    assert (len(done), len(open_)) == ((1, 0) if suppressed else (0, 1))
+
+
+def test_stale_check_counts_only_findings_whose_detail_matches() -> None:
+    entries = parse_suppressions(
+        {
+            "suppressions": [
+                {
+                    "check": "UNKNOWN_PREFIX",
+                    "resources": [{"urn": POLICY_URN}],
+                    "detail": "Unknown prefix s3vectors *",
+                    "reason": GOOD_REASON,
+                }
+            ]
+        }
+    )
+    open_, suppressed, stale = apply([_parliament("UNKNOWN_PREFIX", "Unknown prefix sqs2 {}")], entries)
+    assert (len(open_), suppressed) == (1, [])
+    assert stale == [
+        f"suppression #1 (UNKNOWN_PREFIX) matches no finding for {POLICY_URN} with detail 'Unknown prefix s3vectors *'"
+    ]
 
 
 def test_the_suppressions_file_is_valid() -> None:

@@ -185,6 +185,26 @@ def _struct_to_json(struct: Any) -> dict[str, Any]:
     return converted
 
 
+def resource_options(registrations: list[Registration]) -> dict[str, dict[str, Any]]:
+    """Options the export schema has no field for (retainOnDelete, ignoreChanges, ...), by URN.
+
+    Written beside each export as ``<env>/options/<layer>.json`` so that tests can check them too; only
+    resources that set one appear.
+    """
+    options: dict[str, dict[str, Any]] = {}
+    for reg in registrations:
+        found: dict[str, Any] = {}
+        if reg.retain_on_delete:
+            found["retainOnDelete"] = True
+        if reg.delete_before_replace:
+            found["deleteBeforeReplace"] = True
+        if reg.ignore_changes:
+            found["ignoreChanges"] = sorted(reg.ignore_changes)
+        if found:
+            options[reg.urn] = found
+    return options
+
+
 @dataclass(frozen=True)
 class RunResult:
     """What one offline run produced."""
@@ -253,6 +273,9 @@ def run_layer(
     export_path = out_dir / env / f"{layer}.json"
     export_path.parent.mkdir(parents=True, exist_ok=True)
     export_path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+    options_path = out_dir / env / "options" / f"{layer}.json"
+    options_path.parent.mkdir(parents=True, exist_ok=True)
+    options_path.write_text(json.dumps(resource_options(monitor.registrations), indent=2, sort_keys=True) + "\n")
     count = sum(
         1 for r in document["deployment"]["resources"] if r.get("custom") and not r["type"].startswith("pulumi:")
     )
