@@ -113,23 +113,12 @@ def run_variant(
     for (export_env, export_layer), path in offline_exports.items():
         if export_env == env and export_layer != layer:
             shutil.copy(path, out / env / path.name)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tools.offline.runner",
-            "--stacks-dir",
-            str(stacks),
-            "--out",
-            str(out),
-            "--layer",
-            layer,
-            "--env",
-            env,
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    return run_layer_process(stacks, out, layer, env), out / env / f"{layer}.json"
+
+
+def run_layer_process(stacks: Path, out: Path, layer: str, env: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """One offline runner process, as make preview starts it."""
+    command = [sys.executable, "-m", "tools.offline.runner", "--stacks-dir", str(stacks), "--out", str(out)]
+    return subprocess.run(
+        [*command, "--layer", layer, "--env", env, *extra], cwd=REPO_ROOT, capture_output=True, text=True, check=False
     )
-    return done, out / env / f"{layer}.json"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, Export
+from tests.conftest import REPO_ROOT, Export, run_layer_process
 from tools.offline.mocks import SECRET_SIG, SIG_KEY
 from tools.schemas import deployment_errors
 
@@ -18,22 +18,8 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 def run(stacks: Path, out: Path, layer: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    """One runner process, as make preview starts it."""
-    command = [
-        sys.executable,
-        "-m",
-        "tools.offline.runner",
-        "--stacks-dir",
-        str(stacks),
-        "--out",
-        str(out),
-        "--layer",
-        layer,
-        "--env",
-        "dev",
-        *extra,
-    ]
-    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    """One runner process for the dev stack."""
+    return run_layer_process(stacks, out, layer, "dev", *extra)
 
 
 def project(stacks: Path, layer: str, program: str, config: str = "") -> None:

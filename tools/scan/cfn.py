@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.scan.aws_sdk import UnmappedTypeError
-from tools.scan.export import UNKNOWN_VALUE, Resource
+from tools.scan.export import UNKNOWN_VALUE, Resource, contains_unknown
 from tools.scan.oracle import Oracle
 
 _CFN_TYPE_RE = re.compile(r"AWS::([A-Za-z0-9]+)::([A-Za-z0-9]+)")
@@ -140,7 +140,7 @@ def translate_cfn(resources: Iterable[Resource], oracle: Oracle | None = None) -
             deps = [by_urn[u] for u in res.property_dependencies.get(camel, []) if u in by_urn]
             if props[key] is UNKNOWN_VALUE and len(deps) == 1:
                 props[key] = {"Ref": ids[deps[0].urn]}
-            elif props[key] is UNKNOWN_VALUE or _contains_unknown(props[key]):
+            elif props[key] is UNKNOWN_VALUE or contains_unknown(props[key]):
                 # Known after deployment: a parameter keeps the template valid without inventing a value.
                 param = f"{lid}{key}"
                 parameters[param] = {"Type": "String", "Description": f"unknown at preview: {res.urn} {key}"}
@@ -152,16 +152,6 @@ def translate_cfn(resources: Iterable[Resource], oracle: Oracle | None = None) -
         template["Parameters"] = parameters
     template["Resources"] = template_resources
     return CfnTranslation(template=template, urns=urns)
-
-
-def _contains_unknown(value: Any) -> bool:
-    if value is UNKNOWN_VALUE:
-        return True
-    if isinstance(value, dict):
-        return any(_contains_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_contains_unknown(v) for v in value)
-    return False
 
 
 def _replace_unknown(value: Any, param: str) -> Any:

@@ -126,3 +126,14 @@ def parse_export(document: dict[str, Any], source: str = "<export>") -> Export:
 def load_export(path: Path) -> Export:
     """Read and parse a stack export file."""
     return parse_export(json.loads(path.read_text(encoding="utf-8")), source=str(path))
+
+
+def contains_unknown(value: Any) -> bool:
+    """True if a decoded property value holds a value unknown at preview anywhere inside it."""
+    if value is UNKNOWN_VALUE:
+        return True
+    if isinstance(value, dict):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_unknown(v) for v in value)
+    return False

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tools.scan.export import UNKNOWN_VALUE, Resource
+from tools.scan.export import Resource, contains_unknown
 
 
 @dataclass(frozen=True)
@@ -57,16 +57,6 @@ def _with_implicit_resource(policy: dict[str, Any], res: Resource) -> dict[str, 
     return {**policy, "Statement": fixed}
 
 
-def _contains_unknown(value: Any) -> bool:
-    if value is UNKNOWN_VALUE:
-        return True
-    if isinstance(value, dict):
-        return any(_contains_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_contains_unknown(v) for v in value)
-    return False
-
-
 def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
     yield path, value
     if isinstance(value, dict):
@@ -86,7 +76,7 @@ def policy_documents(resources: Iterable[Resource]) -> tuple[list[PolicyDocument
             policy = _as_policy(value)
             if policy is None:
                 continue
-            if _contains_unknown(policy):
+            if contains_unknown(policy):
                 unknown.append((res.urn, path))
                 continue
             policy = _with_implicit_resource(policy, res)
