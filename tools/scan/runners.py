@@ -23,13 +23,21 @@ class Finding:
     """One check result on one resource (or one file for the repository scans)."""
 
     scanner: str
+    """checkov, checkov-secrets, cfn-lint or parliament."""
     check_id: str
+    """The scanner's id for the check (CKV_AWS_79, E3002, UNKNOWN_ACTION)."""
     title: str
+    """The check's one-line title."""
     passed: bool
-    urn: str  # the Pulumi URN; for repository scans, the file path
-    resource: str  # the translated address (aws_s3_bucket.documents, AWS::SQS::Queue.Jobs) or file:line
-    source: str  # the export (or repository file) it came from
+    """Whether the resource passed the check."""
+    urn: str
+    """The Pulumi URN; for repository scans, the file path."""
+    resource: str
+    """The translated address (aws_s3_bucket.documents, AWS::SQS::Queue.Jobs) or file:line."""
+    source: str
+    """The export (or repository file) it came from."""
     detail: str = ""
+    """Scanner-specific detail, matched by a suppression's ``detail`` glob."""
 
 
 def _run(cmd: list[str], env: Mapping[str, str] | None = None, stdin: str | None = None) -> str:
