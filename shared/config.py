@@ -237,7 +237,7 @@ class EnvironmentConfig:
     owner: str
     """The Owner tag: the team accountable for the stack."""
     domain: str
-    """The application's base domain; the frontend origin is https://<domain>."""
+    """The application's base domain; CloudFront serves it when the edge layer has a certificate for it."""
     ec2_instance_type: str
     """The backend instance type."""
     rds_instance_class: str
@@ -275,18 +275,8 @@ class EnvironmentConfig:
 
     @property
     def is_production(self) -> bool:
-        """True for prod, where stateful resources are protected."""
+        """True for prod, where validation demands the safeguards (protect, multi-AZ, backups, ...)."""
         return self.environment == "prod"
-
-    @property
-    def frontend_origin(self) -> str:
-        """The browser origin of the single-page app."""
-        return f"https://{self.domain}"
-
-    @property
-    def api_subdomain(self) -> str:
-        """The API's host name under the base domain."""
-        return f"api.{self.domain}"
 
 
 def read_environment(reader: ConfigReader) -> EnvironmentConfig:

@@ -51,7 +51,7 @@ def test_original_matrix_values() -> None:
     assert (dev.lambda_memory_mb, prod.lambda_memory_mb) == (512, 1024)
     assert prod.rds_multi_az and prod.rds_deletion_protection and not dev.rds_deletion_protection
     assert (dev.endpoint_az_count, staging.endpoint_az_count, prod.endpoint_az_count) == (1, 2, 2)
-    assert prod.domain == "studenthelper.com" and dev.frontend_origin == "https://dev.studenthelper.com"
+    assert (prod.domain, dev.domain) == ("studenthelper.com", "dev.studenthelper.com")
 
 
 def test_stack_file_overrides_the_matrix() -> None:
