@@ -12,7 +12,7 @@ from tests.conftest import REPO_ROOT, Export
 
 COMPONENT_TYPE = re.compile(r"^student-helper:(network|data|compute|edge):[A-Z][A-Za-z]+$")
 DOCUMENTED_MODULES = sorted(
-    [*REPO_ROOT.glob("shared/*.py"), *REPO_ROOT.glob("shared/components/*.py"), REPO_ROOT / "tools/scan/runners.py"]
+    path for folder in ("shared", "tools", "policies") for path in (REPO_ROOT / folder).rglob("*.py")
 )
 
 

@@ -27,23 +27,41 @@ class Registration:
     """One RegisterResource request as the program sent it, and the mock's answer."""
 
     urn: str
+    """The URN the monitor assigned (engine rules: no stack type for top-level resources)."""
     type: str
+    """The type token."""
     name: str
+    """The logical name."""
     custom: bool
+    """True for provider-managed resources, False for components."""
     parent: str
+    """The parent URN; empty for children of the root stack."""
     id: str
+    """The id the mocks returned (empty in a preview or for components)."""
     inputs: dict[str, Any]
+    """Inputs after stack transforms, in engine (camelCase) form."""
     outputs: dict[str, Any]
+    """The state the mocks returned."""
     dependencies: list[str]
+    """URNs this resource depends on."""
     property_dependencies: dict[str, list[str]]
+    """Per input property, the URNs its value came from."""
     protect: bool | None
+    """The protect option, when the program set it."""
     retain_on_delete: bool | None
+    """The retainOnDelete option, when set (the export schema has no field: see the options sidecar)."""
     provider: str
+    """An explicit provider reference; empty means the default provider."""
     version: str
+    """The provider plugin version the SDK asked for."""
     additional_secret_outputs: list[str] = field(default_factory=list)
+    """Outputs the program marked secret."""
     delete_before_replace: bool = False
+    """The deleteBeforeReplace option."""
     ignore_changes: list[str] = field(default_factory=list)
+    """The ignoreChanges option."""
     external: bool = False
+    """True for reads (StackReference, .get): the engine records them as external."""
 
 
 def plaintext_secrets(value: Any) -> Any:

@@ -49,11 +49,15 @@ class MockContext:
     """What the mocks know about the run: region, partition, the upstream exports and registered state."""
 
     region: str
+    """The region from the stack's aws:region."""
     stack: str
+    """The stack (environment) name."""
     upstream_exports: Mapping[str, Path]
     """Fully qualified stack name -> export file written by an earlier run."""
     preview: bool = False
+    """Leave computed values unknown, as a real preview does."""
     state_by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Registered state by id, so later resources can derive values (an instance's IP from its subnet)."""
 
     @property
     def partition(self) -> str:

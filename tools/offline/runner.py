@@ -210,10 +210,15 @@ class RunResult:
     """What one offline run produced."""
 
     layer: str
+    """The layer that ran."""
     env: str
+    """The stack it ran for."""
     export_path: Path
+    """Where the export was written."""
     resource_count: int
+    """Provider-managed resources in the export."""
     seconds: float
+    """Wall time of the run."""
 
 
 def upstream_exports(out_dir: Path, env: str) -> dict[str, Path]:

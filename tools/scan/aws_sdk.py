@@ -223,8 +223,11 @@ class Prop:
     """One property of a resource or nested block: its Terraform name and shape."""
 
     tf_name: str
+    """The Terraform attribute name; for a pluralised list block, the singular block name."""
     is_list: bool
-    nested: str | None  # the nested block's Args class name, if the property is a block
+    """Whether the SDK annotates the property as a sequence (a list block or a list of values)."""
+    nested: str | None
+    """The nested block's Args class name, if the property is a block."""
 
 
 def _class_bodies(text: str) -> dict[str, str]:

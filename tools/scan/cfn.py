@@ -31,7 +31,9 @@ class CfnTranslation:
     """A template and, for every logical id in it, the Pulumi URN it came from."""
 
     template: dict[str, Any]
+    """The CloudFormation template, with a parameter for every value unknown at preview."""
     urns: dict[str, str] = field(default_factory=dict)
+    """Logical id → Pulumi URN; empty when there were no aws-native resources to translate."""
 
 
 @functools.cache

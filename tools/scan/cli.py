@@ -28,11 +28,17 @@ class Report:
     """Everything one scan found, ready to print or assert on."""
 
     exports: list[Export]
+    """The parsed stack exports that were scanned."""
     findings: list[runners.Finding]
+    """Every finding of every scanner, passed and failed."""
     open: list[runners.Finding]
+    """The failed findings no suppression covers; any of them fails the scan."""
     suppressed: list[tuple[runners.Finding, Suppression]]
+    """The failed findings a suppression covers, each with the entry that covers it."""
     stale: list[str]
+    """One message per suppression selector that matched no finding."""
     notes: list[str] = field(default_factory=list)
+    """Informational lines for the report (policy documents analysed, or skipped as unknown at preview)."""
 
     def failed(self, check_stale: bool) -> bool:
         """Whether the scan should exit non-zero."""

@@ -30,12 +30,19 @@ class Resource:
     """One custom resource of an export, with its properties decoded."""
 
     urn: str
+    """The Pulumi URN, which findings are reported against."""
     type: str
+    """The Pulumi type token (``aws:s3/bucketV2:BucketV2``, ``aws-native:s3vectors:Index``)."""
     name: str
+    """The Pulumi resource name (the URN's last segment)."""
     id: str
+    """The provider's id of the resource; empty when it does not exist yet (a preview)."""
     inputs: dict[str, Any]
+    """The decoded input properties, by engine (camelCase) name."""
     outputs: dict[str, Any]
+    """The decoded output properties (the state), by engine (camelCase) name."""
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Input property name → the URNs of the resources its value came from."""
 
     @property
     def stack(self) -> str:
@@ -48,8 +55,11 @@ class Skipped:
     """A resource deliberately not translated, and why."""
 
     urn: str
+    """The Pulumi URN of the skipped resource."""
     type: str
+    """The Pulumi type token of the skipped resource."""
     why: str
+    """The reason shown in the report (provider, stack, stack reference, component or pending delete)."""
 
 
 @dataclass
@@ -57,8 +67,11 @@ class Export:
     """A parsed stack export: the resources to translate and the skipped ones."""
 
     source: str
+    """Where the export was read from (its file path), for messages and findings."""
     resources: list[Resource]
+    """The custom resources to translate and scan."""
     skipped: list[Skipped]
+    """The resources deliberately not translated."""
 
 
 def decode(value: Any) -> Any:

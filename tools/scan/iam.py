@@ -15,9 +15,13 @@ class PolicyDocument:
     """One policy document: the resource, the property path it sits at, and its JSON text."""
 
     urn: str
+    """The Pulumi URN of the resource whose inputs hold the policy."""
     path: str
+    """The property path of the policy within the resource's inputs (``policy``, ``inlinePolicies[0].policy``)."""
     text: str
-    resource_policy: bool = False  # has a Principal: a trust or resource policy, not an identity policy
+    """The policy as JSON text (keys sorted), with any implicit Resource spelled out for parliament."""
+    resource_policy: bool = False
+    """Has a Principal: a trust or resource policy, not an identity policy."""
 
 
 def _as_policy(value: Any) -> dict[str, Any] | None:

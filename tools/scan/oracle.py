@@ -22,8 +22,11 @@ class Oracle:
     """What the scanners know: Terraform AWS resource types and CloudFormation resource schemas."""
 
     tf_types: frozenset[str] = frozenset()
+    """The Terraform AWS resource types checkov knows, used to pick among candidate type names."""
     cfn_schema_dir: Path | None = None
-    cfn_types: dict[str, str] = field(default_factory=dict)  # CFN type → schema file name
+    """cfn-lint's CloudFormation schema directory; None when no schemas are available."""
+    cfn_types: dict[str, str] = field(default_factory=dict)
+    """CloudFormation type → its schema file name (without ``.json``) under ``resources/``."""
 
     def cfn_schema(self, cfn_type: str) -> dict[str, Any] | None:
         """The CloudFormation resource schema of ``cfn_type`` (None when cfn-lint does not know it)."""

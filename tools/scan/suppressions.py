@@ -38,9 +38,13 @@ class Selector:
     """Which resources an entry covers: a URN glob, a Pulumi name + type (both globs), or a repository file glob."""
 
     urn: str | None = None
+    """A glob over the whole URN."""
     file: str | None = None
+    """A glob over the file path a repository scan reports instead of a URN."""
     name: str | None = None
+    """A glob over the Pulumi resource name (the URN's last segment), used with ``type``."""
     type: str | None = None
+    """A glob over the Pulumi type token (without parent types), used with ``name``."""
 
     def matches(self, urn: str) -> bool:
         """Whether a finding's URN is covered."""
@@ -67,10 +71,15 @@ class Suppression:
     """One reviewed decision not to act on a check for some resources."""
 
     index: int
+    """The entry's 1-based position in the file, which the report and stale messages cite."""
     check: str
+    """The one check id the entry suppresses (CKV_AWS_18, E3012, UNKNOWN_PREFIX)."""
     selectors: tuple[Selector, ...]
+    """The resources the entry covers; each must match some finding or it is stale."""
     envs: tuple[str, ...]
+    """The stack names the entry applies to; empty means every stack."""
     reason: str
+    """Why the check is not acted on: at least one real sentence, whitespace collapsed."""
     detail: str | None = None
     """A glob over the finding's detail text (case-sensitive); None accepts any detail."""
 

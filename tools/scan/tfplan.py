@@ -28,7 +28,9 @@ class PlanTranslation:
     """A plan document and, for every Terraform address in it, the Pulumi URN it came from."""
 
     plan: dict[str, Any]
+    """The Terraform plan JSON document (``terraform show -json`` format)."""
     urns: dict[str, str] = field(default_factory=dict)
+    """Terraform address → Pulumi URN; empty when there were no pulumi-aws resources to translate."""
 
 
 def tf_name(pulumi_name: str, taken: set[str]) -> str:
