@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.components.data import sqs_visibility_timeout, stateful
+from shared.components.data import FILTERABLE_METADATA_KEYS, sqs_visibility_timeout, stateful
 from shared.config import ConfigError, ConfigReader, read_environment
 from shared.settings import read_data_settings
 from tests.conftest import ENVS, Export, run_variant
@@ -91,6 +91,10 @@ def test_vectors_use_s3_vectors_not_a_plain_bucket(layer: tuple[str, Export]) ->
     assert index["inputs"]["dimension"] == 1024, f"{index['urn']}: Titan Text Embeddings V2 gives 1024, not 1536"
     # S3 Vectors makes every metadata key filterable unless listed as non-filterable.
     assert index["inputs"]["metadataConfiguration"] == {"nonFilterableMetadataKeys": ["text_content"]}, index["urn"]
+    assert not set(FILTERABLE_METADATA_KEYS) & set(
+        index["inputs"]["metadataConfiguration"]["nonFilterableMetadataKeys"]
+    )
+    assert FILTERABLE_METADATA_KEYS == ("document_id", "session_id", "page_number")
     assert export.outputs["embedding_model_id"] == "amazon.titan-embed-text-v2:0"
     assert export.outputs["vectors_index"] == "documents"
 

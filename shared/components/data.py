@@ -118,7 +118,8 @@ class PrivateBucket(pulumi.ComponentResource):
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
             bucket=self.bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},  # ACLs off; required for CloudFront OAC
+            # ACLs off: access comes from policies only (the S3 default for new buckets since April 2023).
+            rule={"object_ownership": "BucketOwnerEnforced"},
             opts=child,
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
