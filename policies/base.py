@@ -209,8 +209,21 @@ def stack_of(urn: str) -> str:
     return parts[2] if len(parts) > 2 and parts[0] == "urn" else ""
 
 
-def _level(mandatory: bool) -> EnforcementLevel:
-    return EnforcementLevel.MANDATORY if mandatory else EnforcementLevel.ADVISORY
+def _schema(properties: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Mapping[str, Any]]:
+    """A policy's config properties; every policy also takes ``exemptions``."""
+    return {**(properties or {}), "exemptions": EXEMPTIONS_SCHEMA}
+
+
+def _metadata(
+    schema: Mapping[str, Mapping[str, Any]], mandatory: bool, severity: Severity, remediation: str
+) -> dict[str, Any]:
+    """The constructor arguments resource and stack policies share: level, config schema, severity, remediation."""
+    return {
+        "enforcement_level": EnforcementLevel.MANDATORY if mandatory else EnforcementLevel.ADVISORY,
+        "config_schema": PolicyConfigSchema(properties={k: dict(v) for k, v in schema.items()}),
+        "severity": severity,
+        "remediation_steps": remediation,
+    }
 
 
 def resource_policy(
@@ -224,7 +237,7 @@ def resource_policy(
     properties: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ResourceValidationPolicy:
     """A resource policy whose ``check`` yields one message per thing wrong with the resource's inputs."""
-    schema = {**(properties or {}), "exemptions": EXEMPTIONS_SCHEMA}
+    schema = _schema(properties)
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         config = effective_config(schema, args.get_config())
@@ -237,10 +250,7 @@ def resource_policy(
         name=name,
         description=description,
         validate=validate,
-        enforcement_level=_level(mandatory),
-        config_schema=PolicyConfigSchema(properties={k: dict(v) for k, v in schema.items()}),
-        severity=severity,
-        remediation_steps=remediation,
+        **_metadata(schema, mandatory, severity, remediation),
     )
 
 
@@ -255,7 +265,7 @@ def stack_policy(
     properties: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> StackValidationPolicy:
     """A stack policy whose ``check`` yields ``(urn, message)`` per offending resource, judged on outputs."""
-    schema = {**(properties or {}), "exemptions": EXEMPTIONS_SCHEMA}
+    schema = _schema(properties)
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         config = effective_config(schema, args.get_config())
@@ -272,10 +282,7 @@ def stack_policy(
         name=name,
         description=description,
         validate=validate,
-        enforcement_level=_level(mandatory),
-        config_schema=PolicyConfigSchema(properties={k: dict(v) for k, v in schema.items()}),
-        severity=severity,
-        remediation_steps=remediation,
+        **_metadata(schema, mandatory, severity, remediation),
     )
 
 

@@ -110,7 +110,10 @@ def build_export(
             entry["id"] = reg.id
         entry["type"] = reg.type
         entry["inputs"] = plaintext_secrets(reg.inputs)
-        entry["outputs"] = plaintext_secrets(reg.outputs if reg.custom else component_outputs.get(reg.urn, {}))
+        if reg.custom:
+            entry["outputs"] = plaintext_secrets(reg.outputs)
+        elif reg.urn in component_outputs:  # a component has outputs only once it called register_outputs
+            entry["outputs"] = plaintext_secrets(component_outputs[reg.urn])
         entry["parent"] = reg.parent or stack_urn
         if reg.protect:  # the engine omits protect: false from state
             entry["protect"] = True
