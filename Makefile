@@ -14,13 +14,16 @@ VENV_STAMP := $(VENV)/.installed
 BUILD := build
 ENVS := dev staging prod
 LAYERS := network data compute edge
-# The Pulumi CLI; tests point this at a stand-in that records its arguments.
-PULUMI ?= pulumi
 
-.PHONY: help setup test lint check preview clean bench deploy deploy-all preview-live
+# Fragments (policy pack, scans, deploys): included before the rules below so their variables (SCAN_STAMP) exist
+# when those rules' prerequisites are read.
+include mk/*.mk
+
+.PHONY: help setup test lint check preview clean bench docs
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[$$()A-Za-z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^\$$\([A-Z]+_LAYERS\): ([a-z]+)-%:/\1-<layer>:/' \
+	  | sort | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 $(VENV_STAMP): pyproject.toml
 	@echo "setup: creating $(VENV) from the pins in pyproject.toml"
@@ -44,40 +47,17 @@ lint: $(VENV_STAMP) ## ruff and mypy
 preview: $(VENV_STAMP) ## Offline preview of every layer of every environment: build/<env>/<layer>.json
 	$(PY) -m tools.offline --out $(BUILD) --envs "$(ENVS)" --layers "$(LAYERS)"
 
-check: preview ## The main job: offline preview, policy pack and scans over every export
+# The main job: every layer of every environment offline, then side by side the policy pack, the scans, the cost
+# estimate and the diagram; build/<env>/report.md, build/summary.json and a terminal summary. NO_CACHE=1 reruns all.
+check: $(VENV_STAMP) $(SCAN_STAMP) ## The main job: offline preview, policies, scans, cost and diagram, reported
+	$(PY) -m tools.check --out $(BUILD) $(if $(NO_CACHE),--no-cache)
 
-bench: $(VENV_STAMP) ## Benchmark the offline answer: preview and policy pack wall time (median of 3)
+bench: $(VENV_STAMP) ## Time make check and its phases (cold and warm) against the floor of an empty program
 	$(PY) -m tools.bench
+
+docs: preview ## Refresh the README's architecture drawing (docs/architecture-prod.png) from the prod exports
+	$(PY) -m tools.report.diagram --build $(BUILD) --env prod --docs docs
 
 clean: ## Remove build output (keeps the virtualenvs)
 	rm -rf $(BUILD) .pytest_cache .mypy_cache .ruff_cache
 
-# --- Real deployments (need the Pulumi CLI and AWS credentials) -------------------------------------------
-# GATE runs first in deploy-all: the offline preview, policies and scans must pass before anything touches AWS.
-GATE ?= check
-POLICY_PACK := $(CURDIR)/policies
-POLICY_FLAGS := --policy-pack $(POLICY_PACK) --policy-pack-config $(POLICY_PACK)/config.json
-
-.PHONY: check-env check-layer
-check-env:
-	@case " $(ENVS) " in *" $(ENV) "*) ;; *) echo "ENV='$(ENV)' is not a stack of this repo: allowed $(ENVS)" >&2; exit 2;; esac
-
-check-layer:
-	@case " $(LAYERS) " in *" $(LAYER) "*) ;; *) echo "LAYER='$(LAYER)' is not a layer: allowed $(LAYERS)" >&2; exit 2;; esac
-
-preview-live: check-env ## Real `pulumi preview` with the policy pack for every layer: make preview-live ENV=dev
-	@for layer in $(LAYERS); do \
-	  echo "preview-live: $$layer [$(ENV)]"; \
-	  $(PULUMI) preview --cwd stacks/$$layer --stack $(ENV) $(POLICY_FLAGS) || exit $$?; \
-	done
-
-deploy: check-env check-layer ## `pulumi up` one layer with the policy pack: make deploy LAYER=data ENV=staging
-	$(PULUMI) up --cwd stacks/$(LAYER) --stack $(ENV) $(POLICY_FLAGS)
-
-deploy-all: check-env $(GATE) ## Stand up an environment: offline gate, then network -> data -> compute -> edge
-	@for layer in $(LAYERS); do \
-	  echo "deploy-all: pulumi up $$layer [$(ENV)]"; \
-	  $(PULUMI) up --cwd stacks/$$layer --stack $(ENV) $(POLICY_FLAGS) --yes || exit $$?; \
-	done
-
--include mk/*.mk

@@ -3,7 +3,8 @@
 # recipe line is silent and the venv set-up, which prints, is sent to stderr.
 
 # The project's own pack config: the same file `pulumi preview --policy-pack-config` takes (exemptions with reasons).
-POLICY_CONFIG := policies/config.json
+# The deploy targets pass it too; POLICY_CONFIG=<file> uses another, POLICY_CONFIG= none.
+POLICY_CONFIG ?= policies/config.json
 POLICY_EXPORTS = $(foreach env,$(ENVS),$(foreach layer,$(LAYERS),$(BUILD)/$(env)/$(layer).json))
 
 .PHONY: policy-analyze policy-check
@@ -16,4 +17,3 @@ policy-analyze: ## Judge one stack export: FILE=<export.json> [CONFIG=<pack conf
 policy-check: preview ## Policy pack over every layer export of every environment (fails on a mandatory violation)
 	@$(PY) -m tools.policy_analyze $(POLICY_EXPORTS) --config $(POLICY_CONFIG)
 
-check: policy-check

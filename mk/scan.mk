@@ -22,4 +22,3 @@ scan: $(SCAN_STAMP)
 	$(PY) -m tools.scan $(FILE) --out $(SCAN_OUT)
 endif
 
-check: scan

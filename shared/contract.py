@@ -104,9 +104,14 @@ class MissingUpstreamOutputError(Exception):
     """An upstream stack does not export an output this layer depends on."""
 
 
-def default_stack_name(layer: Layer, environment: str) -> str:
-    """The fully qualified stack name of ``layer`` for ``environment`` on a self-managed backend."""
-    return f"organization/{layer.project}/{environment}"
+# Self-managed (DIY) backends accept ``<org>/<project>/<stack>`` only with the literal org "organization"
+# (Pulumi Automation API docs, fullyQualifiedStackName); Pulumi Cloud uses the team's organization instead.
+SELF_MANAGED_ORGANIZATION = "organization"
+
+
+def default_stack_name(layer: Layer, environment: str, organization: str = SELF_MANAGED_ORGANIZATION) -> str:
+    """The fully qualified stack name of ``layer`` for ``environment`` in ``organization``."""
+    return f"{organization}/{layer.project}/{environment}"
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,8 @@ class Upstream:
             if value is None:
                 raise MissingUpstreamOutputError(
                     f"{self.layer.value} layer: stack '{self.stack_name}' has no output '{output}'. "
-                    f"Deploy the {self.layer.value} layer first (make deploy LAYER={self.layer.value}) "
+                    f"Deploy the {self.layer.value} layer first "
+                    f"(make up-{self.layer.value} ENV={self.stack_name.rsplit('/', 1)[-1]}) "
                     f"or set '{self.layer.stack_config_key}' to the right stack."
                 )
             return value

@@ -126,6 +126,11 @@ def _image_tag(reader: ConfigReader, key: str, repository: str) -> str:
     return tag
 
 
+def read_image_tags(reader: ConfigReader) -> tuple[str, str]:
+    """The backend and processor image tags; ``make doctor`` checks them with the same rules before a deploy."""
+    return _image_tag(reader, "backend_image_tag", "backend"), _image_tag(reader, "processor_image_tag", "processor")
+
+
 def read_compute_settings(reader: ConfigReader, env: EnvironmentConfig) -> ComputeSettings:
     """Validate the compute layer's settings. A missing image tag fails here, offline and in a real deploy."""
     chat_model = reader.string(
@@ -133,9 +138,10 @@ def read_compute_settings(reader: ConfigReader, env: EnvironmentConfig) -> Compu
         pattern=_MODEL_ID,
         allowed="a Bedrock foundation model id or a cross-region inference profile id (au.anthropic.claude-...)",
     )
+    backend_tag, processor_tag = read_image_tags(reader)
     return ComputeSettings(
-        backend_image_tag=_image_tag(reader, "backend_image_tag", "backend"),
-        processor_image_tag=_image_tag(reader, "processor_image_tag", "processor"),
+        backend_image_tag=backend_tag,
+        processor_image_tag=processor_tag,
         chat_model_id=chat_model,
         lambda_reserved_concurrency=reader.integer(
             "lambda_reserved_concurrency", minimum=2, maximum=1000, unit="(the SQS event source needs 2 or more)"

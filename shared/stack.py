@@ -11,11 +11,20 @@ import pulumi
 
 from shared.config import ConfigReader, EnvironmentConfig, pulumi_config_reader, read_environment
 from shared.constants import PROJECT
-from shared.contract import EXPORTS, LAYER_ORDER, Layer, Upstream, default_stack_name, open_upstream
+from shared.contract import (
+    EXPORTS,
+    LAYER_ORDER,
+    SELF_MANAGED_ORGANIZATION,
+    Layer,
+    Upstream,
+    default_stack_name,
+    open_upstream,
+)
 from shared.naming import ResourceNamer
 from shared.tags import base_tags, register_tagging
 
 S = TypeVar("S")
+_ORGANIZATION = re.compile(r"^[A-Za-z0-9_.-]+$")
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
 
 
@@ -48,15 +57,26 @@ def start_layer(layer: Layer, read_settings: Callable[[ConfigReader, Environment
     reader = pulumi_config_reader()
     env = read_environment(reader)
     settings = read_settings(reader, env)
-    upstream_stacks = {
-        upstream: reader.string(
-            upstream.stack_config_key,
-            default_stack_name(upstream, env.environment),
-            pattern=_STACK_NAME,
-            allowed="a stack name: <stack>, <project>/<stack> or <organization>/<project>/<stack>",
+    upstreams = LAYER_ORDER[: LAYER_ORDER.index(layer)]
+    upstream_stacks: dict[Layer, str] = {}
+    if upstreams:
+        # The org of upstream stacks: config ``stack_organization`` when set, else the org the CLI runs this stack
+        # in, which is "organization" on a self-managed backend and the team's org on Pulumi Cloud.
+        organization = reader.string(
+            "stack_organization",
+            pulumi.get_organization() or SELF_MANAGED_ORGANIZATION,
+            pattern=_ORGANIZATION,
+            allowed="a Pulumi org name (letters, digits, '-', '_', '.'); 'organization' on a self-managed backend",
         )
-        for upstream in LAYER_ORDER[: LAYER_ORDER.index(layer)]
-    }
+        upstream_stacks = {
+            upstream: reader.string(
+                upstream.stack_config_key,
+                default_stack_name(upstream, env.environment, organization),
+                pattern=_STACK_NAME,
+                allowed="a stack name: <stack>, <project>/<stack> or <organization>/<project>/<stack>",
+            )
+            for upstream in upstreams
+        }
     reader.finish()
     tags = {**env.tags, **base_tags(PROJECT, env.environment, layer.value, env.owner)}
     register_tagging(tags)

@@ -165,7 +165,7 @@ def test_backend_instance(layer: tuple[str, Export, Export], exports: dict[tuple
     assert inputs["disableApiTermination"] is (env == "prod"), instance["urn"]
     assert inputs["subnetId"] == network["subnet_ids"]["private"][0], instance["urn"]
     assert inputs["vpcSecurityGroupIds"] == [network["security_group_ids"]["backend"]], instance["urn"]
-    assert inputs["instanceType"] == {"dev": "t3.micro", "staging": "t3.small", "prod": "t3.small"}[env]
+    assert inputs["instanceType"] == {"dev": "t3.micro", "staging": "t3.micro", "prod": "t3.small"}[env]
     assert inputs["ami"].startswith("ami-0"), "the AMI comes from AL2023's public SSM parameter"
 
 

@@ -59,6 +59,33 @@ def test_upstream_stack_names_come_from_config(tmp_path: Path, offline_exports: 
     assert "StackReference 'acme/student-helper-network/dev': no offline export for that stack" in done.stderr
 
 
+def test_pulumi_cloud_teams_name_their_organization_once_per_stack(
+    tmp_path: Path, offline_exports: dict[tuple[str, str], Path]
+) -> None:
+    done, _ = run_variant(tmp_path, offline_exports, "compute", "dev", set_config={"stack_organization": "acme"})
+    assert done.returncode == 1
+    assert "StackReference 'acme/student-helper-data/dev': no offline export for that stack" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("layer", "value", "message"),
+    [
+        (
+            "data",
+            "acme corp",
+            "student-helper-data:stack_organization = 'acme corp' is invalid: allowed a Pulumi org name",
+        ),
+        ("network", "acme", "student-helper-network:stack_organization is not a setting of this layer"),
+    ],
+)
+def test_stack_organization_is_validated(
+    tmp_path: Path, offline_exports: dict[tuple[str, str], Path], layer: str, value: str, message: str
+) -> None:
+    done, _ = run_variant(tmp_path, offline_exports, layer, "dev", set_config={"stack_organization": value})
+    assert done.returncode == 1
+    assert message in done.stderr
+
+
 def test_the_default_upstream_stack_name_may_be_spelled_out(
     tmp_path: Path, offline_exports: dict[tuple[str, str], Path]
 ) -> None:

@@ -115,8 +115,8 @@ def test_postgres(layer: tuple[str, Export], exports: dict[tuple[str, str], Expo
         "multiAz": env == "prod",
         "deletionProtection": env == "prod",
         "backupRetentionPeriod": {"dev": 1, "staging": 7, "prod": 7}[env],
-        "allocatedStorage": {"dev": 20, "staging": 30, "prod": 50}[env],
-        "instanceClass": {"dev": "db.t3.micro", "staging": "db.t3.small", "prod": "db.t3.medium"}[env],
+        "allocatedStorage": {"dev": 20, "staging": 20, "prod": 50}[env],
+        "instanceClass": {"dev": "db.t4g.micro", "staging": "db.t4g.micro", "prod": "db.t4g.medium"}[env],
         "skipFinalSnapshot": env == "dev",
     }
     assert {k: inputs.get(k) for k in expected} == expected, db["urn"]

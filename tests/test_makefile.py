@@ -1,101 +1,478 @@
-"""Makefile recipes that call pulumi, run against a stand-in executable that records its arguments."""
+"""The deploy targets, run through make against stand-in pulumi and aws executables that record every call."""
 
 from __future__ import annotations
 
 import json
 import os
-import stat
+import shutil
 import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, Export
 
-STAND_IN = """#!/usr/bin/env python3
-import json, os, sys
-with open(os.environ["PULUMI_RECORD"], "a") as record:
-    record.write(json.dumps(sys.argv[1:]) + "\\n")
-cwd = sys.argv[sys.argv.index("--cwd") + 1] if "--cwd" in sys.argv else ""
-sys.exit(3 if cwd.endswith(os.environ.get("PULUMI_FAIL_IN", "<none>")) else 0)
-"""
+LAYERS = ["network", "data", "compute", "edge"]
+FAKES = REPO_ROOT / "tests" / "fakes"
+PACK = ["--policy-pack", str(REPO_ROOT / "policies"), "--policy-pack-config", str(REPO_ROOT / "policies/config.json")]
+EMBEDDED = f"file://{REPO_ROOT / '.pulumi-state'}"
 
 
-POLICY_FLAGS = [
-    "--policy-pack",
-    str(REPO_ROOT / "policies"),
-    "--policy-pack-config",
-    str(REPO_ROOT / "policies/config.json"),
-]
+@dataclass
+class Result:
+    """One make run: the process and every recorded CLI call."""
+
+    done: subprocess.CompletedProcess[str]
+    calls: list[dict[str, Any]]
+
+    def args(self, verb: str | None = None) -> list[list[str]]:
+        """Recorded pulumi argument lists, optionally only those starting with ``verb``."""
+        found = [c["args"] for c in self.calls if c["args"][:1] != ["aws"]]
+        return [a for a in found if verb is None or a[0] == verb]
+
+    def layers(self, verb: str) -> list[str]:
+        """The layer (``--cwd stacks/<layer>``) of each recorded ``verb`` call, in order."""
+        return [Path(a[a.index("--cwd") + 1]).name for a in self.args(verb)]
+
+
+@dataclass
+class StandIn:
+    """Stand-in CLIs plus their answer directory."""
+
+    root: Path
+
+    @property
+    def answers(self) -> Path:
+        """Where the stand-in pulumi reads stack outputs, exports and stack lists."""
+        return self.root / "answers"
+
+    def set_outputs(self, env: str, layer: str, outputs: dict[str, Any]) -> None:
+        """What ``stack output --json`` answers for one stack."""
+        path = self.answers / "outputs" / env / f"{layer}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(outputs))
+
+    def set_export(self, env: str, layer: str, export_file: Path) -> None:
+        """What ``stack export`` answers for one stack."""
+        path = self.answers / "exports" / env / f"{layer}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(export_file, path)
+
+    def set_stacks(self, stacks: dict[str, list[str]]) -> None:
+        """Which stacks exist per layer (default: all of them)."""
+        self.answers.mkdir(parents=True, exist_ok=True)
+        (self.answers / "stacks.json").write_text(json.dumps(stacks))
+
+    def deployed(self, env: str, layers: list[str] = LAYERS) -> None:
+        """Give every named layer of ``env`` non-empty outputs."""
+        for layer in layers:
+            self.set_outputs(env, layer, {"marker": layer})
+
+    def make(self, *args: str, **environ: str) -> Result:
+        """Run make with PULUMI and AWS pointing at the stand-ins; no gate, no inherited CI or backend."""
+        record = self.root / f"calls-{len(list(self.root.glob('calls-*')))}.jsonl"
+        env = {k: v for k, v in os.environ.items() if k not in ("CI", "YES", "PULUMI_BACKEND_URL", "MAKEFLAGS")}
+        env.update(STANDIN_RECORD=str(record), STANDIN_DIR=str(self.answers), **environ)
+        done = subprocess.run(
+            [
+                "make",
+                "--no-print-directory",
+                *args,
+                f"PULUMI={self.root / 'pulumi'}",
+                f"AWS={self.root / 'aws'}",
+                "GATE=",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        calls = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
+        return Result(done, calls)
 
 
 @pytest.fixture
-def pulumi_stand_in(tmp_path: Path) -> tuple[Path, Path]:
-    executable = tmp_path / "pulumi"
-    executable.write_text(STAND_IN)
-    executable.chmod(executable.stat().st_mode | stat.S_IEXEC)
-    return executable, tmp_path / "calls.jsonl"
+def standin(tmp_path: Path) -> StandIn:
+    for name, script in (("pulumi", "pulumi_cli.py"), ("aws", "aws_cli.py")):
+        executable = tmp_path / name
+        executable.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKES / script}" "$@"\n')
+        executable.chmod(0o755)
+    return StandIn(tmp_path)
 
 
-def make(
-    stand_in: tuple[Path, Path], *args: str, fail_in: str = ""
-) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
-    executable, record = stand_in
-    env = {**os.environ, "PULUMI_RECORD": str(record), "PULUMI_FAIL_IN": fail_in or "<none>"}
-    done = subprocess.run(
-        ["make", "--no-print-directory", *args, f"PULUMI={executable}", "GATE="],
+# --- up and preview ----------------------------------------------------------------------------------------------
+
+
+def test_deploy_all_selects_or_creates_each_stack_then_ups_it_in_order_with_the_pack(standin: StandIn) -> None:
+    result = standin.make("deploy-all", "ENV=prod")
+    assert result.done.returncode == 0, result.done.stderr
+    expected: list[list[str]] = [["login", EMBEDDED]]
+    for layer in LAYERS:
+        expected.append(["stack", "select", "--cwd", f"stacks/{layer}", "--create", "prod"])
+        expected.append(["up", "--cwd", f"stacks/{layer}", "--stack", "prod", *PACK, "--yes"])
+    assert result.args() == expected
+    assert "deploy-all: [2/4] pulumi up data [prod]" in result.done.stdout
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("verb", ["preview", "up"])
+def test_every_preview_and_up_applies_the_policy_pack(standin: StandIn, verb: str, layer: str) -> None:
+    standin.deployed("dev")
+    result = standin.make(f"{verb}-{layer}", "ENV=dev")
+    assert result.done.returncode == 0, result.done.stderr
+    assert result.args(verb) == [[verb, "--cwd", f"stacks/{layer}", "--stack", "dev", *PACK]]
+
+
+def test_up_is_non_interactive_in_ci_and_interactive_otherwise(standin: StandIn) -> None:
+    assert "--yes" in standin.make("up-edge", "ENV=dev", CI="true").args("up")[0]
+    assert "--yes" in standin.make("up-edge", "ENV=dev", YES="1").args("up")[0]
+    assert "--yes" not in standin.make("up-edge", "ENV=dev").args("up")[0]
+
+
+def test_policy_config_is_optional_and_must_exist_when_given(standin: StandIn) -> None:
+    without = standin.make("up-network", "ENV=dev", "POLICY_CONFIG=")
+    assert without.args("up") == [["up", "--cwd", "stacks/network", "--stack", "dev", *PACK[:2]]]
+    missing = standin.make("up-network", "ENV=dev", "POLICY_CONFIG=policies/nope.json")
+    assert missing.done.returncode == 2
+    assert "POLICY_CONFIG=policies/nope.json: no such file" in missing.done.stderr
+    assert missing.args("up") == []
+
+
+def test_refresh_runs_without_the_pack(standin: StandIn) -> None:
+    result = standin.make("refresh-data", "ENV=staging")
+    assert result.args("refresh") == [["refresh", "--cwd", "stacks/data", "--stack", "staging"]]
+
+
+def test_deploy_all_stops_at_the_first_failing_layer_and_says_how_to_resume(standin: StandIn) -> None:
+    result = standin.make("deploy-all", "ENV=staging", STANDIN_FAIL_IN="data")
+    assert result.done.returncode != 0
+    assert result.layers("up") == ["network", "data"]
+    assert "deploy-all: FAILED at data [staging]: pulumi up exited 3" in result.done.stderr
+    assert "not run: compute, edge" in result.done.stderr
+    assert "resume with: make deploy-all ENV=staging FROM=data" in result.done.stderr
+
+    resumed = standin.make("deploy-all", "ENV=staging", "FROM=data")
+    assert resumed.done.returncode == 0, resumed.done.stderr
+    assert resumed.layers("up") == ["data", "compute", "edge"]
+
+
+def test_preview_all_previews_in_order_and_stops_at_a_failure(standin: StandIn) -> None:
+    standin.deployed("dev")
+    result = standin.make("preview-all", "ENV=dev")
+    assert result.done.returncode == 0, result.done.stderr
+    assert result.layers("preview") == LAYERS
+    failed = standin.make("preview-all", "ENV=dev", STANDIN_FAIL_IN="compute")
+    assert failed.done.returncode != 0
+    assert failed.layers("preview") == ["network", "data", "compute"]
+    assert "resume with: make preview-all ENV=dev FROM=compute" in failed.done.stderr
+
+
+def test_preview_skips_layers_whose_upstream_is_not_deployed(standin: StandIn) -> None:
+    standin.deployed("dev", ["network"])
+    result = standin.make("preview-all", "ENV=dev")
+    assert result.done.returncode == 0, result.done.stderr
+    assert result.layers("preview") == ["network", "data"]
+    assert "skipped compute, edge [dev]: compute reads the outputs of data, not deployed in dev yet" in (
+        result.done.stdout
+    )
+
+
+def test_preview_with_downstream_covers_every_layer_below(standin: StandIn) -> None:
+    standin.deployed("dev")
+    result = standin.make("preview-data", "ENV=dev", "DOWNSTREAM=1")
+    assert result.layers("preview") == ["data", "compute", "edge"]
+
+
+# --- destroy -----------------------------------------------------------------------------------------------------
+
+
+def test_destroy_all_destroys_in_reverse_order_after_confirmation(standin: StandIn) -> None:
+    result = standin.make("destroy-all", "ENV=dev", "CONFIRM=dev")
+    assert result.done.returncode == 0, result.done.stderr
+    assert result.args("destroy") == [
+        ["destroy", "--cwd", f"stacks/{layer}", "--stack", "dev", "--yes"] for layer in reversed(LAYERS)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("confirm", "message"),
+    [
+        ((), "nothing destroyed: confirm by typing the environment name, or pass CONFIRM=dev"),
+        (("CONFIRM=prod",), "nothing destroyed: 'prod' is not 'dev'"),
+    ],
+)
+def test_nothing_is_destroyed_without_the_typed_environment_name(
+    standin: StandIn, confirm: tuple[str, ...], message: str
+) -> None:
+    result = standin.make("destroy-all", "ENV=dev", *confirm)
+    assert result.done.returncode != 0
+    assert message in result.done.stderr
+    assert result.args() == []
+
+
+def test_the_typed_answer_is_read_from_a_terminal(standin: StandIn) -> None:
+    # A pseudo-terminal stands in for the user typing at the prompt.
+    import pty
+
+    record = standin.root / "tty.jsonl"
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PULUMI_BACKEND_URL", "MAKEFLAGS")}
+    env.update(STANDIN_RECORD=str(record), STANDIN_DIR=str(standin.answers))
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "destroy-edge", "ENV=dev", f"PULUMI={standin.root / 'pulumi'}"],
         cwd=REPO_ROOT,
         env=env,
-        capture_output=True,
+        stdin=secondary,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
     )
-    calls = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
-    return done, calls
+    os.write(primary, b"dev\n")
+    _, err = process.communicate(timeout=60)
+    os.close(primary)
+    os.close(secondary)
+    assert process.returncode == 0, err
+    calls = [json.loads(line)["args"] for line in record.read_text().splitlines()]
+    assert ["destroy", "--cwd", "stacks/edge", "--stack", "dev", "--yes"] in calls
 
 
-def test_deploy_all_runs_every_layer_in_order_with_the_policy_pack(pulumi_stand_in: tuple[Path, Path]) -> None:
-    done, calls = make(pulumi_stand_in, "deploy-all", "ENV=prod")
-    assert done.returncode == 0, done.stderr
-    assert calls == [
-        ["up", "--cwd", f"stacks/{layer}", "--stack", "prod", *POLICY_FLAGS, "--yes"]
-        for layer in ("network", "data", "compute", "edge")
-    ]
-    assert "deploy-all: pulumi up network [prod]" in done.stdout
+def test_prod_destroy_refuses_while_deletion_protection_is_on(
+    standin: StandIn, offline_exports: dict[tuple[str, str], Path]
+) -> None:
+    for layer in LAYERS:
+        standin.set_export("prod", layer, offline_exports[("prod", layer)])
+    result = standin.make("destroy-all", "ENV=prod", "CONFIRM=prod")
+    assert result.done.returncode != 0
+    assert result.args("destroy") == [], "nothing may be destroyed while any layer is protected"
+    err = result.done.stderr
+    assert "refusing: deletion protection is on in prod; nothing was destroyed" in err
+    assert "deletion-protection: urn:pulumi:prod::student-helper-data::" in err
+    assert "termination-protection: urn:pulumi:prod::student-helper-compute::" in err
+    assert "--no-deletion-protection --apply-immediately" in err
+    assert "--no-disable-api-termination" in err
+    assert "make refresh-data ENV=prod" in err
+    assert "pulumi state unprotect --cwd stacks/data --stack prod" in err
 
 
-def test_deploy_all_stops_at_the_first_failing_layer(pulumi_stand_in: tuple[Path, Path]) -> None:
-    done, calls = make(pulumi_stand_in, "deploy-all", "ENV=staging", fail_in="data")
-    assert done.returncode != 0
-    assert [call[2] for call in calls] == ["stacks/network", "stacks/data"]
+def test_unprotected_environments_destroy_and_name_what_is_kept(
+    standin: StandIn, offline_exports: dict[tuple[str, str], Path]
+) -> None:
+    for layer in LAYERS:
+        standin.set_export("dev", layer, offline_exports[("dev", layer)])
+    # A retained bucket, as `pulumi stack export` records one whose program set retain_on_delete.
+    data = json.loads(offline_exports[("dev", "data")].read_text())
+    bucket = next(r for r in data["deployment"]["resources"] if r["urn"].endswith("student-helper-dev-documents"))
+    bucket["retainOnDelete"] = True
+    (standin.answers / "exports" / "dev" / "data.json").write_text(json.dumps(data))
+    result = standin.make("destroy-all", "ENV=dev", "CONFIRM=dev")
+    assert result.done.returncode == 0, result.done.stderr
+    assert result.layers("destroy") == list(reversed(LAYERS))
+    assert f"kept in AWS after destroy (retainOnDelete, its data survives): {bucket['urn']}" in result.done.stdout
 
 
-def test_deploy_one_layer(pulumi_stand_in: tuple[Path, Path]) -> None:
-    done, calls = make(pulumi_stand_in, "deploy", "LAYER=compute", "ENV=dev")
-    assert done.returncode == 0, done.stderr
-    assert calls == [["up", "--cwd", "stacks/compute", "--stack", "dev", *POLICY_FLAGS]]
+def test_destroying_a_layer_refuses_while_a_downstream_layer_reads_it(standin: StandIn) -> None:
+    standin.deployed("dev")
+    result = standin.make("destroy-data", "ENV=dev", "CONFIRM=dev")
+    assert result.done.returncode != 0
+    assert "refusing: compute, edge [dev] still deployed" in result.done.stderr
+    assert result.args("destroy") == []
 
 
-def test_preview_live_previews_every_layer(pulumi_stand_in: tuple[Path, Path]) -> None:
-    done, calls = make(pulumi_stand_in, "preview-live", "ENV=dev")
-    assert done.returncode == 0, done.stderr
-    assert [call[:5] for call in calls] == [
-        ["preview", "--cwd", f"stacks/{layer}", "--stack", "dev"] for layer in ("network", "data", "compute", "edge")
-    ]
+def test_layers_without_a_stack_are_skipped(standin: StandIn) -> None:
+    standin.set_stacks({"network": ["dev"], "data": ["dev"], "compute": [], "edge": []})
+    result = standin.make("destroy-all", "ENV=dev", "CONFIRM=dev")
+    assert result.done.returncode == 0, result.done.stderr
+    assert result.layers("destroy") == ["data", "network"]
+    assert "edge [dev]: no stack, nothing to destroy" in result.done.stdout
+
+
+# --- outputs -----------------------------------------------------------------------------------------------------
+
+REQUIRED_KEYS = [
+    "VPC_ID",
+    "EC2_INSTANCE_ID",
+    "EC2_PRIVATE_IP",
+    "LAMBDA_FUNCTION_NAME",
+    "LAMBDA_ECR_REPOSITORY",
+    "RDS_ENDPOINT",
+    "DOCUMENTS_BUCKET",
+    "VECTORS_BUCKET",
+    "VECTORS_INDEX",
+    "FRONTEND_BUCKET",
+    "SQS_QUEUE_URL",
+    "API_ENDPOINT",
+    "CLOUDFRONT_DOMAIN",
+]
+
+
+def test_outputs_writes_the_env_file_from_stack_outputs_without_secret_values(
+    standin: StandIn, exports: dict[tuple[str, str], Export], tmp_path: Path
+) -> None:
+    for layer in LAYERS:
+        outputs = dict(exports[("staging", layer)].outputs)
+        if layer == "data":
+            outputs["rds_address"] = "[secret]"  # as `stack output --json` masks a secret output
+        standin.set_outputs("staging", layer, outputs)
+    out = tmp_path / "out"
+    result = standin.make("outputs", "ENV=staging", f"OUTPUTS_DIR={out}")
+    assert result.done.returncode == 0, result.done.stderr
+    assert all("--show-secrets" not in call for call in result.args())
+    lines = (out / "infrastructure.env").read_text().splitlines()
+    values = dict(line.split("=", 1) for line in lines if not line.startswith("#"))
+    for key in REQUIRED_KEYS:
+        assert values.get(key), f"{key} missing from infrastructure.env"
+    data, edge = exports[("staging", "data")].outputs, exports[("staging", "edge")].outputs
+    assert values["DOCUMENTS_BUCKET"] == data["documents_bucket"]
+    assert values["RDS_MASTER_SECRET_ARN"] == data["rds_master_secret_arn"]
+    assert values["RDS_MASTER_SECRET_ARN"].startswith("arn:aws:secretsmanager:")
+    assert values["CLOUDFRONT_DOMAIN"] == edge["cloudfront_domain"]
+    assert values["ENVIRONMENT"] == "staging"
+    assert values["AWS_REGION"] == "ap-southeast-2"
+    assert "RDS_ADDRESS" not in values
+    assert "[secret]" not in (out / "infrastructure.env").read_text()
+    assert "# RDS_ADDRESS: secret output, not written (pulumi stack output --show-secrets)" in lines
+    document = json.loads((out / "infrastructure.json").read_text())
+    assert document["values"] == values
+    assert document["secret_keys"] == ["RDS_ADDRESS"]
+
+
+def test_outputs_fails_naming_a_layer_that_is_not_deployed(standin: StandIn, tmp_path: Path) -> None:
+    standin.deployed("dev", ["network", "data"])
+    result = standin.make("outputs", "ENV=dev", f"OUTPUTS_DIR={tmp_path}")
+    assert result.done.returncode == 2
+    assert "compute [dev] has no stack outputs: is it deployed? make up-compute ENV=dev" in result.done.stderr
+    assert not (tmp_path / "infrastructure.env").exists()
+
+
+def test_outputs_fail_when_a_layer_lacks_a_contract_output(
+    standin: StandIn, exports: dict[tuple[str, str], Export], tmp_path: Path
+) -> None:
+    for layer in LAYERS:
+        outputs = dict(exports[("dev", layer)].outputs)
+        outputs.pop("api_endpoint", None)
+        standin.set_outputs("dev", layer, outputs)
+    result = standin.make("outputs", "ENV=dev", f"OUTPUTS_DIR={tmp_path}")
+    assert "edge [dev]: stack outputs lack api_endpoint" in result.done.stderr
+
+
+# --- backends ----------------------------------------------------------------------------------------------------
+
+
+def test_the_embedded_file_backend_is_used_when_no_backend_is_set(standin: StandIn) -> None:
+    result = standin.make("up-network", "ENV=dev")
+    assert result.args()[0] == ["login", EMBEDDED]
+    assert {call["backend"] for call in result.calls} == {EMBEDDED}
+
+
+@pytest.mark.parametrize("url", ["s3://acme-pulumi-state/student-helper", "https://api.pulumi.com"])
+def test_a_configured_backend_moves_every_layer_without_a_login(standin: StandIn, url: str) -> None:
+    result = standin.make("deploy-all", "ENV=dev", PULUMI_BACKEND_URL=url)
+    assert result.done.returncode == 0, result.done.stderr
+    assert all(call[0] != "login" for call in result.args())
+    assert {call["backend"] for call in result.calls} == {url}
+    assert f"deploy-all: state backend {url}" in result.done.stdout
+
+
+def test_a_secrets_provider_is_used_for_new_stacks(standin: StandIn) -> None:
+    kms = "awskms://alias/pulumi-state?region=ap-southeast-2"
+    result = standin.make("up-data", "ENV=dev", f"SECRETS_PROVIDER={kms}")
+    assert ["stack", "select", "--cwd", "stacks/data", "--create", "dev", "--secrets-provider", kms] in result.args()
+
+
+# --- arguments ---------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("deploy-all", "ENV=qa"), "ENV='qa' is not a stack of this repo: allowed dev staging prod"),
-        (("deploy-all",), "ENV='' is not a stack of this repo: allowed dev staging prod"),
-        (("deploy", "ENV=dev", "LAYER=database"), "LAYER='database' is not a layer: allowed network data compute edge"),
+        (("deploy-all", "ENV=qa"), "ENV='qa' is not a stack of this repo: allowed dev, staging, prod"),
+        (("deploy-all",), "ENV is required: make check-env ENV=<dev|staging|prod>"),
+        (("up-data",), "ENV is required: make up-data ENV=<dev|staging|prod>"),
+        (("preview-edge", "ENV=Prod"), "ENV='Prod' is not a stack of this repo"),
+        (("destroy-all", "ENV=test", "CONFIRM=test"), "ENV='test' is not a stack of this repo"),
+        (("outputs", "ENV=production"), "ENV='production' is not a stack of this repo"),
+        (("doctor",), "ENV is required: make doctor ENV=<dev|staging|prod>"),
+        (("deploy-all", "ENV=dev", "FROM=database"), "unknown layer database: allowed network, data, compute, edge"),
     ],
 )
-def test_bad_arguments_fail_before_pulumi_runs(
-    pulumi_stand_in: tuple[Path, Path], args: tuple[str, ...], message: str
+def test_bad_arguments_fail_before_pulumi_runs(standin: StandIn, args: tuple[str, ...], message: str) -> None:
+    result = standin.make(*args)
+    assert result.done.returncode != 0
+    assert message in result.done.stderr
+    assert result.calls == []
+
+
+# --- doctor ------------------------------------------------------------------------------------------------------
+
+
+def _none(_: StandIn) -> None:
+    return None
+
+
+REGISTRY = "111122223333.dkr.ecr.ap-southeast-2.amazonaws.com"
+
+
+def _old_cli(standin: StandIn) -> None:
+    standin.answers.mkdir(parents=True, exist_ok=True)
+    (standin.answers / "version").write_text("v3.100.0")
+
+
+def _data_deployed(standin: StandIn) -> None:
+    standin.set_outputs(
+        "dev",
+        "data",
+        {
+            "backend_ecr_repository": f"{REGISTRY}/student-helper-dev-backend",
+            "lambda_ecr_repository": f"{REGISTRY}/student-helper-dev-doc-processor",
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "prepare", "expected"),
+    [
+        ({}, _old_cli, "FAIL  pulumi CLI       v3.100.0 is older than v3.272.0 (the pinned SDK)"),
+        ({"STANDIN_NO_CREDENTIALS": "1"}, _none, "FAIL  AWS credentials  no credentials resolve in ap-southeast-2"),
+        (
+            {"PULUMI_BACKEND_URL": "s3://acme-state"},
+            _none,
+            "FAIL  state backend    s3://acme-state is self-managed: set PULUMI_CONFIG_PASSPHRASE",
+        ),
+        (
+            {"PULUMI_BACKEND_URL": "https://api.pulumi.com", "STANDIN_LOGGED_OUT": "1"},
+            _none,
+            "FAIL  state backend    not logged in to https://api.pulumi.com: export PULUMI_ACCESS_TOKEN",
+        ),
+        (
+            {"STANDIN_MISSING_TAGS": "0.1.0"},
+            _data_deployed,
+            "FAIL  images pushed    not in ECR: student-helper-dev-backend:0.1.0, "
+            "student-helper-dev-doc-processor:0.1.0",
+        ),
+    ],
+)
+def test_doctor_names_each_failure_and_its_fix(
+    standin: StandIn, environ: dict[str, str], prepare: Callable[[StandIn], None], expected: str
 ) -> None:
-    done, calls = make(pulumi_stand_in, *args)
-    assert done.returncode != 0
-    assert message in done.stderr
-    assert calls == []
+    prepare(standin)
+    result = standin.make("doctor", "ENV=dev", **environ)
+    assert result.done.returncode != 0
+    assert expected in result.done.stdout, result.done.stdout
+
+
+def test_doctor_passes_on_a_ready_machine(standin: StandIn) -> None:
+    _data_deployed(standin)
+    result = standin.make("doctor", "ENV=dev")
+    assert result.done.returncode == 0, result.done.stdout + result.done.stderr
+    out = result.done.stdout
+    assert "ok    pulumi CLI       v3.272.0 (>= v3.272.0)" in out
+    assert "ok    AWS credentials  account 111122223333, region ap-southeast-2" in out
+    assert "ok    image tags       backend 0.1.0, processor 0.1.0" in out
+    assert "ok    images pushed    both tags are in their repositories" in out
+    assert "doctor: ready to deploy dev" in out

@@ -1,47 +1,34 @@
 """Offline preview of every layer of every environment: ``python -m tools.offline --out build``.
 
-Each environment's layers run in order (network -> data -> compute -> edge), each in its own process because
-the Pulumi runtime is process-global; environments are independent and run in parallel. One summary line is
-printed per run; the first failure of an environment stops that environment's chain and fails the command.
+Each environment's layers run in order (network -> data -> compute -> edge); environments run in parallel, each
+run in a child forked from one warm process (tools/offline/schedule.py). One line is printed per run; the first
+failure of an environment stops that environment's chain and fails the command. Unchanged runs are skipped
+(``--no-cache`` runs everything).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from shared.contract import LAYER_ORDER
+from tools.offline.runner import STACKS_DIR
+from tools.offline.schedule import Outcome, run_all
+from tools.progress import Progress
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_chain(env: str, layers: list[str], out: Path, preview: bool) -> tuple[list[str], str | None]:
-    """Run ``layers`` for ``env`` in order; return summary lines and the first error, if any."""
-    lines: list[str] = []
-    for layer in layers:
-        command = [sys.executable, "-m", "tools.offline.runner", "--layer", layer, "--env", env, "--out", str(out)]
-        if preview:
-            command.append("--preview")
-        started = time.monotonic()
-        done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            message = done.stderr.strip() or done.stdout.strip() or f"exit code {done.returncode}"
-            return lines, message
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        export = (
-            Path(result["export"]).relative_to(REPO_ROOT)
-            if Path(result["export"]).is_relative_to(REPO_ROOT)
-            else result["export"]
-        )
-        line = f"{layer:<8} {env:<8} {result['resources']:>4} resources  {time.monotonic() - started:5.1f}s  {export}"
-        print(line, flush=True)
-        lines.append(line)
-    return lines, None
+def describe(outcome: Outcome) -> tuple[str, str]:
+    """The progress line of one run and its status word."""
+    where = f"{outcome.layer:<8} {outcome.env:<8}"
+    if outcome.error:
+        return f"FAIL {where} {outcome.error}", "FAIL"
+    if outcome.cached:
+        return f"cached {where} {outcome.resources:>4} resources  (inputs unchanged)", "cached"
+    return f"ok {where} {outcome.resources:>4} resources  {outcome.seconds:5.2f}s", "ok"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--envs", default="dev staging prod", help="space-separated stack names")
     parser.add_argument("--layers", default=" ".join(layer.value for layer in LAYER_ORDER))
     parser.add_argument("--preview", action="store_true", help="leave computed values unknown, as a preview does")
+    parser.add_argument("--no-cache", action="store_true", help="run every layer even if its inputs are unchanged")
+    parser.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="where the layer folders are")
     args = parser.parse_args(argv)
 
     known = [layer.value for layer in LAYER_ORDER]
@@ -62,16 +51,32 @@ def main(argv: list[str] | None = None) -> int:
     layers.sort(key=known.index)  # upstream layers must run first: their exports answer StackReferences
     envs = args.envs.split()
     out = args.out.resolve()
-    print(f"offline preview: {len(layers)} layer(s) x {len(envs)} environment(s) -> {out}", flush=True)
+    progress = Progress()
+    progress.line(f"offline preview: {len(layers)} layer(s) x {len(envs)} environment(s) -> {out}")
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=len(envs) or 1) as pool:
-        results = dict(zip(envs, pool.map(lambda env: run_chain(env, layers, out, args.preview), envs), strict=True))
-    failures = {env: error for env, (_, error) in results.items() if error}
-    for env, error in failures.items():
-        print(f"FAILED {env}: {error}", file=sys.stderr)
-    runs = sum(len(lines) for lines, _ in results.values())
-    print(f"offline preview: {runs} run(s) in {time.monotonic() - started:.1f}s, {len(failures)} environment(s) failed")
-    return 1 if failures else 0
+
+    def report(outcome: Outcome) -> None:
+        text, status = describe(outcome)
+        progress.line(text, status)
+
+    chains = {env: list(layers) for env in envs}
+    outcomes = run_all(
+        chains,
+        out,
+        preview=args.preview,
+        stacks_dir=args.stacks_dir.resolve(),
+        use_cache=not args.no_cache,
+        on_done=report,
+    )
+    failed = sorted({o.env for o in outcomes if o.error})
+    for outcome in outcomes:
+        if outcome.error:
+            print(f"FAILED {outcome.env}: {outcome.error}", file=sys.stderr)
+    progress.line(
+        f"offline preview: {len(outcomes)} run(s) in {time.monotonic() - started:.1f}s, "
+        f"{sum(o.cached for o in outcomes)} cached, {len(failed)} environment(s) failed"
+    )
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

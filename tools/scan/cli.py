@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import subprocess
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tools.scan import iam, runners
@@ -132,18 +135,66 @@ def run_scan(
         policies += [(d, str(path)) for d in docs]
         notes += [f"parliament: policy not analysed, unknown at preview: {urn} {p}" for urn, p in unknown]
 
-    reports = runners.checkov_raw([*plan_maps, *cfn_maps], ["terraform_plan", "cloudformation"], venv)
-    findings = runners.checkov_findings(reports, {**plan_maps, **cfn_maps}, sources)
-    findings += runners.cfn_lint_findings(cfn_maps, sources, venv)
-    iam_findings, analysed = runners.parliament_findings(policies, venv)
-    findings += iam_findings
+    files = repo_files(repo_root) if repo_root is not None else []
+    key = _scan_key([*plan_maps, *cfn_maps], policies, files, venv)
+    cached = _load_cache(out_dir, key)
+    if cached is not None:
+        findings, analysed = cached
+    else:
+        # The scanners are independent processes: run them side by side, checkov once per file set.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            exported = pool.submit(
+                runners.checkov_raw, [*plan_maps, *cfn_maps], ["terraform_plan", "cloudformation"], venv
+            )
+            linted = pool.submit(runners.cfn_lint_findings, cfn_maps, sources, venv)
+            analysed_iam = pool.submit(runners.parliament_findings, policies, venv)
+            repo = (
+                pool.submit(runners.checkov_raw, files, repo_frameworks(files, repo_root), venv)
+                if files and repo_root is not None
+                else None
+            )
+            findings = runners.checkov_findings(exported.result(), {**plan_maps, **cfn_maps}, sources)
+            findings += linted.result()
+            iam_findings, analysed = analysed_iam.result()
+            findings += iam_findings
+            if repo is not None and repo_root is not None:
+                findings += runners.checkov_repo_findings(repo.result(), repo_root)
+        _store_cache(out_dir, key, findings, analysed)
     notes.append(f"parliament: {analysed} policy documents analysed")
-    if repo_root is not None:
-        files = repo_files(repo_root)
-        repo_reports = runners.checkov_raw(files, repo_frameworks(files, repo_root), venv)
-        findings += runners.checkov_repo_findings(repo_reports, repo_root)
     open_, suppressed, stale = apply(findings, suppressions)
     return Report(exports, findings, open_, suppressed, stale, notes)
+
+
+CACHE_FILE = "findings-cache.json"
+
+
+def _scan_key(
+    translated: Sequence[Path], policies: Sequence[tuple[iam.PolicyDocument, str]], files: Sequence[Path], venv: Path
+) -> str:
+    """A hash of every scanner input: the translations, the policy documents, the repository files, the tools."""
+    digest = hashlib.sha256()
+    tools = [*sorted(Path(__file__).parent.glob("*.py")), ROOT / "pyproject.toml", venv / ".installed"]
+    for path in [*translated, *files, *tools]:
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    digest.update(repr(policies).encode())
+    return digest.hexdigest()
+
+
+def _load_cache(out_dir: Path, key: str) -> tuple[list[runners.Finding], int] | None:
+    """The findings of an earlier scan of identical inputs (suppressions are applied afresh every time)."""
+    path = out_dir / CACHE_FILE
+    if os.environ.get("SCAN_CACHE") == "0" or not path.exists():
+        return None
+    document = json.loads(path.read_text())
+    if document.get("key") != key:
+        return None
+    return [runners.Finding(**f) for f in document["findings"]], int(document["analysed"])
+
+
+def _store_cache(out_dir: Path, key: str, findings: list[runners.Finding], analysed: int) -> None:
+    document = {"key": key, "analysed": analysed, "findings": [asdict(f) for f in findings]}
+    (out_dir / CACHE_FILE).write_text(json.dumps(document))
 
 
 def format_report(report: Report, check_stale: bool) -> str:

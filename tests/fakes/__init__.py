@@ -1,0 +1,1 @@
+"""Stand-in executables for the CLIs the Makefile drives (pulumi, aws): they record calls and answer plausibly."""

@@ -1,0 +1,49 @@
+"""A stand-in ``pulumi``: records each call (arguments, working directory, backend) and answers from files.
+
+Environment:
+  STANDIN_RECORD   JSON-lines file each call is appended to
+  STANDIN_DIR      answers: stacks.json ({layer: [env, ...]}; default every stack exists),
+                   outputs/<env>/<layer>.json (``stack output --json``; default {}),
+                   exports/<env>/<layer>.json (``stack export``; default no resources), version (default v3.272.0)
+  STANDIN_FAIL_IN  a layer whose preview/up/refresh/destroy exits 3
+  STANDIN_LOGGED_OUT  when set, ``whoami`` fails
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+args = sys.argv[1:]
+record = {"args": args, "backend": os.environ.get("PULUMI_BACKEND_URL", "")}
+with open(os.environ["STANDIN_RECORD"], "a") as calls:
+    calls.write(json.dumps(record) + "\n")
+
+answers = Path(os.environ.get("STANDIN_DIR", "/nonexistent"))
+layer = Path(args[args.index("--cwd") + 1]).name if "--cwd" in args else ""
+env = args[args.index("--stack") + 1] if "--stack" in args else ""
+
+
+def answer(path: Path, default: str) -> None:
+    print(path.read_text() if path.exists() else default)
+
+
+if args[:1] == ["version"]:
+    answer(answers / "version", "v3.272.0")
+elif args[:1] == ["whoami"]:
+    if os.environ.get("STANDIN_LOGGED_OUT"):
+        print("error: not logged in", file=sys.stderr)
+        sys.exit(255)
+    print("User: ci\nBackend URL: " + record["backend"])
+elif args[:2] == ["stack", "ls"]:
+    stacks_file = answers / "stacks.json"
+    known = json.loads(stacks_file.read_text()) if stacks_file.exists() else None
+    envs = known.get(layer, []) if known is not None else ["dev", "staging", "prod"]
+    print(json.dumps([{"name": f"organization/student-helper-{layer}/{e}"} for e in envs]))
+elif args[:2] == ["stack", "output"]:
+    answer(answers / "outputs" / env / f"{layer}.json", "{}")
+elif args[:2] == ["stack", "export"]:
+    answer(answers / "exports" / env / f"{layer}.json", '{"version": 3, "deployment": {"resources": []}}')
+elif args[:1] in (["preview"], ["up"], ["refresh"], ["destroy"]) and layer == os.environ.get("STANDIN_FAIL_IN"):
+    print(f"error: {args[0]} failed in {layer}", file=sys.stderr)
+    sys.exit(3)

@@ -1,0 +1,77 @@
+"""The offline preview's scheduler: forked runs, the input-keyed cache, and no stale export after a failure."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+from tools.offline.schedule import input_key, provider_modules
+
+
+def _preview(out: Path, *extra: str, layers: str = "network data") -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "tools.offline", "--out", str(out), "--envs", "dev", "--layers", layers, *extra]
+    command += [] if "--stacks-dir" in extra else ["--stacks-dir", str(REPO_ROOT / "stacks")]
+    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+
+
+def _status(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    return {
+        line.split()[1]: line.split()[0] for line in done.stdout.splitlines() if line.split()[0] in ("ok", "cached")
+    }
+
+
+def test_unchanged_runs_are_cached_and_a_changed_upstream_reruns_what_reads_it(tmp_path: Path) -> None:
+    first = _preview(tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert _status(first) == {"network": "ok", "data": "ok"}
+    assert _status(_preview(tmp_path)) == {"network": "cached", "data": "cached"}
+
+    network = tmp_path / "dev" / "network.json"
+    document = json.loads(network.read_text())
+    stack = next(r for r in document["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack")
+    stack["outputs"]["unread_extra"] = "changed"
+    network.write_text(json.dumps(document))
+    # network's own inputs are unchanged (its export is an output, not an input): only data, which reads it, reruns.
+    assert _status(_preview(tmp_path)) == {"network": "cached", "data": "ok"}
+    assert _status(_preview(tmp_path, "--no-cache")) == {"network": "ok", "data": "ok"}
+
+
+def test_the_cache_key_covers_the_program_the_shared_library_and_the_upstream_exports(tmp_path: Path) -> None:
+    stacks = tmp_path / "stacks"
+    shutil.copytree(REPO_ROOT / "stacks" / "data", stacks / "data")
+    out = tmp_path / "out"
+    (out / "dev").mkdir(parents=True)
+    key = input_key("data", "dev", out, stacks, False, ["network"])
+    assert input_key("data", "dev", out, stacks, True, ["network"]) != key, "preview mode"
+    assert input_key("data", "staging", out, stacks, False, ["network"]) != key, "environment"
+    (out / "dev" / "network.json").write_text("{}")
+    assert input_key("data", "dev", out, stacks, False, ["network"]) != key, "upstream export"
+    key = input_key("data", "dev", out, stacks, False, ["network"])
+    stack_file = stacks / "data" / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text() + "\n# edited\n")
+    assert input_key("data", "dev", out, stacks, False, ["network"]) != key, "stack config"
+
+
+def test_a_failing_layer_stops_its_environment_and_removes_its_old_export(tmp_path: Path) -> None:
+    assert _preview(tmp_path, layers="network data compute").returncode == 0
+    compute = tmp_path / "dev" / "compute.json"
+    assert compute.exists()
+    # A stack file the data layer rejects: the data run fails, compute (below it) must not keep its old export.
+    stacks = tmp_path / "stacks"
+    shutil.copytree(REPO_ROOT / "stacks", stacks)
+    broken = stacks / "data" / "Pulumi.dev.yaml"
+    broken.write_text(broken.read_text() + "  student-helper-data:rds_allocated_storage: 5\n")
+    done = _preview(tmp_path, "--stacks-dir", str(stacks), layers="network data compute")
+    assert done.returncode == 1
+    assert "student-helper-data:rds_allocated_storage" in done.stderr
+    assert not (tmp_path / "dev" / "data.json").exists()
+    assert not compute.exists(), "an export whose upstream failed would be judged stale"
+
+
+def test_the_warm_parent_loads_the_provider_modules_the_programs_use() -> None:
+    modules = provider_modules([REPO_ROOT / "stacks", REPO_ROOT / "shared"])
+    assert {"pulumi_aws.ec2", "pulumi_aws.rds", "pulumi_aws.cloudfront", "pulumi_aws.lambda_"} <= set(modules)

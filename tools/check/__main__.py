@@ -1,0 +1,223 @@
+"""``python -m tools.check``: the main job behind ``make check``.
+
+1. **layers**: every layer of every environment under Pulumi's mocks (tools/offline), environments in parallel,
+   each run in a child of one warm process, unchanged runs skipped;
+2. then side by side: the **policy pack** over every export, the **scans** (checkov once for all files,
+   cfn-lint, parliament, the repository scans), the **cost estimate** and the **architecture diagram**;
+3. the answer: ``build/<env>/report.md``, ``build/summary.json`` and a short terminal summary.
+
+Exit status 1 when any environment has a failed layer run, a mandatory violation, an unsuppressed scan finding
+or a stale suppression; 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from shared.contract import LAYER_ORDER
+from tools.check import summary
+from tools.offline.__main__ import describe
+from tools.offline.schedule import Outcome, run_all
+from tools.progress import Progress
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+POLICY_CONFIG = REPO_ROOT / "policies" / "config.json"
+T = TypeVar("T")
+
+
+def judge(out: Path, envs: list[str], layers: list[str], config: Path) -> tuple[dict[str, list[Any]], dict[str, str]]:
+    """The policy pack over every export: violations per environment, and the level each policy ran at."""
+    from tools.policy_analyze import POLICIES, PolicySettings, analyze, default_level, load_config, load_export
+
+    settings = load_config(config)
+    levels = {p.name: settings.get(p.name, PolicySettings(default_level(p))).level.value for p in POLICIES}
+    found: dict[str, list[Any]] = {}
+    for env in envs:
+        found[env] = [v for layer in layers for v in analyze(load_export(out / env / f"{layer}.json"), settings)]
+    return found, levels
+
+
+def scan(out: Path) -> dict[str, Any]:
+    """Every scanner once over every export and the repository; counts and open findings per environment."""
+    from tools.scan.cli import SCANNERS, find_exports, format_report, run_scan
+    from tools.scan.suppressions import load_suppressions
+    from tools.scan.venv import ensure_scan_venv
+
+    ensure_scan_venv()
+    scan_dir = out / "scan"
+    report = run_scan(find_exports(out, scan_dir), scan_dir, load_suppressions(), REPO_ROOT)
+    (scan_dir / "report.txt").write_text(format_report(report, check_stale=True) + "\n")
+    suppressed = {id(f) for f, _ in report.suppressed}
+    counts: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+    for export in report.exports:  # a scanner with nothing to say still gets its row of zeros
+        for scanner in SCANNERS:
+            counts[Path(export.source).parent.name][scanner].update({})
+    open_findings: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for finding in report.findings:
+        source = Path(finding.source)
+        where = source.parent.name if source.resolve().is_relative_to(out.resolve()) else summary.REPOSITORY
+        state = "passed" if finding.passed else ("suppressed" if id(finding) in suppressed else "failed")
+        counts[where][finding.scanner][state] += 1
+        if state == "failed":
+            fields = ("scanner", "check_id", "title", "urn", "resource", "source", "detail")
+            open_findings[where].append({k: str(getattr(finding, k)) for k in fields})
+    as_dicts = {
+        where: {scanner: {s: c[s] for s in summary.SCAN_STATES} for scanner, c in sorted(by.items())}
+        for where, by in counts.items()
+    }
+    return {"counts": as_dicts, "open": dict(open_findings), "stale": list(report.stale)}
+
+
+def estimate(out: Path, envs: list[str]) -> dict[str, dict[str, Any]]:
+    """The monthly cost of each environment from its exports."""
+    from tools.report import cost
+
+    prices = cost.load_prices()
+    return {env: cost.estimate(cost.load_exports(out, env), prices, env).to_dict() for env in envs}
+
+
+def draw(out: Path, envs: list[str]) -> dict[str, str]:
+    """``build/<env>/architecture.png`` for each environment."""
+    from tools.report.diagram import render_environment
+
+    return {env: str(render_environment(out, env)) for env in envs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every phase, write the reports, print the summary; see the module docstring for the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m tools.check", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "build")
+    parser.add_argument("--envs", default="dev staging prod")
+    parser.add_argument("--no-cache", action="store_true", help="run every layer and scanner afresh")
+    parser.add_argument("--policy-config", type=Path, default=POLICY_CONFIG, help="the pack config (exemptions)")
+    args = parser.parse_args(argv)
+    out, envs = args.out.resolve(), args.envs.split()
+    layers = [layer.value for layer in LAYER_ORDER]
+    progress = Progress()
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    progress.line(f"check: {len(layers)} layers x {len(envs)} environments -> {out}")
+
+    runs: dict[str, dict[str, dict[str, Any]]] = {env: {} for env in envs}
+    errors: dict[str, list[str]] = {env: [] for env in envs}
+
+    def layer_done(outcome: Outcome) -> None:
+        text, status = describe(outcome)
+        done = sum(len(r) for r in runs.values()) + 1
+        progress.line(f"{text}  [{done}/{len(envs) * len(layers)}]", status)
+        runs[outcome.env][outcome.layer] = {
+            "resources": outcome.resources,
+            "seconds": round(outcome.seconds, 3),
+            "cached": outcome.cached,
+            **({"error": outcome.error} if outcome.error else {}),
+        }
+        if outcome.error:
+            errors[outcome.env].append(outcome.error)
+
+    phase = time.monotonic()
+    run_all({env: list(layers) for env in envs}, out, use_cache=not args.no_cache, on_done=layer_done)
+    timings["layers"] = time.monotonic() - phase
+    ready = [env for env in envs if not errors[env] and len(runs[env]) == len(layers)]
+    for env in envs:
+        if env not in ready and not errors[env]:
+            errors[env].append("not every layer ran")
+
+    if args.no_cache:
+        os.environ["SCAN_CACHE"] = "0"
+    results: dict[str, Any] = {}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures: dict[str, Future[Any]] = {
+            "policies": pool.submit(_timed, timings, "policies", lambda: judge(out, ready, layers, args.policy_config)),
+            "scans": pool.submit(_timed, timings, "scans", lambda: scan(out)),
+            "cost": pool.submit(_timed, timings, "cost", lambda: estimate(out, ready)),
+            "diagrams": pool.submit(_timed, timings, "diagrams", lambda: draw(out, ready)),
+        }
+        for name, future in futures.items():
+            try:
+                results[name] = future.result()
+                progress.line(f"ok {name} ({timings[name]:.1f}s)", "ok")
+            except Exception as error:  # a phase that crashes fails every environment it would have judged
+                detail = "".join(traceback.format_exception_only(error)).strip()
+                progress.line(f"FAIL {name}: {detail}", "FAIL")
+                for env in envs:
+                    errors[env].append(f"{name} failed: {detail}")
+    timings["total"] = time.monotonic() - started
+
+    violations, levels = results.get("policies", ({}, {}))
+    scans = results.get("scans", {"counts": {}, "open": {}, "stale": []})
+    document: dict[str, Any] = {"environments": {}, "timings": {k: round(v, 3) for k, v in timings.items()}}
+    for env in envs:
+        diagram = results.get("diagrams", {}).get(env)
+        entry = summary.environment_entry(
+            env,
+            runs[env],
+            violations.get(env, []),
+            levels,
+            scans["counts"].get(env, {}),
+            scans["open"].get(env, []),
+            results.get("cost", {}).get(env),
+            str(Path(diagram).relative_to(out)) if diagram else None,
+            errors[env],
+        )
+        document["environments"][env] = entry
+        (out / env).mkdir(parents=True, exist_ok=True)
+        (out / env / "report.md").write_text(summary.render_markdown(entry))
+    document[summary.REPOSITORY] = {
+        "scans": scans["counts"].get(summary.REPOSITORY, {}),
+        "open_findings": scans["open"].get(summary.REPOSITORY, []),
+        "stale_suppressions": scans["stale"],
+    }
+    failed_envs = [env for env, entry in document["environments"].items() if not entry["ok"]]
+    document["ok"] = not failed_envs and not scans["stale"] and not document[summary.REPOSITORY]["open_findings"]
+    (out / "summary.json").write_text(json.dumps(document, indent=2) + "\n")
+
+    for line in summary.render_terminal(document):
+        progress.line(line)
+    for line in failures(document):
+        progress.line(line, "FAIL")
+    phases = ", ".join(f"{k} {v:.1f}s" for k, v in timings.items() if k != "total")
+    progress.line(f"check: reports in {out}/<env>/report.md and {out}/summary.json ({phases})")
+    verdict = "passed" if document["ok"] else f"FAILED ({', '.join(failed_envs) or 'repository'})"
+    progress.line(f"check {verdict} in {timings['total']:.1f}s", "ok" if document["ok"] else "FAIL")
+    return 0 if document["ok"] else 1
+
+
+def failures(document: dict[str, Any]) -> list[str]:
+    """One line per reason the check fails: mandatory violations, open findings, errors, stale suppressions."""
+    lines = []
+    for env, entry in document["environments"].items():
+        lines += [
+            f"FAIL {env}: {v['policy']} {v['urn']}: {v['message']}"
+            for v in entry["policies"]["violations"]
+            if v["level"] == "mandatory"
+        ]
+        lines += [f"FAIL {env}: {f['scanner']} {f['check_id']} {f['urn']} {f['title']}" for f in entry["open_findings"]]
+        lines += [f"FAIL {env}: {problem}" for problem in entry["errors"]]
+    repository = document[summary.REPOSITORY]
+    lines += [
+        f"FAIL repository: {f['scanner']} {f['check_id']} {f['urn']} {f['title']}" for f in repository["open_findings"]
+    ]
+    lines += [f"FAIL stale suppression: {stale}" for stale in repository["stale_suppressions"]]
+    return lines
+
+
+def _timed(timings: dict[str, float], name: str, work: Callable[[], T]) -> T:
+    started = time.monotonic()
+    try:
+        return work()
+    finally:
+        timings[name] = time.monotonic() - started
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""Run many layer programs fast: one warm parent, one forked child per run, and a cache keyed on the inputs.
+
+The Pulumi runtime is process-global, so each layer run needs its own process. Starting a fresh interpreter per
+run would pay for importing pulumi and the provider SDKs (most of a run's time) twelve times; instead the parent
+imports them once and forks a child per run, which inherits them. The parent never starts the Pulumi runtime or
+a thread, so forking is safe. Environments are independent and run in parallel; within one, layers run in order
+because a layer's StackReferences are answered from the exports its upstream layers just wrote.
+
+A run whose inputs are unchanged since the last run into the same output directory is skipped: the key is a hash
+of the layer's project folder, the shared library, this runner, the pinned dependencies, the Python version and
+the upstream exports (so a changed upstream output re-runs every layer below it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.offline.runner import REPO_ROOT, STACKS_DIR, _describe, run_layer
+
+CACHE_DIR = ".cache"
+# Inputs every layer run depends on besides its own project folder and its upstream exports.
+SHARED_INPUTS = ("shared", "tools/offline", "pyproject.toml")
+_PROVIDER_MODULE = re.compile(r"\b(aws|aws_native)\.([a-z][a-z0-9_]*)\.")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one (environment, layer) run."""
+
+    env: str
+    """The stack."""
+    layer: str
+    """The layer."""
+    resources: int
+    """Provider-managed resources in the export (0 on failure)."""
+    seconds: float
+    """Wall time of the run, as the parent saw it (0 for a cache hit)."""
+    cached: bool
+    """True when the inputs were unchanged and the previous export was kept."""
+    error: str = ""
+    """Why the run failed; empty on success."""
+
+
+def _files(path: Path) -> Iterable[Path]:
+    if path.is_file():
+        yield path
+    elif path.is_dir():
+        for found in sorted(path.rglob("*")):
+            if found.is_file() and "__pycache__" not in found.parts and found.suffix not in (".pyc",):
+                yield found
+
+
+def input_key(layer: str, env: str, out: Path, stacks_dir: Path, preview: bool, upstream: Sequence[str]) -> str:
+    """A hash of everything a layer run reads; equal keys mean an identical export."""
+    digest = hashlib.sha256(f"{sys.version}|{layer}|{env}|preview={preview}".encode())
+    for path in [*_files(stacks_dir / layer), *(f for p in SHARED_INPUTS for f in _files(REPO_ROOT / p))]:
+        digest.update(str(path.relative_to(path.anchor)).encode())
+        digest.update(path.read_bytes())
+    for name in upstream:
+        export = out / env / f"{name}.json"
+        digest.update(export.read_bytes() if export.exists() else b"<missing>")
+    return digest.hexdigest()
+
+
+def provider_modules(roots: Sequence[Path]) -> list[str]:
+    """The provider submodules the programs use (``aws.ec2.Vpc`` -> ``pulumi_aws.ec2``), found in their source."""
+    found: set[str] = set()
+    for root in roots:
+        for path in _files(root):
+            if path.suffix == ".py":
+                for package, module in _PROVIDER_MODULE.findall(path.read_text()):
+                    found.add(f"pulumi_{package}.{module}")
+    return sorted(found)
+
+
+def warm(stacks_dir: Path) -> None:
+    """Import what every child needs, once: the provider SDKs load submodules lazily, on first use."""
+    for module in provider_modules([stacks_dir, REPO_ROOT / "shared"]):
+        try:
+            # The SDKs hand out lazy modules that load on first attribute access: touch one to load it now.
+            getattr(importlib.import_module(module), "_utilities", None)
+        except ImportError:
+            continue  # a name the regex caught that is not a submodule (a child imports what it really uses)
+
+
+def _child(layer: str, env: str, out: Path, preview: bool, stacks_dir: Path, result_file: Path) -> None:
+    """Runs in the forked child: one layer, its result as JSON in ``result_file``; never returns."""
+    code = 0
+    try:
+        log = os.open(result_file.with_suffix(".log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        result = run_layer(layer, env, out, preview=preview, stacks_dir=stacks_dir)
+        result_file.write_text(json.dumps({"resources": result.resource_count}))
+    except BaseException as error:  # everything must reach the parent as a message, never as a traceback
+        code = 1
+        result_file.write_text(json.dumps({"error": f"{layer} [{env}]: {_describe(error)}"}))
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def run_all(
+    chains: dict[str, list[str]],
+    out: Path,
+    *,
+    preview: bool = False,
+    stacks_dir: Path = STACKS_DIR,
+    workers: int = 0,
+    use_cache: bool = True,
+    on_done: Callable[[Outcome], None] = lambda outcome: None,
+) -> list[Outcome]:
+    """Run each environment's layers in order, environments in parallel; a failure stops only its environment."""
+    workers = workers or os.cpu_count() or 2
+    warmed = False
+    queues = {env: deque(layers) for env, layers in chains.items()}
+    order = {env: list(layers) for env, layers in chains.items()}
+    running: dict[int, tuple[str, str, float, Path, str]] = {}
+    outcomes: list[Outcome] = []
+    scratch = Path(tempfile.mkdtemp(prefix="offline-"))
+    busy: set[str] = set()
+
+    def finish(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        on_done(outcome)
+        if outcome.error:
+            # No stale answer may outlive a failure: the failed layer's export and those below it go.
+            for layer in [outcome.layer, *queues[outcome.env]]:
+                _forget(out, outcome.env, layer)
+            queues[outcome.env].clear()
+
+    while any(queues.values()) or running:
+        for env, queue in queues.items():
+            while queue and env not in busy and len(running) < workers:
+                layer = queue.popleft()
+                upstream = order[env][: order[env].index(layer)]
+                key = input_key(layer, env, out, stacks_dir, preview, upstream)
+                if use_cache and _cached(out, env, layer, key):
+                    finish(Outcome(env, layer, _resources(out / env / f"{layer}.json"), 0.0, True))
+                    continue
+                result_file = scratch / f"{env}-{layer}.json"
+                if not warmed:  # only when something must run: a fully cached check imports nothing
+                    warm(stacks_dir)
+                    warmed = True
+                pid = os.fork()
+                if pid == 0:
+                    _child(layer, env, out, preview, stacks_dir, result_file)
+                running[pid] = (env, layer, time.monotonic(), result_file, key)
+                busy.add(env)
+        if not running:
+            continue
+        pid, _ = os.wait()
+        env, layer, started, result_file, key = running.pop(pid)
+        busy.discard(env)
+        seconds = time.monotonic() - started
+        answer = json.loads(result_file.read_text()) if result_file.exists() else {}
+        if "resources" in answer:
+            _store(out, env, layer, key)
+            finish(Outcome(env, layer, answer["resources"], seconds, False))
+        else:
+            log = result_file.with_suffix(".log")
+            detail = answer.get("error") or (log.read_text().strip() if log.exists() else "") or "the run crashed"
+            finish(Outcome(env, layer, 0, seconds, False, detail))
+    return outcomes
+
+
+def _key_file(out: Path, env: str, layer: str) -> Path:
+    return out / CACHE_DIR / f"{env}-{layer}.sha256"
+
+
+def _cached(out: Path, env: str, layer: str, key: str) -> bool:
+    stored = _key_file(out, env, layer)
+    exports = (out / env / f"{layer}.json", out / env / "options" / f"{layer}.json")
+    return stored.exists() and stored.read_text() == key and all(p.exists() for p in exports)
+
+
+def _store(out: Path, env: str, layer: str, key: str) -> None:
+    path = _key_file(out, env, layer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(key)
+
+
+def _forget(out: Path, env: str, layer: str) -> None:
+    for path in (_key_file(out, env, layer), out / env / f"{layer}.json", out / env / "options" / f"{layer}.json"):
+        path.unlink(missing_ok=True)
+
+
+def _resources(export: Path) -> int:
+    document = json.loads(export.read_text())
+    resources = document["deployment"]["resources"]
+    return sum(1 for r in resources if r.get("custom") and not r["type"].startswith("pulumi:"))

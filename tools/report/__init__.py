@@ -1,0 +1,1 @@
+"""Reports built from the offline stack exports: monthly cost estimates and diagrams."""
