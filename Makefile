@@ -50,7 +50,7 @@ preview: $(VENV_STAMP) ## Offline preview of every layer of every environment: b
 # The main job: every layer of every environment offline, then side by side the policy pack, the scans, the cost
 # estimate and the diagram; build/<env>/report.md, build/summary.json and a terminal summary. NO_CACHE=1 reruns all.
 check: $(VENV_STAMP) $(SCAN_STAMP) ## The main job: offline preview, policies, scans, cost and diagram, reported
-	$(PY) -m tools.check --out $(BUILD) $(if $(NO_CACHE),--no-cache)
+	$(PY) -m tools.check --out $(BUILD) --policy-config "$(POLICY_CONFIG)" $(if $(NO_CACHE),--no-cache)
 
 bench: $(VENV_STAMP) ## Time make check and its phases (cold and warm) against the floor of an empty program
 	$(PY) -m tools.bench

@@ -35,8 +35,9 @@ DESTROY_LAYERS := $(addprefix destroy-,$(LAYERS))
 .PHONY: $(PREVIEW_LAYERS) $(UP_LAYERS) $(REFRESH_LAYERS) $(DESTROY_LAYERS)
 .PHONY: preview-all deploy-all destroy-all outputs doctor check-env
 
+# Named after the target that needs it, so a missing ENV says `make deploy-all ENV=...`, not `make check-env`.
 check-env: $(VENV_STAMP)
-	@$(DEPLOY) check-env
+	@$(PY) -m tools.deploy --target "$(or $(firstword $(MAKECMDGOALS)),$@)" --env "$(ENV)" check-env
 
 $(PREVIEW_LAYERS): preview-%: $(VENV_STAMP) ## (per layer) pulumi preview with the policy pack: make preview-data ENV=dev [DOWNSTREAM=1]
 	@$(DEPLOY) run preview --layers $* $(if $(DOWNSTREAM),--downstream) $(LIVE_FLAGS)

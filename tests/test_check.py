@@ -152,8 +152,7 @@ def test_the_terminal_summary_has_a_column_per_environment(
 def test_a_mandatory_violation_fails_check_and_is_named(
     checked: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
-    out = tmp_path / "build"
-    shutil.copytree(checked[0], out)  # the other tests read the passing run's reports
+    out = _copy(checked, tmp_path)
     strict = tmp_path / "strict.json"
     strict.write_text(json.dumps({"s3-tls-only": "mandatory"}))  # the frontend buckets' exemptions are gone
     done = _check(out, "--policy-config", str(strict))
@@ -164,3 +163,43 @@ def test_a_mandatory_violation_fails_check_and_is_named(
     assert done.stdout.count("cached ") == len(ENVS) * len(LAYERS)
     document = json.loads((out / "summary.json").read_text())
     assert document["environments"]["prod"]["policies"]["by_policy"]["s3-tls-only"]["violations"] >= 1
+
+
+def _copy(checked: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> Path:
+    out = tmp_path / "build"
+    shutil.copytree(checked[0], out)  # the other tests read the passing run's reports; the caches come along
+    return out
+
+
+def test_an_unsuppressed_scan_finding_fails_check_and_is_named(
+    checked: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    out = _copy(checked, tmp_path)
+    none = tmp_path / "suppressions.yaml"
+    none.write_text("suppressions: []\n")
+    done = _check(out, "--suppressions", str(none))
+    assert done.returncode == 1
+    assert "FAIL dev: checkov CKV" in done.stdout
+    assert "FAIL repository: checkov-secrets CKV_SECRET_6" in done.stdout
+    document = json.loads((out / "summary.json").read_text())
+    assert document["environments"]["prod"]["open_findings"], "the findings are listed in summary.json"
+    assert document["environments"]["prod"]["scans"]["checkov"]["failed"] > 0
+
+
+def test_a_stale_suppression_fails_check(
+    checked: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    out = _copy(checked, tmp_path)
+    stale = tmp_path / "suppressions.yaml"
+    reason = "An entry that matches nothing, to prove that a stale suppression fails the check."
+    real = (REPO_ROOT / "scan" / "suppressions.yaml").read_text()
+    stale.write_text(
+        real
+        + "  - check: CKV_AWS_999\n    resources:\n"
+        + "      - name: nothing-by-this-name\n        type: aws:s3/bucket:Bucket\n"
+        + f"    reason: {reason}\n"
+    )
+    done = _check(out, "--suppressions", str(stale))
+    assert done.returncode == 1
+    assert "FAIL stale suppression: suppression #" in done.stdout
+    assert "(CKV_AWS_999) matches no finding" in done.stdout

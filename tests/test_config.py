@@ -9,6 +9,7 @@ import pytest
 
 from shared.config import ConfigError, ConfigReader, EnvironmentConfig, environment_matrix, read_environment
 from shared.constants import INTERFACE_ENDPOINT_SERVICES
+from tests.conftest import REPO_ROOT
 
 NS = "student-helper-network"
 
@@ -282,3 +283,32 @@ def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(ConfigError) as caught:
         load("prod", rds_multi_az="false", rds_deletion_protection="false", lambda_timeout_seconds="1000")
     assert len(caught.value.problems) == 3, caught.value.problems
+
+
+def test_the_readme_environment_matrix_shows_the_configured_sizes() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme[readme.index("## Environment matrix and monthly cost") :]
+    rows = {
+        line.split("|")[1].strip(): [cell.strip() for cell in line.strip().strip("|").split("|")[1:]]
+        for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith("| setting")
+    }
+    envs = [load(env) for env in ("dev", "staging", "prod")]
+    expected = {
+        "EC2 backend": [e.ec2_instance_type for e in envs],
+        "RDS PostgreSQL": [e.rds_instance_class for e in envs],
+        "RDS storage": [f"{e.rds_allocated_storage} GiB gp3" for e in envs],
+        "RDS Multi-AZ": ["yes" if e.rds_multi_az else "no" for e in envs],
+        "RDS backup retention": [
+            f"{d} day{'s' if d != 1 else ''}" for d in (e.rds_backup_retention_days for e in envs)
+        ],
+        "Lambda memory / timeout": [f"{e.lambda_memory_mb} MB / {e.lambda_timeout_seconds} s" for e in envs],
+        "interface endpoints": [
+            f"{len(e.interface_endpoints)} in {e.endpoint_az_count} AZ{'s' if e.endpoint_az_count > 1 else ''}"
+            for e in envs
+        ],
+        "deletion protection": ["yes" if e.rds_deletion_protection else "no" for e in envs],
+        "domain": [e.domain for e in envs],
+    }
+    for setting, values in expected.items():
+        assert rows.get(setting) == values, f"README environment matrix, row {setting!r}: shows {rows.get(setting)}"

@@ -216,6 +216,9 @@ RETAINED = {
     (BUCKET, "access-logs"),
     ("aws:s3/vectorsVectorBucket:VectorsVectorBucket", "vectors"),
     ("aws:s3/vectorsIndex:VectorsIndex", "vectors-index"),
+    # The image history a rollback or a rebuilt environment deploys.
+    ("aws:ecr/repository:Repository", "backend"),
+    ("aws:ecr/repository:Repository", "processor"),
 }
 
 
@@ -318,3 +321,19 @@ def test_prod_secret_recovery_window_is_required() -> None:
     read_data_settings(reader, read_environment(reader))
     with pytest.raises(ConfigError, match="secret_recovery_window_days = 0 is invalid: allowed in prod: 7 to 30"):
         reader.finish()
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_only_unprotected_stores_are_emptied_by_a_destroy(env: str, exports: dict[tuple[str, str], Export]) -> None:
+    # Outside prod a confirmed destroy must not stop half way at the first bucket holding objects; in prod the
+    # stores are protected and retained, so their contents are never part of a destroy.
+    disposable = env != "prod"
+    data = exports[(env, "data")]
+    stores = [
+        *((r, "forceDestroy") for r in data.of_type(BUCKET)),
+        *((r, "forceDestroy") for r in data.of_type("aws:s3/vectorsVectorBucket:VectorsVectorBucket")),
+        *((r, "forceDelete") for r in data.of_type("aws:ecr/repository:Repository")),
+    ]
+    assert len(stores) == 6, [r["urn"] for r, _ in stores]
+    for resource, flag in stores:
+        assert resource["inputs"].get(flag, False) is disposable, f"{resource['urn']}: {flag}"

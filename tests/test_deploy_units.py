@@ -95,16 +95,17 @@ EC2 = {"urn": "urn:ec2", "type": "aws:ec2/instance:Instance", "id": "i-1"}
     ],
 )
 def test_protections_are_read_from_state(resource: dict[str, Any], kinds: list[str], first_step: str) -> None:
-    found = guard.protections(_export(resource), "data", "prod")
+    found = guard.protections(_export(resource), "data", "prod", "ap-southeast-2")
     assert [p.kind for p in found] == kinds
     if found:
         assert first_step in found[0].lift[0]
 
 
 def test_aws_side_protection_is_lifted_then_refreshed() -> None:
-    [found] = guard.protections(_export({**EC2, "inputs": {"disableApiTermination": True}}), "compute", "prod")
+    export = _export({**EC2, "inputs": {"disableApiTermination": True}})
+    [found] = guard.protections(export, "compute", "prod", "ap-southeast-2")
     assert found.lift == (
-        "aws ec2 modify-instance-attribute --instance-id i-1 --no-disable-api-termination",
+        "aws ec2 modify-instance-attribute --region ap-southeast-2 --instance-id i-1 --no-disable-api-termination",
         "make refresh-compute ENV=prod",
     )
 
@@ -179,3 +180,27 @@ def test_image_tags_are_checked_with_the_programs_rules(tmp_path: Path) -> None:
     assert check.status == "FAIL"
     assert "student-helper-compute:backend_image_tag = 'latest' is invalid" in check.detail
     assert "student-helper-compute:processor_image_tag" in check.detail
+
+
+def test_a_list_holding_a_secret_is_treated_as_secret() -> None:
+    outputs_of_network = _contract_outputs(Layer.NETWORK, availability_zones=["a", outputs.SECRET_PLACEHOLDER])
+    collected = outputs.collect("dev", "r", {Layer.NETWORK: outputs_of_network})
+    assert "AVAILABILITY_ZONES" not in collected.values
+    assert "AVAILABILITY_ZONES" in collected.secret_keys
+
+
+@pytest.mark.parametrize(
+    ("document", "environ", "needs"),
+    [
+        ("config: {}\n", {}, True),  # a new stack gets a passphrase provider
+        ("config: {}\n", {"SECRETS_PROVIDER": "awskms://alias/state"}, False),
+        ("secretsprovider: awskms://alias/state?region=ap-southeast-2\nconfig: {}\n", {}, False),
+        ("encryptionsalt: v1:abc\nconfig: {}\n", {"SECRETS_PROVIDER": "awskms://alias/state"}, True),
+    ],
+)
+def test_which_stacks_need_a_passphrase(tmp_path: Path, document: str, environ: dict[str, str], needs: bool) -> None:
+    for layer in LAYER_ORDER:
+        (tmp_path / layer.value).mkdir()
+        (tmp_path / layer.value / "Pulumi.prod.yaml").write_text(document)
+    expected = [layer.value for layer in LAYER_ORDER] if needs else []
+    assert doctor.passphrase_layers("prod", environ, tmp_path) == expected

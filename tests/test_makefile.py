@@ -130,7 +130,8 @@ def test_every_preview_and_up_applies_the_policy_pack(standin: StandIn, verb: st
 
 
 def test_up_is_non_interactive_in_ci_and_interactive_otherwise(standin: StandIn) -> None:
-    assert "--yes" in standin.make("up-edge", "ENV=dev", CI="true").args("up")[0]
+    ci = standin.make("up-edge", "ENV=dev", CI="true", PULUMI_BACKEND_URL="s3://acme-state")
+    assert "--yes" in ci.args("up")[0]
     assert "--yes" in standin.make("up-edge", "ENV=dev", YES="1").args("up")[0]
     assert "--yes" not in standin.make("up-edge", "ENV=dev").args("up")[0]
 
@@ -392,7 +393,7 @@ def test_a_secrets_provider_is_used_for_new_stacks(standin: StandIn) -> None:
     ("args", "message"),
     [
         (("deploy-all", "ENV=qa"), "ENV='qa' is not a stack of this repo: allowed dev, staging, prod"),
-        (("deploy-all",), "ENV is required: make check-env ENV=<dev|staging|prod>"),
+        (("deploy-all",), "ENV is required: make deploy-all ENV=<dev|staging|prod>"),
         (("up-data",), "ENV is required: make up-data ENV=<dev|staging|prod>"),
         (("preview-edge", "ENV=Prod"), "ENV='Prod' is not a stack of this repo"),
         (("destroy-all", "ENV=test", "CONFIRM=test"), "ENV='test' is not a stack of this repo"),
@@ -442,7 +443,8 @@ def _data_deployed(standin: StandIn) -> None:
         (
             {"PULUMI_BACKEND_URL": "s3://acme-state"},
             _none,
-            "FAIL  state backend    s3://acme-state is self-managed: set PULUMI_CONFIG_PASSPHRASE",
+            "FAIL  state backend    s3://acme-state is self-managed and the network, data, compute, edge stack(s) "
+            "use a passphrase: set PULUMI_CONFIG_PASSPHRASE",
         ),
         (
             {"PULUMI_BACKEND_URL": "https://api.pulumi.com", "STANDIN_LOGGED_OUT": "1"},
@@ -468,7 +470,7 @@ def test_doctor_names_each_failure_and_its_fix(
 
 def test_doctor_passes_on_a_ready_machine(standin: StandIn) -> None:
     _data_deployed(standin)
-    result = standin.make("doctor", "ENV=dev")
+    result = standin.make("doctor", "ENV=dev", PULUMI_CONFIG_PASSPHRASE="correct horse")
     assert result.done.returncode == 0, result.done.stdout + result.done.stderr
     out = result.done.stdout
     assert "ok    pulumi CLI       v3.272.0 (>= v3.272.0)" in out
@@ -476,3 +478,45 @@ def test_doctor_passes_on_a_ready_machine(standin: StandIn) -> None:
     assert "ok    image tags       backend 0.1.0, processor 0.1.0" in out
     assert "ok    images pushed    both tags are in their repositories" in out
     assert "doctor: ready to deploy dev" in out
+
+
+# --- review follow-ups: the state of CI runs, prod single-layer destroys, resumable destroys ----------------------
+
+
+def test_ci_refuses_the_embedded_backend_whose_state_would_vanish_with_the_runner(standin: StandIn) -> None:
+    result = standin.make("up-network", "ENV=dev", CI="true")
+    assert result.done.returncode != 0
+    assert "PULUMI_BACKEND_URL is unset in CI" in result.done.stderr
+    assert result.args() == []
+
+
+def test_staging_and_prod_on_the_embedded_backend_say_where_their_state_lives(standin: StandIn) -> None:
+    result = standin.make("up-network", "ENV=staging")
+    assert "note: staging state is kept only on this machine" in result.done.stdout
+    assert "state is kept only" not in standin.make("up-network", "ENV=dev").done.stdout
+
+
+def test_a_preview_skipped_in_ci_fails(standin: StandIn) -> None:
+    standin.deployed("dev", ["network"])
+    result = standin.make("preview-compute", "ENV=dev", CI="true", PULUMI_BACKEND_URL="s3://acme-state")
+    assert result.done.returncode != 0
+    assert "FAILED: nothing previewed for compute" in result.done.stderr
+    assert result.args("preview") == []
+
+
+def test_in_prod_a_protection_in_any_layer_stops_a_single_layer_destroy(
+    standin: StandIn, offline_exports: dict[tuple[str, str], Path]
+) -> None:
+    standin.set_export("prod", "data", offline_exports[("prod", "data")])
+    result = standin.make("destroy-edge", "ENV=prod", "CONFIRM=prod")
+    assert result.done.returncode != 0
+    assert "deletion-protection: urn:pulumi:prod::student-helper-data::" in result.done.stderr
+    assert "--region ap-southeast-2" in result.done.stderr
+    assert result.args("destroy") == []
+
+
+def test_a_failed_destroy_says_how_to_resume(standin: StandIn) -> None:
+    result = standin.make("destroy-all", "ENV=dev", "CONFIRM=dev", STANDIN_FAIL_IN="compute")
+    assert result.done.returncode != 0
+    assert result.layers("destroy") == ["edge", "compute"]
+    assert "resume with: make destroy-all ENV=dev CONFIRM=dev" in result.done.stderr

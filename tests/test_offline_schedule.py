@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
-from tools.offline.schedule import input_key, provider_modules
+from tools.offline.schedule import input_key, provider_modules, upstream_of
 
 
 def _preview(out: Path, *extra: str, layers: str = "network data") -> subprocess.CompletedProcess[str]:
@@ -24,7 +24,7 @@ def _status(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
     }
 
 
-def test_unchanged_runs_are_cached_and_a_changed_upstream_reruns_what_reads_it(tmp_path: Path) -> None:
+def test_unchanged_runs_are_cached_and_an_edited_export_is_rewritten(tmp_path: Path) -> None:
     first = _preview(tmp_path)
     assert first.returncode == 0, first.stderr
     assert _status(first) == {"network": "ok", "data": "ok"}
@@ -35,25 +35,59 @@ def test_unchanged_runs_are_cached_and_a_changed_upstream_reruns_what_reads_it(t
     stack = next(r for r in document["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack")
     stack["outputs"]["unread_extra"] = "changed"
     network.write_text(json.dumps(document))
-    # network's own inputs are unchanged (its export is an output, not an input): only data, which reads it, reruns.
-    assert _status(_preview(tmp_path)) == {"network": "cached", "data": "ok"}
+    # The edited export is not trusted: network runs again and writes its real export back, so data, whose
+    # upstream export is then what it was, stays cached.
+    assert _status(_preview(tmp_path)) == {"network": "ok", "data": "cached"}
     assert _status(_preview(tmp_path, "--no-cache")) == {"network": "ok", "data": "ok"}
 
 
 def test_the_cache_key_covers_the_program_the_shared_library_and_the_upstream_exports(tmp_path: Path) -> None:
-    stacks = tmp_path / "stacks"
+    stacks, shared = tmp_path / "stacks", tmp_path / "shared"
     shutil.copytree(REPO_ROOT / "stacks" / "data", stacks / "data")
+    shutil.copytree(REPO_ROOT / "shared", shared, ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path / "out"
     (out / "dev").mkdir(parents=True)
-    key = input_key("data", "dev", out, stacks, False, ["network"])
-    assert input_key("data", "dev", out, stacks, True, ["network"]) != key, "preview mode"
-    assert input_key("data", "staging", out, stacks, False, ["network"]) != key, "environment"
+
+    def key(preview: bool = False, env: str = "dev") -> str:
+        return input_key("data", env, out, stacks, preview, upstream_of("data"), shared_inputs=(shared,))
+
+    first = key()
+    assert key(preview=True) != first, "preview mode"
+    assert key(env="staging") != first, "environment"
     (out / "dev" / "network.json").write_text("{}")
-    assert input_key("data", "dev", out, stacks, False, ["network"]) != key, "upstream export"
-    key = input_key("data", "dev", out, stacks, False, ["network"])
+    assert key() != first, "upstream export"
+    first = key()
     stack_file = stacks / "data" / "Pulumi.dev.yaml"
     stack_file.write_text(stack_file.read_text() + "\n# edited\n")
-    assert input_key("data", "dev", out, stacks, False, ["network"]) != key, "stack config"
+    assert key() != first, "stack config"
+    first = key()
+    library = shared / "naming.py"
+    library.write_text(library.read_text() + "\n# edited\n")
+    assert key() != first, "shared library"
+
+
+def test_every_layer_below_counts_as_upstream_even_when_a_run_names_one_layer() -> None:
+    assert upstream_of("edge") == ["network", "data", "compute"]
+    assert upstream_of("network") == []
+
+
+def test_a_layer_run_alone_sees_a_changed_upstream_export(tmp_path: Path) -> None:
+    assert _preview(tmp_path).returncode == 0
+    network = tmp_path / "dev" / "network.json"
+    document = json.loads(network.read_text())
+    stack = next(r for r in document["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack")
+    del stack["outputs"]["subnet_ids"]
+    network.write_text(json.dumps(document))
+    alone = _preview(tmp_path, layers="data")
+    assert alone.returncode == 1, "a cached data export must not hide that its upstream lost an output"
+    assert "subnet_ids" in alone.stderr
+
+
+def test_an_edited_export_is_not_a_cache_hit(tmp_path: Path) -> None:
+    assert _preview(tmp_path, layers="network").returncode == 0
+    network = tmp_path / "dev" / "network.json"
+    network.write_text(network.read_text().replace('"vpc_cidr"', '"vpc_cidr_edited"', 1))
+    assert _status(_preview(tmp_path, layers="network")) == {"network": "ok"}
 
 
 def test_a_failing_layer_stops_its_environment_and_removes_its_old_export(tmp_path: Path) -> None:

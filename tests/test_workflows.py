@@ -42,10 +42,15 @@ LAYERS = tuple(layer.value for layer in LAYER_ORDER)
 COMMANDS = ("preview", "up")
 # The environment pull requests preview against (pull-request.yml says why only this one).
 PREVIEW_ENV = "staging"
+# The GitHub environment the preview job runs in: it scopes the preview role and staging's state passphrase to it,
+# and the preview role trusts the OIDC subject repo:<owner>/<repo>:environment:preview.
+PREVIEW_GITHUB_ENV = "preview"
 # What every layer runs: a change here can change any stack.
 COMMON_PATHS = frozenset(
     {
         "shared/**",
+        # The deploy driver behind every make preview-/up- target: layer order, stack selection, guards.
+        "tools/deploy/**",
         "policies/**",
         "Makefile",
         "mk/**",
@@ -69,6 +74,12 @@ LOCAL_WORKFLOW = re.compile(r"\./\.github/workflows/(?P<file>[\w.-]+\.ya?ml)")
 INPUT = re.compile(r"\$\{\{\s*inputs\.([\w-]+)\s*\}\}")
 SHELL_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 CHECK_INPUTS = "Check the inputs"
+CHECK_CONFIGURATION = "Check the configuration"
+# The role each layer job assumes (a variable of its GitHub environment).
+ROLE_VARIABLE = {"preview": "AWS_PREVIEW_ROLE_ARN", "up": "AWS_ROLE_ARN"}
+# The variables a layer job reads that may stay unset: the secrets provider is only read to create a stack.
+OPTIONAL_VARIABLES = frozenset({"PULUMI_SECRETS_PROVIDER"})
+DEPENDABOT = "dependabot[bot]"
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -318,7 +329,14 @@ def test_both_workflows_use_the_same_filters() -> None:
 @pytest.mark.parametrize("path", CALLERS, ids=lambda p: p.name)
 @pytest.mark.parametrize(
     "changed",
-    ["shared/contract.py", "shared/components/edge.py", "policies/config.json", ".github/workflows/pulumi-layer.yml"],
+    [
+        "shared/contract.py",
+        "shared/components/edge.py",
+        "policies/config.json",
+        ".github/workflows/pulumi-layer.yml",
+        "tools/deploy/cli.py",
+        "tools/deploy/guard.py",
+    ],
 )
 def test_shared_code_and_policies_trigger_every_layer(path: Path, changed: str) -> None:
     matched = {name for name, rules in filters(path).items() if any(glob_matches(r, changed) for r in rules)}
@@ -361,12 +379,63 @@ def test_every_layer_has_a_preview_job(layer: str) -> None:
     job = jobs(PULL_REQUEST)[f"preview-{layer}"]
     assert job["needs"] == "changes"
     assert f"needs.changes.outputs.{layer} == 'true'" in job["if"]
-    # Fork pull requests get neither an OIDC token nor secrets.
+    # Fork and Dependabot pull requests get neither an OIDC token nor secrets.
     assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
+    assert f"github.actor != '{DEPENDABOT}'" in job["if"]
     runs = resolved(job)
     assert make_calls(runs) == ["make setup", f"make preview-{layer} ENV={PREVIEW_ENV}"]
-    assert "environment" not in job, "a pull request must not run in a deploy environment"
-    assert "environment" not in runs, "a pull request must not run in a deploy environment"
+    # In the preview environment, never in a deploy environment (whose role can deploy).
+    assert runs["environment"] == PREVIEW_GITHUB_ENV
+    assert PREVIEW_GITHUB_ENV not in ENVS
+
+
+# A model of how GitHub decides to run a preview job, for the clauses the preview jobs use; an unknown clause fails.
+def preview_runs(job: Mapping[str, Any], changed: AbstractSet[str], actor: str, head_repo: str) -> bool:
+    """Whether a preview job runs for a pull request of ``actor`` from ``head_repo`` into ``owner/repo``."""
+    for clause in conditions(job["if"]):
+        if match := re.fullmatch(r"needs\.changes\.outputs\.(\w+) == 'true'", clause):
+            holds = match[1] in changed
+        elif clause == "github.event.pull_request.head.repo.full_name == github.repository":
+            holds = head_repo == "owner/repo"
+        elif match := re.fullmatch(r"github\.actor != '([\w\[\].-]+)'", clause):
+            holds = actor != match[1]
+        else:
+            raise AssertionError(f"the preview-condition model does not know the clause {clause!r}")
+        if not holds:
+            return False
+    return True
+
+
+def previews_run(changed: AbstractSet[str], actor: str = "octocat", head_repo: str = "owner/repo") -> list[str]:
+    return [
+        layer for layer in LAYERS if preview_runs(jobs(PULL_REQUEST)[f"preview-{layer}"], changed, actor, head_repo)
+    ]
+
+
+def test_a_pull_request_from_a_branch_previews_the_changed_layers() -> None:
+    assert previews_run(changed=set(LAYERS)) == list(LAYERS)
+    assert previews_run(changed={"edge"}) == ["edge"]
+    assert previews_run(changed=set()) == []
+
+
+def test_a_fork_pull_request_skips_every_live_preview() -> None:
+    assert previews_run(changed=set(LAYERS), head_repo="someone/repo") == []
+
+
+def test_a_dependabot_pull_request_skips_every_live_preview_but_runs_the_offline_gate() -> None:
+    # Dependabot bumps the pinned actions: the workflow files mark all four layers, and none may run live (no
+    # OIDC token, no Actions secrets), while the test job still runs make test and make check.
+    changed = {
+        name
+        for name, rules in filters(PULL_REQUEST).items()
+        if any(glob_matches(r, ".github/workflows/pull-request.yml") for r in rules)
+    }
+    assert changed == set(LAYERS)
+    assert previews_run(changed, actor=DEPENDABOT) == []
+    assert previews_run(changed, actor="dependabot") == list(LAYERS), "only the bot itself is skipped"
+    gate = jobs(PULL_REQUEST)["test"]
+    assert "if" not in gate
+    assert {"make test", "make check"} <= set(make_calls(gate))
 
 
 def test_pull_request_has_no_other_jobs() -> None:
@@ -536,18 +605,119 @@ def test_exactly_one_layer_job_runs_for_any_command(command: str) -> None:
         assert selected == [command]
 
 
-def check_inputs(job: Mapping[str, Any], command: str, layer: str, env: str) -> int:
-    """The exit status of the job's input check for these inputs, run the way GitHub runs a bash step."""
-    step = steps(job)[0]
-    bound = bind(step["env"], {"command": command, "layer": layer, "environment": env})
-    done = subprocess.run(
+def run_step(step: Mapping[str, Any], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """A ``run:`` step run the way GitHub runs a bash step, with only ``env`` (and PATH) in its environment."""
+    return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **bound},
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
         capture_output=True,
         text=True,
         check=False,
     )
-    return done.returncode
+
+
+def check_inputs(job: Mapping[str, Any], command: str, layer: str, env: str) -> int:
+    """The exit status of the job's input check for these inputs."""
+    step = steps(job)[0]
+    bound = bind(step["env"], {"command": command, "layer": layer, "environment": env})
+    return run_step(step, bound).returncode
+
+
+def configuration_step(job: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's configuration check."""
+    (step,) = [s for s in steps(job) if s.get("name") == CHECK_CONFIGURATION]
+    return step
+
+
+VARIABLE = re.compile(r"\$\{\{\s*vars\.(\w+)\s*\}\}")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_layer_job_checks_its_configuration_before_any_aws_or_pulumi_step(command: str) -> None:
+    job = jobs(PULUMI_LAYER)[command]
+    names = [s.get("name") for s in steps(job)]
+    # Right after the input check, before the first action (checkout, Python, Pulumi, AWS) and before make.
+    assert names[:2] == [CHECK_INPUTS, CHECK_CONFIGURATION]
+    assert all("uses" not in s and not str(s.get("run", "")).startswith("make") for s in steps(job)[:2])
+    step = configuration_step(job)
+    checked = {name for name in step["env"] if name != "JOB_ENVIRONMENT"}
+    # Exactly the variables the job needs: every vars.* a later step reads, less the ones that may stay unset.
+    used = {match[1] for later in steps(job) if later is not step for match in VARIABLE.finditer(json.dumps(later))}
+    assert checked == used - OPTIONAL_VARIABLES
+    assert {"PULUMI_BACKEND_URL", ROLE_VARIABLE[command], "AWS_REGION"} == checked
+    for name in checked:
+        # Passed through env, and the same variable the later steps read.
+        assert step["env"][name] == f"${{{{ vars.{name} }}}}", name
+    # The message names the environment the job runs in.
+    assert step["env"]["JOB_ENVIRONMENT"] == job["environment"]
+
+
+def run_configuration_check(command: str, values: Mapping[str, str], env: str = PREVIEW_ENV) -> tuple[int, str]:
+    """The check's exit status and output, with ``values`` as the variables GitHub resolved (absent = unset)."""
+    step = configuration_step(jobs(PULUMI_LAYER)[command])
+    bound = bind(step["env"], {"command": command, "layer": LAYERS[0], "environment": env})
+    given = {"JOB_ENVIRONMENT": bound["JOB_ENVIRONMENT"], **values}
+    done = run_step(step, given)
+    return done.returncode, done.stdout + done.stderr
+
+
+def configured(command: str) -> dict[str, str]:
+    return {
+        "PULUMI_BACKEND_URL": "s3://acme-state/student-helper",
+        ROLE_VARIABLE[command]: "arn:aws:iam::123456789012:role/gha",
+        "AWS_REGION": "ap-southeast-2",
+    }
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_the_configuration_check_passes_when_everything_is_set(command: str) -> None:
+    code, output = run_configuration_check(command, configured(command))
+    assert (code, output) == (0, "")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("variable", ["PULUMI_BACKEND_URL", "role", "AWS_REGION"])
+@pytest.mark.parametrize("value", [None, "", "  "], ids=["unset", "empty", "blank"])
+def test_the_configuration_check_fails_naming_the_missing_variable_and_where_to_set_it(
+    command: str, variable: str, value: str | None
+) -> None:
+    name = ROLE_VARIABLE[command] if variable == "role" else variable
+    github_env = PREVIEW_GITHUB_ENV if command == "preview" else "prod"
+    values = configured(command)
+    if value is None:
+        del values[name]
+    else:
+        values[name] = value
+    code, output = run_configuration_check(command, values, env="prod")
+    assert code != 0
+    errors = [line for line in output.splitlines() if line.startswith("::error::")]
+    assert len(errors) == 1, output
+    assert name in errors[0]
+    assert f"Settings → Environments → {github_env}" in errors[0]
+    # The role is per environment; the backend and the region may also be set once for the repository.
+    assert ("Settings → Secrets and variables → Actions" in errors[0]) == (variable != "role")
+    if name == "PULUMI_BACKEND_URL":
+        assert "file backend" in errors[0], "say why an empty backend URL is dangerous"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_the_configuration_check_reports_every_missing_variable(command: str) -> None:
+    code, output = run_configuration_check(command, {})
+    assert code != 0
+    errors = [line for line in output.splitlines() if line.startswith("::error::")]
+    assert [next(name for name in configured(command) if name in line) for line in errors] == list(configured(command))
+
+
+def test_the_up_comment_says_honestly_what_a_reviewer_sees() -> None:
+    # GitHub asks for the prod approval before the job starts; the comment above the up job says what there is to
+    # judge by. Its claim that `pulumi up` prints its preview before applying holds while nothing skips the preview.
+    text = PULUMI_LAYER.read_text()
+    comment = text[: text.index("\n  up:\n")].rsplit("\n\n", 1)[1]
+    for claim in ("before this job starts", "staging, not prod", "prints its preview", "not a second gate"):
+        assert claim in " ".join(comment.replace("#", " ").split()), claim
+    sources = [REPO_ROOT / "Makefile", *REPO_ROOT.glob("mk/*.mk"), *REPO_ROOT.glob("tools/deploy/*.py")]
+    for source in sources:
+        assert "--skip-preview" not in source.read_text(), source
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -588,9 +758,24 @@ def test_layer_job_runs_make_with_the_inputs_from_env(command: str) -> None:
             assert make_calls(resolved(caller)) == ["make setup", f"make {command}-{layer} ENV={env}"]
 
 
-def test_only_the_up_job_runs_in_a_github_environment() -> None:
-    assert "environment" not in jobs(PULUMI_LAYER)["preview"]
-    assert jobs(PULUMI_LAYER)["up"]["environment"] == "${{ inputs.environment }}"
+def test_each_layer_job_runs_in_its_own_github_environment() -> None:
+    # Environment-scoped variables and secrets, and an OIDC subject repo:<owner>/<repo>:environment:<name>.
+    layer_jobs_by_command = jobs(PULUMI_LAYER)
+    assert set(layer_jobs_by_command) == set(COMMANDS)
+    for job_id, job in layer_jobs_by_command.items():
+        assert "environment" in job, job_id
+    assert layer_jobs_by_command["preview"]["environment"] == PREVIEW_GITHUB_ENV
+    assert layer_jobs_by_command["up"]["environment"] == "${{ inputs.environment }}"
+
+
+def test_the_comments_name_the_oidc_subjects_the_roles_trust() -> None:
+    texts = {path: path.read_text() for path in WORKFLOWS}
+    assert f"repo:<owner>/<repo>:environment:{PREVIEW_GITHUB_ENV}" in texts[PULUMI_LAYER]
+    assert f"repo:<owner>/<repo>:environment:{PREVIEW_GITHUB_ENV}" in texts[PULL_REQUEST]
+    assert "repo:<owner>/<repo>:environment:<env>" in texts[PULUMI_LAYER]
+    for path, text in texts.items():
+        assert "no GitHub environment" not in text, path.name
+        assert ":pull_request" not in text, f"{path.name}: the preview role no longer trusts the pull_request subject"
 
 
 def test_the_layer_workflow_sets_no_concurrency() -> None:

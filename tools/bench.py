@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,21 +40,59 @@ def empty():
 
 empty()
 """
+# The same empty program, forked from a parent that has already imported everything, as make check forks its layer
+# runs: the like-for-like floor of a forked run. Prints the median seconds of the children.
+FORKED_FLOOR_PROGRAM = """
+import os, statistics, sys, time
+import pulumi, pulumi_aws, pulumi_aws_native
+from tools.offline.schedule import warm
+from tools.offline.runner import STACKS_DIR
+warm(STACKS_DIR)
+samples = []
+for _ in range(int(sys.argv[1])):
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        class Mocks(pulumi.runtime.Mocks):
+            def new_resource(self, args):
+                return [args.name + "-id", args.inputs]
+            def call(self, args):
+                return {}
+        pulumi.runtime.set_mocks(Mocks(), project="floor", stack="dev", preview=False)
+        @pulumi.runtime.test
+        def empty():
+            return pulumi.Output.from_input(None)
+        empty()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    samples.append(time.perf_counter() - started)
+print(statistics.median(samples))
+"""
 # Targets on the 2-core reference machine (README, "Benchmarks").
 CHECK_TARGET_SECONDS = 30.0
 LAYER_TARGET_RATIO = 2.0
 
 
+# On a bigger machine the benchmark pins itself to two CPUs, so its verdict is about the reference machine.
+PIN = ["taskset", "-c", "0,1"] if (os.cpu_count() or 1) > 2 and shutil.which("taskset") else []
+
+
 def timed(command: list[str], env: dict[str, str] | None = None) -> float:
     """Seconds one command takes; it must succeed."""
     started = time.perf_counter()
-    subprocess.run(command, cwd=REPO_ROOT, check=True, capture_output=True, env=env)
+    subprocess.run([*PIN, *command], cwd=REPO_ROOT, check=True, capture_output=True, env=env)
     return time.perf_counter() - started
 
 
 def check_run(build: Path, cold: bool) -> dict[str, float]:
     """One ``make check``: its wall time plus the phase timings and per-layer run times it recorded."""
-    command = ["make", "--no-print-directory", "check", f"BUILD={build}", *(["NO_CACHE=1"] if cold else [])]
+    command = [  # timed() pins make and everything it starts
+        "make",
+        "--no-print-directory",
+        "check",
+        f"BUILD={build}",
+        *(["NO_CACHE=1"] if cold else []),
+    ]
     wall = timed(command)
     document = json.loads((build / "summary.json").read_text())
     layer_runs = [
@@ -71,8 +110,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
     python = sys.executable
-    print(f"bench: {args.runs} run(s) each on {os.cpu_count()} CPU(s)", flush=True)
+    cpus = "pinned to CPUs 0,1" if PIN else f"{os.cpu_count()} CPU(s)"
+    print(f"bench: {args.runs} run(s) each, {cpus}", flush=True)
     floor = statistics.median(timed([python, "-c", FLOOR_PROGRAM]) for _ in range(args.runs))
+    forked = subprocess.run(
+        [*PIN, python, "-c", FORKED_FLOOR_PROGRAM, str(max(args.runs, 5))],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    forked_floor = float(forked.stdout.strip().splitlines()[-1])
     with tempfile.TemporaryDirectory() as scratch:
         single = Path(scratch) / "single"
         standalone = [python, "-m", "tools.offline.runner", "--layer", "network", "--env", "dev", "--out", str(single)]
@@ -91,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = [
         ("floor: empty program under mocks", floor),
+        ("empty program, forked from a warm parent", forked_floor),
         ("one layer run, as make check runs it", median(cold, "layer")),
         ("one layer run, in its own process", cold_process),
         ("make check, cold: layer runs (12)", median(cold, "layers")),
@@ -111,6 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{'met' if check_ok else 'MISSED'}"
     )
     print(f"target: one layer run within {LAYER_TARGET_RATIO:.0f}x the floor: {'met' if layer_ok else 'MISSED'}")
+    # Said plainly, so nobody reads more into the verdict than it holds: the fork is what meets the target.
+    print(
+        f"note: a layer run forked from the warm parent costs {median(cold, 'layer') / forked_floor:.1f}x an empty "
+        f"program forked the same way; in its own process it costs {cold_process / floor:.1f}x the floor, the "
+        "difference being the provider imports make check pays once"
+    )
     return 0 if check_ok and layer_ok else 1
 
 

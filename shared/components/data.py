@@ -66,6 +66,16 @@ def log_delivery_statement(
     }
 
 
+def disposable(env: EnvironmentConfig) -> bool:
+    """Whether a destroy may take a store's contents with it (``force_destroy``): only where nothing is protected.
+
+    Outside prod, `make destroy-all` (after the environment's name is typed) must not stop half way at the first
+    bucket or repository that holds objects, leaving an environment with no compute and a broken data layer. In
+    prod the stores are protected and retained, so a destroy never reaches their contents.
+    """
+    return not env.protect_stateful
+
+
 def stateful(env: EnvironmentConfig, *, retain: bool, parent: pulumi.Resource | None) -> pulumi.ResourceOptions:
     """Options for data that must survive mistakes: ``protect`` when ``protect_stateful`` is on (always in prod),
     and retain-on-delete where the resource holds data that no snapshot covers."""
@@ -105,7 +115,7 @@ class PrivateBucket(pulumi.ComponentResource):
         super().__init__("student-helper:data:PrivateBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         bucket_opts = stateful(args.env, retain=True, parent=self) if args.protect else child
-        self.bucket = aws.s3.Bucket(name, bucket=args.bucket_name, force_destroy=False, opts=bucket_opts)
+        self.bucket = aws.s3.Bucket(name, bucket=args.bucket_name, force_destroy=disposable(args.env), opts=bucket_opts)
         aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access-block",
             bucket=self.bucket.id,
@@ -207,7 +217,7 @@ class VectorStore(pulumi.ComponentResource):
         self.bucket = aws.s3.VectorsVectorBucket(
             args.namer.name("vectors"),
             vector_bucket_name=args.namer.name("vectors"),
-            force_destroy=False,
+            force_destroy=disposable(args.env),
             opts=stateful(args.env, retain=True, parent=self),
         )
         self.index = aws.s3.VectorsIndex(
@@ -461,8 +471,9 @@ class ContainerRepository(pulumi.ComponentResource):
             image_scanning_configuration={"scan_on_push": True},
             # KMS with the AWS-managed aws/ecr key: encrypted with KMS at no key cost.
             encryption_configurations=[{"encryption_type": "KMS"}],
-            force_delete=False,
-            opts=stateful(args.env, retain=False, parent=self),
+            force_delete=disposable(args.env),
+            # Retained in prod too: the image history is what a rollback or a rebuilt environment deploys.
+            opts=stateful(args.env, retain=True, parent=self),
         )
         aws.ecr.LifecyclePolicy(
             f"{args.repository_name}-lifecycle",

@@ -20,7 +20,7 @@ import time
 import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,10 +32,13 @@ from tools.progress import Progress
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLICY_CONFIG = REPO_ROOT / "policies" / "config.json"
+SUPPRESSIONS = REPO_ROOT / "scan" / "suppressions.yaml"
 T = TypeVar("T")
 
 
-def judge(out: Path, envs: list[str], layers: list[str], config: Path) -> tuple[dict[str, list[Any]], dict[str, str]]:
+def judge(
+    out: Path, envs: list[str], layers: list[str], config: Path | None
+) -> tuple[dict[str, list[Any]], dict[str, str]]:
     """The policy pack over every export: violations per environment, and the level each policy ran at."""
     from tools.policy_analyze import POLICIES, PolicySettings, analyze, default_level, load_config, load_export
 
@@ -47,15 +50,15 @@ def judge(out: Path, envs: list[str], layers: list[str], config: Path) -> tuple[
     return found, levels
 
 
-def scan(out: Path) -> dict[str, Any]:
-    """Every scanner once over every export and the repository; counts and open findings per environment."""
-    from tools.scan.cli import SCANNERS, find_exports, format_report, run_scan
+def scan(out: Path, exports: list[Path], suppressions_file: Path) -> dict[str, Any]:
+    """Every scanner once over ``exports`` and the repository; counts and open findings per environment."""
+    from tools.scan.cli import SCANNERS, format_report, run_scan
     from tools.scan.suppressions import load_suppressions
     from tools.scan.venv import ensure_scan_venv
 
     ensure_scan_venv()
     scan_dir = out / "scan"
-    report = run_scan(find_exports(out, scan_dir), scan_dir, load_suppressions(), REPO_ROOT)
+    report = run_scan(exports, scan_dir, load_suppressions(suppressions_file), REPO_ROOT)
     (scan_dir / "report.txt").write_text(format_report(report, check_stale=True) + "\n")
     suppressed = {id(f) for f, _ in report.suppressed}
     counts: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
@@ -99,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "build")
     parser.add_argument("--envs", default="dev staging prod")
     parser.add_argument("--no-cache", action="store_true", help="run every layer and scanner afresh")
-    parser.add_argument("--policy-config", type=Path, default=POLICY_CONFIG, help="the pack config (exemptions)")
+    parser.add_argument("--suppressions", type=Path, default=SUPPRESSIONS, help="the scans' accepted findings")
+    parser.add_argument(
+        "--policy-config", default=str(POLICY_CONFIG), help="the pack config (exemptions); empty for none"
+    )
     args = parser.parse_args(argv)
     out, envs = args.out.resolve(), args.envs.split()
     layers = [layer.value for layer in LAYER_ORDER]
@@ -135,13 +141,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_cache:
         os.environ["SCAN_CACHE"] = "0"
     results: dict[str, Any] = {}
+    policy_config = Path(args.policy_config) if args.policy_config else None
+    # Only this run's exports of environments whose every layer ran: never a leftover of an earlier run.
+    judged = [out / env / f"{layer}.json" for env in ready for layer in layers]
+    phase = time.monotonic()
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures: dict[str, Future[Any]] = {
-            "policies": pool.submit(_timed, timings, "policies", lambda: judge(out, ready, layers, args.policy_config)),
-            "scans": pool.submit(_timed, timings, "scans", lambda: scan(out)),
+            "policies": pool.submit(_timed, timings, "policies", lambda: judge(out, ready, layers, policy_config)),
+            "scans": pool.submit(_timed, timings, "scans", lambda: scan(out, judged, args.suppressions)),
             "cost": pool.submit(_timed, timings, "cost", lambda: estimate(out, ready)),
             "diagrams": pool.submit(_timed, timings, "diagrams", lambda: draw(out, ready)),
         }
+        pending = set(futures.values())
+        while pending:  # on a terminal, one updating line says what is still running
+            _, pending = wait(pending, timeout=0.25)
+            running = [name for name, future in futures.items() if future in pending]
+            if running:
+                progress.status(f"check: running {', '.join(running)}  {time.monotonic() - phase:.0f}s")
         for name, future in futures.items():
             try:
                 results[name] = future.result()
@@ -155,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
 
     violations, levels = results.get("policies", ({}, {}))
     scans = results.get("scans", {"counts": {}, "open": {}, "stale": []})
+    for env in ready if "scans" in results else []:
+        checked = sum(scans["counts"].get(env, {}).get("checkov", {}).values())
+        if checked == 0:  # a scanner that silently skipped every file must not read as a clean result
+            errors[env].append(f"checkov checked nothing in {env}'s exports")
     document: dict[str, Any] = {"environments": {}, "timings": {k: round(v, 3) for k, v in timings.items()}}
     for env in envs:
         diagram = results.get("diagrams", {}).get(env)

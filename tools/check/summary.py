@@ -74,6 +74,18 @@ def usd(amount: float) -> str:
     return f"${amount:,.2f}"
 
 
+def is_lower_bound(cost: Mapping[str, Any]) -> bool:
+    """Whether a price used is below the region's list price (prices.yaml says "lower bound" in its note)."""
+    return any("lower bound" in note["note"] for note in cost["price_notes"])
+
+
+def monthly(cost: Mapping[str, Any] | None) -> str:
+    """The total as shown: ``≥ $X`` when some of its prices are lower than the region's."""
+    if cost is None:
+        return "-"
+    return ("≥ " if is_lower_bound(cost) else "") + usd(cost["total_usd"])
+
+
 def render_markdown(entry: Mapping[str, Any]) -> str:
     """``build/<env>/report.md``: readable on GitHub, everything summary.json holds for the environment."""
     env = entry["environment"]
@@ -118,8 +130,14 @@ def _cost_markdown(cost: Mapping[str, Any] | None) -> list[str]:
     lines = [
         "## Estimated monthly cost",
         "",
-        f"**{usd(cost['total_usd'])} a month** in {cost['region']}, on-demand list prices "
-        f"({cost['hours_per_month']:g} hours a month). Prices and assumptions: `tools/report/prices.yaml`.",
+        f"**{monthly(cost)} a month** in {cost['region']}, on-demand list prices "
+        f"({cost['hours_per_month']:g} hours a month). Prices and assumptions: `tools/report/prices.yaml`."
+        + (
+            " Some prices are lower than this region's (us-east-1 list prices, marked below), so the total is a "
+            "lower bound."
+            if is_lower_bound(cost)
+            else ""
+        ),
         "",
         "| layer | resource | quantity | unit price | monthly |",
         "|---|---|---:|---:|---:|",
@@ -170,7 +188,7 @@ def render_terminal(summary: Mapping[str, Any]) -> list[str]:
             counts = envs[e]["scans"].get(scanner)
             values.append(f"{counts['failed']}/{counts['suppressed']}/{counts['passed']}" if counts else "-")
         lines.append(row(f"scan {scanner} (f/s/p)", values))
-    lines.append(row("cost per month", (usd(envs[e]["cost"]["total_usd"]) if envs[e]["cost"] else "-" for e in names)))
+    lines.append(row("cost per month", (monthly(envs[e]["cost"]) for e in names)))
     repository = summary.get(REPOSITORY, {}).get("scans", {})
     for scanner, counts in sorted(repository.items()):
         lines.append(

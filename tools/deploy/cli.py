@@ -70,7 +70,9 @@ def parse_layers(text: str, start: str = "", downstream: bool = False) -> list[L
 
 
 def resume_hint(target: str, env: str, layer: Layer) -> str:
-    """The command that picks up where a failed run stopped."""
+    """The command that picks up where a failed run stopped (a destroy resumes by running again)."""
+    if target.startswith("destroy"):
+        return f"make {target} ENV={env} CONFIRM={env}"
     if target.endswith("-all"):
         return f"make {target} ENV={env} FROM={layer.value}"
     return f"make {target} ENV={env}"
@@ -82,9 +84,30 @@ class Runner:
     def __init__(self, cli: PulumiCli, env: str, target: str) -> None:
         self.cli, self.env, self.target = cli, env, target
         self._outputs: dict[Layer, dict[str, Any] | None] = {}
+        self._stacks: dict[Layer, bool] = {}
+
+    @property
+    def region(self) -> str:
+        """The environment's region, from the network stack file (every layer must name the same one)."""
+        return doctor.stack_regions(self.env)[Layer.NETWORK.value]
 
     def login(self) -> None:
-        """Log in to the embedded backend when PULUMI_BACKEND_URL is unset; say which backend is used."""
+        """Log in to the embedded backend when PULUMI_BACKEND_URL is unset; say which backend is used.
+
+        In CI the embedded backend would keep the state on a runner that is thrown away after the job, and the
+        next run would create every resource again: refuse it there.
+        """
+        if self.cli.backend.embedded and os.environ.get("CI", "").lower() in ("true", "1"):
+            raise UsageError(
+                "PULUMI_BACKEND_URL is unset in CI: the embedded file backend would lose this run's state with the "
+                "runner; set it to s3://<bucket>/<prefix> or https://api.pulumi.com"
+            )
+        if self.cli.backend.embedded and self.env != "dev":
+            say(
+                self.target,
+                f"note: {self.env} state is kept only on this machine ({self.cli.backend.url}); "
+                "a team sets PULUMI_BACKEND_URL (README, State backends)",
+            )
         done = self.cli.login()
         if done.returncode != 0:
             raise UsageError(f"could not log in to {self.cli.backend.url} (pulumi exited {done.returncode})")
@@ -111,11 +134,13 @@ class Runner:
 
     def stack_exists(self, layer: Layer) -> bool:
         """Whether the layer's project has a stack for this environment in the backend."""
-        done = self.cli.run(["stack", "ls", "--json", "--cwd", layer_cwd(layer)], capture=True)
-        if done.returncode != 0:
-            raise UsageError(f"cannot list the stacks of {layer.value} (pulumi exited {done.returncode})")
-        stacks = json.loads(done.stdout or "[]")
-        return any(str(stack.get("name", "")).split("/")[-1] == self.env for stack in stacks)
+        if layer not in self._stacks:
+            done = self.cli.run(["stack", "ls", "--json", "--cwd", layer_cwd(layer)], capture=True)
+            if done.returncode != 0:
+                raise UsageError(f"cannot list the stacks of {layer.value} (pulumi exited {done.returncode})")
+            stacks = json.loads(done.stdout or "[]")
+            self._stacks[layer] = any(str(s.get("name", "")).split("/")[-1] == self.env for s in stacks)
+        return self._stacks[layer]
 
 
 def run_action(runner: Runner, action: str, layers: list[Layer], args: argparse.Namespace) -> int:
@@ -141,12 +166,16 @@ def run_action(runner: Runner, action: str, layers: list[Layer], args: argparse.
             missing = [up for up in LAYER_ORDER[: LAYER_ORDER.index(layer)] if runner.stack_outputs(up) is None]
             if missing:
                 rest = [layer.value for layer in layers[index - 1 :]]
-                say(
-                    target,
+                reason = (
                     f"skipped {', '.join(rest)} [{env}]: {layer.value} reads the outputs of "
                     f"{', '.join(m.value for m in missing)}, not deployed in {env} yet "
-                    f"(deploy first: make up-{missing[0].value} ENV={env})",
+                    f"(deploy first: make up-{missing[0].value} ENV={env})"
                 )
+                if os.environ.get("CI", "").lower() in ("true", "1"):
+                    # In CI a skipped preview must not pass as a previewed change.
+                    say(target, f"FAILED: nothing previewed for {', '.join(rest)}: {reason}", err=True)
+                    return 1
+                say(target, reason)
                 break
         say(target, f"[{index}/{len(layers)}] pulumi {action} {layer.value} [{env}]")
         started = time.monotonic()
@@ -172,7 +201,10 @@ def confirm(target: str, env: str, layers: list[Layer], answer: str | None) -> b
             say(target, f"nothing destroyed: confirm by typing the environment name, or pass CONFIRM={env}", err=True)
             return False
         names = ", ".join(layer.value for layer in layers)
-        answer = input(f"{target}: this deletes every resource of {names} in '{env}'. Type '{env}' to confirm: ")
+        try:
+            answer = input(f"{target}: this deletes every resource of {names} in '{env}'. Type '{env}' to confirm: ")
+        except EOFError:
+            answer = ""
     if answer.strip() != env:
         say(target, f"nothing destroyed: '{answer.strip()}' is not '{env}'", err=True)
         return False
@@ -203,14 +235,18 @@ def destroy(runner: Runner, layers: list[Layer], answer: str | None) -> int:
         return 1
     blocked: list[tuple[Layer, guard.Protection]] = []
     kept: list[str] = []
-    for layer in existing:
+    # In prod, any protection anywhere stops every destroy: taking down even one layer is an outage, and it is
+    # the first step of a teardown that the protected layers would stop half way.
+    judged = [layer for layer in LAYER_ORDER if runner.stack_exists(layer)] if env == "prod" else existing
+    for layer in judged:
         done = runner.cli.run(["stack", "export", *runner.stack_args(layer)], capture=True)
         if done.returncode != 0:
             say(target, f"cannot read the state of {layer.value} [{env}] (pulumi exited {done.returncode})", err=True)
             return 1
         export = json.loads(done.stdout)
-        blocked += [(layer, p) for p in guard.protections(export, layer.value, env)]
-        kept += guard.retained(export)
+        blocked += [(layer, p) for p in guard.protections(export, layer.value, env, runner.region)]
+        if layer in existing:
+            kept += guard.retained(export)
     if blocked:
         say(target, f"refusing: deletion protection is on in {env}; nothing was destroyed", err=True)
         for _, protection in blocked:
@@ -285,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("action", choices=ACTIONS)
     run.add_argument("--layers", required=True)
     run.add_argument("--from", dest="start", default="")
-    run.add_argument("--downstream", action="store_true", help="also every layer below the first one named")
+    run.add_argument("--downstream", action="store_true", help="also every layer downstream of the first one named")
     run.add_argument("--yes", action="store_true", help="apply without prompting (deploy-all, CI)")
     run.add_argument("--policy-config", default="", help="passed as --policy-pack-config when set")
     run.add_argument("--secrets-provider", default="", help="for stacks this run creates")

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from shared.config import ConfigReader
 from shared.contract import Layer
 from shared.settings import read_image_tags
@@ -100,22 +102,43 @@ def check_aws(env: str, aws: str, run: Callable[[Sequence[str]], subprocess.Comp
     return Check("AWS credentials", "ok", f"account {account}, region {region}")
 
 
-def check_backend(cli: PulumiCli, environ: dict[str, str]) -> Check:
+def passphrase_layers(env: str, environ: dict[str, str], stacks_dir: Path = REPO_ROOT / "stacks") -> list[str]:
+    """Layers whose stack needs PULUMI_CONFIG_PASSPHRASE on a self-managed backend.
+
+    A stack file records its secrets provider: ``encryptionsalt`` for a passphrase stack, ``secretsprovider``
+    (awskms://...) for a KMS one. A stack not created yet gets ``SECRETS_PROVIDER`` when set, else a passphrase.
+    """
+    needing = []
+    for layer in Layer:
+        path = stacks_dir / layer.value / f"Pulumi.{env}.yaml"
+        document = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+        provider = str(document.get("secretsprovider", ""))
+        if (
+            "encryptionsalt" in document
+            or provider.startswith("passphrase")
+            or (not provider and not environ.get("SECRETS_PROVIDER"))
+        ):
+            needing.append(layer.value)
+    return needing
+
+
+def check_backend(cli: PulumiCli, environ: dict[str, str], env: str) -> Check:
     """The backend is reachable and logged in; a self-managed backend also has a way to encrypt secrets."""
     backend = cli.backend
+    if backend.self_managed and not (
+        environ.get("PULUMI_CONFIG_PASSPHRASE") or environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")
+    ):
+        needing = passphrase_layers(env, environ)
+        if needing:
+            return Check(
+                "state backend",
+                "FAIL",
+                f"{backend.url} is self-managed and the {', '.join(needing)} stack(s) use a passphrase: set "
+                "PULUMI_CONFIG_PASSPHRASE (or _FILE), or SECRETS_PROVIDER=awskms://alias/<key>?region=<region> "
+                "before their first deploy",
+            )
     if backend.embedded:
         return Check("state backend", "ok", f"{backend.url} (embedded; the Makefile logs in to it)")
-    if backend.self_managed and not (
-        environ.get("PULUMI_CONFIG_PASSPHRASE")
-        or environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")
-        or environ.get("SECRETS_PROVIDER")
-    ):
-        return Check(
-            "state backend",
-            "FAIL",
-            f"{backend.url} is self-managed: set PULUMI_CONFIG_PASSPHRASE (or _FILE), "
-            "or SECRETS_PROVIDER=awskms://alias/<key>?region=<region> for new stacks",
-        )
     done = cli.run(["whoami", "--verbose"], capture=True)
     if done.returncode != 0:
         fix = (
@@ -175,7 +198,7 @@ def diagnose(env: str, cli: PulumiCli, aws: str, environ: dict[str, str]) -> lis
     def run(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(list(command), capture_output=True, text=True, check=False, env=cli.environ())
 
-    checks = [check_cli(cli), check_aws(env, aws, run), check_backend(cli, environ)]
+    checks = [check_cli(cli), check_aws(env, aws, run), check_backend(cli, environ, env)]
     tag_check, tags = check_image_tags(env)
     checks.append(tag_check)
     regions = set(stack_regions(env).values())

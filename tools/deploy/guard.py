@@ -32,7 +32,7 @@ def _flag(resource: Mapping[str, Any], name: str) -> bool:
     return False
 
 
-def protections(export: Mapping[str, Any], layer: str, env: str) -> list[Protection]:
+def protections(export: Mapping[str, Any], layer: str, env: str, region: str) -> list[Protection]:
     """Every protection in one stack export; AWS-side ones first, since a refresh must see them lifted."""
     refresh = f"make refresh-{layer} ENV={env}"
     found: list[Protection] = []
@@ -42,13 +42,16 @@ def protections(export: Mapping[str, Any], layer: str, env: str) -> list[Protect
         if resource.get("type") == "aws:rds/instance:Instance" and _flag(resource, "deletionProtection"):
             name = outputs.get("identifier") or resource.get("id", "<db-instance-identifier>")
             lift = (
-                f"aws rds modify-db-instance --db-instance-identifier {name} "
+                f"aws rds modify-db-instance --region {region} --db-instance-identifier {name} "
                 "--no-deletion-protection --apply-immediately"
             )
             found.append(Protection(urn, "deletion-protection", (lift, refresh)))
         elif resource.get("type") == "aws:ec2/instance:Instance" and _flag(resource, "disableApiTermination"):
             instance = resource.get("id", "<instance-id>")
-            lift = f"aws ec2 modify-instance-attribute --instance-id {instance} --no-disable-api-termination"
+            lift = (
+                f"aws ec2 modify-instance-attribute --region {region} --instance-id {instance} "
+                "--no-disable-api-termination"
+            )
             found.append(Protection(urn, "termination-protection", (lift, refresh)))
         if resource.get("protect"):
             unprotect = f"pulumi state unprotect --cwd stacks/{layer} --stack {env} --yes '{urn}'"

@@ -61,7 +61,7 @@ def collect(env: str, region: str, by_layer: Mapping[Layer, Mapping[str, Any]]) 
             )
         for name in EXPORTS[layer]:
             for key, value in _flatten(env_key(name), outputs[name]):
-                if value == SECRET_PLACEHOLDER:
+                if SECRET_PLACEHOLDER in str(value):  # a secret alone, or inside a list joined into one value
                     secrets.append(key)
                 else:
                     values[key] = str(value)
@@ -69,7 +69,10 @@ def collect(env: str, region: str, by_layer: Mapping[Layer, Mapping[str, Any]]) 
 
 
 def dotenv(outputs: EnvironmentOutputs, header: str) -> str:
-    """A dotenv file readable by ``source`` and by docker's ``--env-file`` (values quoted only when needed)."""
+    """A dotenv file for python-dotenv or ``set -a; source`` (values single-quoted only when the shell needs it).
+
+    Docker's ``--env-file`` keeps quotes literally; no value of ours needs them, and one that would is quoted.
+    """
     lines = [f"# {line}" for line in header.splitlines()]
     for key, value in outputs.values.items():
         if "'" in value or "\n" in value:

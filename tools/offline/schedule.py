@@ -7,8 +7,10 @@ a thread, so forking is safe. Environments are independent and run in parallel; 
 because a layer's StackReferences are answered from the exports its upstream layers just wrote.
 
 A run whose inputs are unchanged since the last run into the same output directory is skipped: the key is a hash
-of the layer's project folder, the shared library, this runner, the pinned dependencies, the Python version and
-the upstream exports (so a changed upstream output re-runs every layer below it).
+of the layer's project folder, the shared library, this runner, the pinned dependencies and the installed versions
+of the packages a run executes, the Python version, and the exports of every layer below it (so a changed upstream
+output re-runs every layer that reads it). The stored key also covers the files the run wrote, so an export that
+was edited or cut short since is run again rather than judged.
 """
 
 from __future__ import annotations
@@ -18,19 +20,25 @@ import importlib
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
+from shared.contract import LAYER_ORDER
 from tools.offline.runner import REPO_ROOT, STACKS_DIR, _describe, run_layer
 
 CACHE_DIR = ".cache"
 # Inputs every layer run depends on besides its own project folder and its upstream exports.
 SHARED_INPUTS = ("shared", "tools/offline", "pyproject.toml")
+SHARED_PATHS = tuple(REPO_ROOT / path for path in SHARED_INPUTS)
+# The installed packages a program run executes: an upgrade in place (same pyproject text) must miss the cache.
+PACKAGES = ("pulumi", "pulumi-aws", "pulumi-aws-native", "PyYAML", "protobuf", "grpcio")
 _PROVIDER_MODULE = re.compile(r"\b(aws|aws_native)\.([a-z][a-z0-9_]*)\.")
 
 
@@ -61,16 +69,59 @@ def _files(path: Path) -> Iterable[Path]:
                 yield found
 
 
-def input_key(layer: str, env: str, out: Path, stacks_dir: Path, preview: bool, upstream: Sequence[str]) -> str:
+def _installed() -> str:
+    versions = []
+    for package in PACKAGES:
+        try:
+            versions.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package}: not installed")
+    return ";".join(versions)
+
+
+def upstream_of(layer: str) -> list[str]:
+    """Every layer below ``layer`` in the fixed order, whether or not this run includes it."""
+    order = [known.value for known in LAYER_ORDER]
+    return order[: order.index(layer)] if layer in order else []
+
+
+def input_key(
+    layer: str,
+    env: str,
+    out: Path,
+    stacks_dir: Path,
+    preview: bool,
+    upstream: Sequence[str],
+    shared_inputs: Sequence[Path] = SHARED_PATHS,
+) -> str:
     """A hash of everything a layer run reads; equal keys mean an identical export."""
-    digest = hashlib.sha256(f"{sys.version}|{layer}|{env}|preview={preview}".encode())
-    for path in [*_files(stacks_dir / layer), *(f for p in SHARED_INPUTS for f in _files(REPO_ROOT / p))]:
+    digest = hashlib.sha256(f"{sys.version}|{_installed()}|{layer}|{env}|preview={preview}".encode())
+    for path in [*_files(stacks_dir / layer), *(f for p in shared_inputs for f in _files(p))]:
         digest.update(str(path.relative_to(path.anchor)).encode())
         digest.update(path.read_bytes())
     for name in upstream:
-        export = out / env / f"{name}.json"
-        digest.update(export.read_bytes() if export.exists() else b"<missing>")
+        digest.update(canonical_export(out / env / f"{name}.json"))
     return digest.hexdigest()
+
+
+def canonical_export(path: Path) -> bytes:
+    """An export's content without what changes on every run: the manifest's time, and the order in which
+    resources and their dependencies happened to register (sets, in effect)."""
+    if not path.exists():
+        return b"<missing>"
+    try:
+        document = json.loads(path.read_text())
+        deployment = document["deployment"]
+        deployment.get("manifest", {}).pop("time", None)
+        deployment["resources"] = sorted(deployment.get("resources", []), key=lambda r: str(r.get("urn")))
+        for resource in deployment["resources"]:
+            resource["dependencies"] = sorted(resource.get("dependencies", []))
+            resource["propertyDependencies"] = {
+                name: sorted(urns) for name, urns in (resource.get("propertyDependencies") or {}).items()
+            }
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return path.read_bytes()  # not an export we can read: hash it as it is, a downstream run will fail on it
+    return json.dumps(document, sort_keys=True).encode()
 
 
 def provider_modules(roots: Sequence[Path]) -> list[str]:
@@ -126,7 +177,6 @@ def run_all(
     workers = workers or os.cpu_count() or 2
     warmed = False
     queues = {env: deque(layers) for env, layers in chains.items()}
-    order = {env: list(layers) for env, layers in chains.items()}
     running: dict[int, tuple[str, str, float, Path, str]] = {}
     outcomes: list[Outcome] = []
     scratch = Path(tempfile.mkdtemp(prefix="offline-"))
@@ -145,11 +195,11 @@ def run_all(
         for env, queue in queues.items():
             while queue and env not in busy and len(running) < workers:
                 layer = queue.popleft()
-                upstream = order[env][: order[env].index(layer)]
-                key = input_key(layer, env, out, stacks_dir, preview, upstream)
+                key = input_key(layer, env, out, stacks_dir, preview, upstream_of(layer))
                 if use_cache and _cached(out, env, layer, key):
                     finish(Outcome(env, layer, _resources(out / env / f"{layer}.json"), 0.0, True))
                     continue
+                _key_file(out, env, layer).unlink(missing_ok=True)  # an interrupted run must not look cached
                 result_file = scratch / f"{env}-{layer}.json"
                 if not warmed:  # only when something must run: a fully cached check imports nothing
                     warm(stacks_dir)
@@ -173,6 +223,7 @@ def run_all(
             log = result_file.with_suffix(".log")
             detail = answer.get("error") or (log.read_text().strip() if log.exists() else "") or "the run crashed"
             finish(Outcome(env, layer, 0, seconds, False, detail))
+    shutil.rmtree(scratch, ignore_errors=True)
     return outcomes
 
 
@@ -180,16 +231,28 @@ def _key_file(out: Path, env: str, layer: str) -> Path:
     return out / CACHE_DIR / f"{env}-{layer}.sha256"
 
 
+def _outputs(out: Path, env: str, layer: str) -> tuple[Path, Path]:
+    return out / env / f"{layer}.json", out / env / "options" / f"{layer}.json"
+
+
+def _fingerprint(key: str, out: Path, env: str, layer: str) -> str:
+    """The input key plus the hash of the files the run wrote: an edited or truncated export is not a hit."""
+    digest = hashlib.sha256(key.encode())
+    for path in _outputs(out, env, layer):
+        digest.update(path.read_bytes() if path.exists() else b"<missing>")
+    return digest.hexdigest()
+
+
 def _cached(out: Path, env: str, layer: str, key: str) -> bool:
     stored = _key_file(out, env, layer)
-    exports = (out / env / f"{layer}.json", out / env / "options" / f"{layer}.json")
-    return stored.exists() and stored.read_text() == key and all(p.exists() for p in exports)
+    present = all(path.exists() for path in _outputs(out, env, layer))
+    return present and stored.exists() and stored.read_text() == _fingerprint(key, out, env, layer)
 
 
 def _store(out: Path, env: str, layer: str, key: str) -> None:
     path = _key_file(out, env, layer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(key)
+    path.write_text(_fingerprint(key, out, env, layer))
 
 
 def _forget(out: Path, env: str, layer: str) -> None:
