@@ -41,30 +41,24 @@ def empty():
 empty()
 """
 # The same empty program, forked from a parent that has already imported everything, as make check forks its layer
-# runs: the like-for-like floor of a forked run. Prints the median seconds of the children.
+# runs: the like-for-like floor of a forked run. It takes FLOOR_PROGRAM as its second argument and prints the median
+# seconds of the children.
 FORKED_FLOOR_PROGRAM = """
 import os, statistics, sys, time
 import pulumi, pulumi_aws, pulumi_aws_native
 from tools.offline.schedule import warm
 from tools.offline.runner import STACKS_DIR
 warm(STACKS_DIR)
+empty_program = compile(sys.argv[2], "<floor>", "exec")
 samples = []
 for _ in range(int(sys.argv[1])):
     started = time.perf_counter()
     pid = os.fork()
     if pid == 0:
-        class Mocks(pulumi.runtime.Mocks):
-            def new_resource(self, args):
-                return [args.name + "-id", args.inputs]
-            def call(self, args):
-                return {}
-        pulumi.runtime.set_mocks(Mocks(), project="floor", stack="dev", preview=False)
-        @pulumi.runtime.test
-        def empty():
-            return pulumi.Output.from_input(None)
-        empty()
+        exec(empty_program, {})
         os._exit(0)
-    os.waitpid(pid, 0)
+    if os.waitpid(pid, 0)[1] != 0:
+        sys.exit("the forked empty program failed")
     samples.append(time.perf_counter() - started)
 print(statistics.median(samples))
 """
@@ -114,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench: {args.runs} run(s) each, {cpus}", flush=True)
     floor = statistics.median(timed([python, "-c", FLOOR_PROGRAM]) for _ in range(args.runs))
     forked = subprocess.run(
-        [*PIN, python, "-c", FORKED_FLOOR_PROGRAM, str(max(args.runs, 5))],
+        [*PIN, python, "-c", FORKED_FLOOR_PROGRAM, str(max(args.runs, 5)), FLOOR_PROGRAM],
         cwd=REPO_ROOT,
         check=True,
         capture_output=True,

@@ -26,9 +26,9 @@ from typing import Any, TypeVar
 
 from shared.contract import LAYER_ORDER
 from tools.check import summary
-from tools.offline.__main__ import describe
-from tools.offline.schedule import Outcome, run_all
+from tools.offline.schedule import Outcome, describe, run_all
 from tools.progress import Progress
+from tools.report.exports import load_exports
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLICY_CONFIG = REPO_ROOT / "policies" / "config.json"
@@ -81,19 +81,23 @@ def scan(out: Path, exports: list[Path], suppressions_file: Path) -> dict[str, A
     return {"counts": as_dicts, "open": dict(open_findings), "stale": list(report.stale)}
 
 
-def estimate(out: Path, envs: list[str]) -> dict[str, dict[str, Any]]:
+def estimate(documents: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The monthly cost of each environment from its exports."""
     from tools.report import cost
 
     prices = cost.load_prices()
-    return {env: cost.estimate(cost.load_exports(out, env), prices, env).to_dict() for env in envs}
+    return {env: cost.estimate(exports, prices, env).to_dict() for env, exports in documents.items()}
 
 
-def draw(out: Path, envs: list[str]) -> dict[str, str]:
+def draw(out: Path, documents: dict[str, dict[str, Any]]) -> dict[str, str]:
     """``build/<env>/architecture.png`` for each environment."""
-    from tools.report.diagram import render_environment
+    from tools.report.diagram import render
+    from tools.report.graph import architecture_graph
 
-    return {env: str(render_environment(out, env)) for env in envs}
+    return {
+        env: str(render(architecture_graph(exports), out / env / "architecture.png"))
+        for env, exports in documents.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,13 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     policy_config = Path(args.policy_config) if args.policy_config else None
     # Only this run's exports of environments whose every layer ran: never a leftover of an earlier run.
     judged = [out / env / f"{layer}.json" for env in ready for layer in layers]
+    documents = {env: load_exports(out, env) for env in ready}  # read once, for the cost and the diagram
     phase = time.monotonic()
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures: dict[str, Future[Any]] = {
             "policies": pool.submit(_timed, timings, "policies", lambda: judge(out, ready, layers, policy_config)),
             "scans": pool.submit(_timed, timings, "scans", lambda: scan(out, judged, args.suppressions)),
-            "cost": pool.submit(_timed, timings, "cost", lambda: estimate(out, ready)),
-            "diagrams": pool.submit(_timed, timings, "diagrams", lambda: draw(out, ready)),
+            "cost": pool.submit(_timed, timings, "cost", lambda: estimate(documents)),
+            "diagrams": pool.submit(_timed, timings, "diagrams", lambda: draw(out, documents)),
         }
         pending = set(futures.values())
         while pending:  # on a terminal, one updating line says what is still running

@@ -18,6 +18,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,11 @@ ACTIONS = ("preview", "up", "refresh")
 
 class UsageError(Exception):
     """A bad argument: reported on one line, exit code 2, before any pulumi call."""
+
+
+def in_ci() -> bool:
+    """Whether this runs in CI (GitHub Actions and most CI systems set ``CI=true``)."""
+    return os.environ.get("CI", "").lower() in ("true", "1")
 
 
 def say(target: str, message: str, err: bool = False) -> None:
@@ -86,7 +92,7 @@ class Runner:
         self._outputs: dict[Layer, dict[str, Any] | None] = {}
         self._stacks: dict[Layer, bool] = {}
 
-    @property
+    @cached_property
     def region(self) -> str:
         """The environment's region, from the network stack file (every layer must name the same one)."""
         return doctor.stack_regions(self.env)[Layer.NETWORK.value]
@@ -97,7 +103,7 @@ class Runner:
         In CI the embedded backend would keep the state on a runner that is thrown away after the job, and the
         next run would create every resource again: refuse it there.
         """
-        if self.cli.backend.embedded and os.environ.get("CI", "").lower() in ("true", "1"):
+        if self.cli.backend.embedded and in_ci():
             raise UsageError(
                 "PULUMI_BACKEND_URL is unset in CI: the embedded file backend would lose this run's state with the "
                 "runner; set it to s3://<bucket>/<prefix> or https://api.pulumi.com"
@@ -171,7 +177,7 @@ def run_action(runner: Runner, action: str, layers: list[Layer], args: argparse.
                     f"{', '.join(m.value for m in missing)}, not deployed in {env} yet "
                     f"(deploy first: make up-{missing[0].value} ENV={env})"
                 )
-                if os.environ.get("CI", "").lower() in ("true", "1"):
+                if in_ci():
                     # In CI a skipped preview must not pass as a previewed change.
                     say(target, f"FAILED: nothing previewed for {', '.join(rest)}: {reason}", err=True)
                     return 1

@@ -15,20 +15,10 @@ from pathlib import Path
 
 from shared.contract import LAYER_ORDER
 from tools.offline.runner import STACKS_DIR
-from tools.offline.schedule import Outcome, run_all
+from tools.offline.schedule import Outcome, describe, run_all
 from tools.progress import Progress
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def describe(outcome: Outcome) -> tuple[str, str]:
-    """The progress line of one run and its status word."""
-    where = f"{outcome.layer:<8} {outcome.env:<8}"
-    if outcome.error:
-        return f"FAIL {where} {outcome.error}", "FAIL"
-    if outcome.cached:
-        return f"cached {where} {outcome.resources:>4} resources  (inputs unchanged)", "cached"
-    return f"ok {where} {outcome.resources:>4} resources  {outcome.seconds:5.2f}s", "ok"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,6 +60,16 @@ class Outcome:
     """Why the run failed; empty on success."""
 
 
+def describe(outcome: Outcome) -> tuple[str, str]:
+    """The progress line of one run and its status word."""
+    where = f"{outcome.layer:<8} {outcome.env:<8}"
+    if outcome.error:
+        return f"FAIL {where} {outcome.error}", "FAIL"
+    if outcome.cached:
+        return f"cached {where} {outcome.resources:>4} resources  (inputs unchanged)", "cached"
+    return f"ok {where} {outcome.resources:>4} resources  {outcome.seconds:5.2f}s", "ok"
+
+
 def _files(path: Path) -> Iterable[Path]:
     if path.is_file():
         yield path
@@ -256,7 +266,7 @@ def _store(out: Path, env: str, layer: str, key: str) -> None:
 
 
 def _forget(out: Path, env: str, layer: str) -> None:
-    for path in (_key_file(out, env, layer), out / env / f"{layer}.json", out / env / "options" / f"{layer}.json"):
+    for path in (_key_file(out, env, layer), *_outputs(out, env, layer)):
         path.unlink(missing_ok=True)
 
 

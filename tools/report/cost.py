@@ -25,6 +25,8 @@ from typing import Any, TypeGuard
 
 import yaml
 
+from tools.report.exports import load_exports
+
 DEFAULT_PRICES = Path(__file__).resolve().with_name("prices.yaml")
 DEFAULT_BUILD = Path(__file__).resolve().parent.parent.parent / "build"
 # AWS bills "GB" of storage and transfer in binary gigabytes.
@@ -374,15 +376,6 @@ def environment_of(exports: Mapping[str, Mapping[str, Any]]) -> str:
     if len(stacks) != 1:
         raise CostError(f"the exports must come from one stack; their URNs name {', '.join(sorted(stacks)) or 'none'}")
     return stacks.pop()
-
-
-def load_exports(build_dir: Path, environment: str) -> dict[str, dict[str, Any]]:
-    """``{layer: export}`` from ``<build_dir>/<environment>/<layer>.json`` (what ``make preview`` writes)."""
-    folder = build_dir / environment
-    files = sorted(folder.glob("*.json"))
-    if not files:
-        raise CostError(f"no exports in {folder}: run `make preview` first")
-    return {path.stem: json.loads(path.read_text()) for path in files}
 
 
 # --- Pricing ----------------------------------------------------------------------------------------------------
@@ -1241,7 +1234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = estimate(load_exports(args.build_dir, args.env), load_prices(args.prices), args.env)
-    except CostError as error:
+    except (CostError, FileNotFoundError) as error:
         print(f"cost: {error}", file=sys.stderr)
         return 1
     print(json.dumps(result.to_dict(), indent=2) if args.json else render(result))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import re
 import shutil
 import sys
@@ -31,9 +30,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tools.report.exports import LAYERS, load_exports
 from tools.report.graph import ArchitectureGraph, Edge, Node, architecture_graph
 
-LAYERS = ("network", "data", "compute", "edge")
 GROUP_MINIMUM = 3
 # Short edge labels by the property that gives the reference; other properties draw no label.
 EDGE_LABELS = {
@@ -65,15 +64,6 @@ def require_dot() -> str:
             "Install Graphviz (apt-get install graphviz; brew install graphviz on macOS) and run again."
         )
     return dot
-
-
-def load_exports(build: Path, env: str) -> dict[str, dict[str, Any]]:
-    """The layer exports of one environment, ``{layer: export}``, from ``<build>/<env>/<layer>.json``."""
-    folder = build / env
-    found = {layer: folder / f"{layer}.json" for layer in LAYERS if (folder / f"{layer}.json").exists()}
-    if not found:
-        raise FileNotFoundError(f"{folder}: no stack exports ({', '.join(LAYERS)}.json); run `make preview` first")
-    return {layer: json.loads(path.read_text()) for layer, path in found.items()}
 
 
 def icon_class(icon: str) -> Any:
