@@ -25,16 +25,21 @@ help: ## List the targets
 	@grep -hE '^[$$()A-Za-z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^\$$\([A-Z]+_LAYERS\): ([a-z]+)-%:/\1-<layer>:/' \
 	  | sort | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
+# uv (PyPI) installs the pins in seconds where pip takes a minute; pip only bootstraps uv itself, at the version
+# pyproject.toml pins.
+UV_PIN = $(shell grep -o '"uv==[^"]*"' pyproject.toml | tr -d '"')
+
 $(VENV_STAMP): pyproject.toml
 	@echo "setup: creating $(VENV) from the pins in pyproject.toml"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@$(PY) -m pip install --quiet --disable-pip-version-check "$(UV_PIN)"
+	@$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'
 	@touch $@
 
 setup: $(VENV_STAMP) ## Create .venv from the pinned dependencies (idempotent)
 
-test: $(VENV_STAMP) ## Run the test suite (pytest)
+# The scanners' venv is a prerequisite, never something a test builds.
+test: $(VENV_STAMP) $(SCAN_STAMP) ## Run the test suite (pytest)
 	$(PY) -m pytest
 
 lint: $(VENV_STAMP) ## ruff and mypy

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-
-import pulumi
+from typing import TYPE_CHECKING, Any
 
 from shared.constants import PROJECT
+
+# The tools (make's deploy targets, the check, the reports) read the contract without running a program: only the
+# functions that open a StackReference need the Pulumi SDK, so they import it, and a CLI starts without it.
+if TYPE_CHECKING:
+    import pulumi
 
 
 class Layer(StrEnum):
@@ -149,5 +152,7 @@ class Upstream:
 
 def open_upstream(layer: Layer, stack_name: str) -> Upstream:
     """Open ``layer``'s stack by its fully qualified name (see ``LayerContext.upstream``)."""
+    import pulumi
+
     reference = pulumi.StackReference(f"{layer.value}-stack", stack_name=stack_name)
     return Upstream(layer=layer, stack_name=stack_name, reference=reference)

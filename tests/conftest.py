@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,29 +21,87 @@ ENVS = ("dev", "staging", "prod")
 LAYERS = tuple(layer.value for layer in LAYER_ORDER if (REPO_ROOT / "stacks" / layer.value / "Pulumi.yaml").exists())
 
 
+def shared_once(tmp_path_factory: pytest.TempPathFactory, name: str, produce: Callable[[Path], Any]) -> Any:
+    """``produce(<dir>)`` run once per test run, its JSON-able result shared by every pytest-xdist worker.
+
+    Under xdist each worker has its own session, so a session fixture alone would repeat slow work per worker; the
+    first worker to arrive does it under a file lock and the others read its result (pytest-xdist's documented
+    recipe for session data). Without xdist this is a plain once-per-session cache.
+    """
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    result = root / f"{name}.result.json"
+    with FileLock(str(root / f"{name}.lock")):
+        if not result.exists():
+            result.write_text(json.dumps(produce(root / name)))
+    return json.loads(result.read_text())
+
+
+def _run(command: list[str]) -> dict[str, Any]:
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    return {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+
+
 @pytest.fixture(scope="session")
-def offline_exports(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
-    """``{(env, layer): export path}`` from one run of the offline preview (the same command make check uses)."""
-    out = tmp_path_factory.mktemp("build")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tools.offline",
-            "--out",
-            str(out),
-            "--envs",
-            " ".join(ENVS),
-            "--layers",
-            " ".join(LAYERS),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The build directory of this test run: every layer of every environment, offline (as make preview runs it).
+
+    :func:`checked` later runs make check's job into the same directory, where it finds these runs cached.
+    """
+
+    def preview(out: Path) -> dict[str, Any]:
+        done = _run(
+            [
+                sys.executable,
+                "-m",
+                "tools.offline",
+                "--out",
+                str(out),
+                "--envs",
+                " ".join(ENVS),
+                "--layers",
+                " ".join(LAYERS),
+            ]
+        )
+        return {**done, "out": str(out)}
+
+    done = shared_once(tmp_path_factory, "build", preview)
+    assert done["returncode"] == 0, f"offline preview failed:\n{done['stdout']}\n{done['stderr']}"
+    return Path(done["out"])
+
+
+@pytest.fixture(scope="session")
+def offline_exports(build_dir: Path) -> dict[tuple[str, str], Path]:
+    """``{(env, layer): export path}`` from the session's offline preview."""
+    return {(env, layer): build_dir / env / f"{layer}.json" for env in ENVS for layer in LAYERS}
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """The session's one run of make check's job (``python -m tools.check``) over :func:`build_dir`."""
+
+    out: Path
+    """The build directory it wrote its reports to."""
+    returncode: int
+    """Its exit status."""
+    stdout: str
+    """What it printed."""
+
+    def copy(self, destination: Path) -> Path:
+        """A copy of its build directory (exports, caches, reports) for a test that changes something."""
+        shutil.copytree(self.out, destination)
+        return destination
+
+
+@pytest.fixture(scope="session")
+def checked(tmp_path_factory: pytest.TempPathFactory, build_dir: Path) -> CheckRun:
+    """make check's job, run once per test run; tests that need a failure run the phase that decides it."""
+    done = shared_once(
+        tmp_path_factory, "check", lambda _: _run([sys.executable, "-m", "tools.check", "--out", str(build_dir)])
     )
-    assert done.returncode == 0, f"offline preview failed:\n{done.stdout}\n{done.stderr}"
-    return {(env, layer): out / env / f"{layer}.json" for env in ENVS for layer in LAYERS}
+    return CheckRun(build_dir, done["returncode"], done["stdout"] + done["stderr"])
 
 
 class Export:
@@ -95,8 +156,6 @@ def run_variant(
     unset_config: tuple[str, ...] = (),
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     """Run one real layer program offline with its stack file edited, against the real upstream exports."""
-    import shutil
-
     import yaml
 
     stacks, out = tmp_path / "stacks", tmp_path / "out"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,10 +10,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ENVS, LAYERS, REPO_ROOT, Export
+import tools.check.__main__ as check
+from tests.conftest import ENVS, LAYERS, REPO_ROOT, CheckRun, Export
 from tools.check import summary
 from tools.policy_analyze import Violation
 from tools.report import cost
+from tools.scan.cli import ScanSession
 
 # --- pure parts ----------------------------------------------------------------------------------------------------
 
@@ -87,43 +88,23 @@ def test_the_markdown_report_links_the_diagram_and_lists_failures() -> None:
 # --- the real thing ------------------------------------------------------------------------------------------------
 
 
-def _check(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tools.check", "--out", str(out), *extra],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-@pytest.fixture(scope="module")
-def checked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """One real `make check` run (as the Makefile runs it) into a scratch build directory."""
-    out = tmp_path_factory.mktemp("check")
-    return out, _check(out)
-
-
-def test_check_passes_and_writes_every_report(checked: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
-    out, done = checked
-    assert done.returncode == 0, done.stdout + done.stderr
-    document = json.loads((out / "summary.json").read_text())
+def test_check_passes_and_writes_every_report(checked: CheckRun) -> None:
+    assert checked.returncode == 0, checked.stdout
+    document = json.loads((checked.out / "summary.json").read_text())
     assert document["ok"] is True
     assert list(document["environments"]) == list(ENVS)
     for env in ENVS:
-        report = (out / env / "report.md").read_text()
+        report = (checked.out / env / "report.md").read_text()
         assert report.startswith(f"# {env}: make check passes")
         assert f"![{env} architecture](architecture.png)" in report
-        assert (out / env / "architecture.png").read_bytes().startswith(b"\x89PNG")
+        assert (checked.out / env / "architecture.png").read_bytes().startswith(b"\x89PNG")
+        assert document["environments"][env]["warnings"] == []
     assert set(document["timings"]) >= {"layers", "policies", "scans", "cost", "diagrams", "total"}
-    assert "check passed in" in done.stdout
+    assert "check passed in" in checked.stdout
 
 
-def test_the_summary_matches_the_exports_it_judged(
-    checked: tuple[Path, subprocess.CompletedProcess[str]], exports: dict[tuple[str, str], Export]
-) -> None:
-    out, _ = checked
-    document = json.loads((out / "summary.json").read_text())
+def test_the_summary_matches_the_exports_it_judged(checked: CheckRun, exports: dict[tuple[str, str], Export]) -> None:
+    document = json.loads((checked.out / "summary.json").read_text())
     prices = cost.load_prices()
     for env in ENVS:
         entry = document["environments"][env]
@@ -138,25 +119,60 @@ def test_the_summary_matches_the_exports_it_judged(
     assert document["repository"]["scans"]["checkov-secrets"]["failed"] == 0
 
 
-def test_the_terminal_summary_has_a_column_per_environment(
-    checked: tuple[Path, subprocess.CompletedProcess[str]],
-) -> None:
-    out, done = checked
-    document = json.loads((out / "summary.json").read_text())
+def test_the_terminal_summary_has_a_column_per_environment(checked: CheckRun) -> None:
+    document = json.loads((checked.out / "summary.json").read_text())
     for line in summary.render_terminal(document):
-        assert line in done.stdout
-    assert "  policies: mandatory" in done.stdout
-    assert "cost per month" in done.stdout
+        assert line in checked.stdout
+    assert "  policies: mandatory" in checked.stdout
+    assert "cost per month" in checked.stdout
 
 
-def test_a_mandatory_violation_fails_check_and_is_named(
-    checked: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
-) -> None:
-    out = _copy(checked, tmp_path)
+# --- failures, decided by the phase that decides them, on a copy of the session's build ---------------------------
+
+
+def _phases(out: Path, **results: Any) -> check.Phases:
+    """The passing run's layer results, with the given phase results."""
+    document = json.loads((out / "summary.json").read_text())
+    runs = {env: document["environments"][env]["layers"] for env in ENVS}
+    return check.Phases(list(ENVS), runs, {env: [] for env in ENVS}, dict(results))
+
+
+def _judged(out: Path) -> list[Path]:
+    return [out / env / f"{layer}.json" for env in ENVS for layer in LAYERS]
+
+
+def _scans(out: Path, suppressions: Path) -> dict[str, Any]:
+    """The scan phase with these suppressions; the copy's findings cache spares the scanners (no checkov runs)."""
+    session = ScanSession(out / "scan", REPO_ROOT)
+    assert session._worker is None, "the repository scan should come from the copied cache"
+    return check.scan(session, out, _judged(out), suppressions)
+
+
+def test_a_mandatory_violation_fails_check_and_is_named(checked: CheckRun, tmp_path: Path) -> None:
+    out = checked.copy(tmp_path / "build")
     strict = tmp_path / "strict.json"
     strict.write_text(json.dumps({"s3-tls-only": "mandatory"}))  # the frontend buckets' exemptions are gone
-    done = _check(out, "--policy-config", str(strict))
-    assert done.returncode == 1
+    policies = check.judge(out, ENVS, LAYERS, strict)
+    document = check.assemble(_phases(out, policies=policies, scans=_scans(out, check.SUPPRESSIONS)), out)
+    assert document["ok"] is False
+    assert check.verdict(document) == "FAILED (dev, staging, prod)"
+    lines = check.failures(document)
+    assert any(line.startswith("FAIL dev: s3-tls-only urn:pulumi:dev::student-helper-data::") for line in lines)
+    assert document["environments"]["prod"]["policies"]["by_policy"]["s3-tls-only"]["violations"] >= 1
+
+
+def test_the_command_exits_1_on_a_failure_and_reuses_every_cache(checked: CheckRun, tmp_path: Path) -> None:
+    out = checked.copy(tmp_path / "build")
+    strict = tmp_path / "strict.json"
+    strict.write_text(json.dumps({"s3-tls-only": "mandatory"}))
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.check", "--out", str(out), "--policy-config", str(strict)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
     assert "FAIL dev: s3-tls-only urn:pulumi:dev::student-helper-data::" in done.stdout
     assert "check FAILED (dev, staging, prod)" in done.stdout
     # Nothing had changed, so no layer ran again: the second answer came from the cache.
@@ -165,31 +181,21 @@ def test_a_mandatory_violation_fails_check_and_is_named(
     assert document["environments"]["prod"]["policies"]["by_policy"]["s3-tls-only"]["violations"] >= 1
 
 
-def _copy(checked: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> Path:
-    out = tmp_path / "build"
-    shutil.copytree(checked[0], out)  # the other tests read the passing run's reports; the caches come along
-    return out
-
-
-def test_an_unsuppressed_scan_finding_fails_check_and_is_named(
-    checked: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
-) -> None:
-    out = _copy(checked, tmp_path)
+def test_an_unsuppressed_scan_finding_fails_check_and_is_named(checked: CheckRun, tmp_path: Path) -> None:
+    out = checked.copy(tmp_path / "build")
     none = tmp_path / "suppressions.yaml"
     none.write_text("suppressions: []\n")
-    done = _check(out, "--suppressions", str(none))
-    assert done.returncode == 1
-    assert "FAIL dev: checkov CKV" in done.stdout
-    assert "FAIL repository: checkov-secrets CKV_SECRET_6" in done.stdout
-    document = json.loads((out / "summary.json").read_text())
+    document = check.assemble(_phases(out, scans=_scans(out, none)), out)
+    assert document["ok"] is False
+    lines = check.failures(document)
+    assert any(line.startswith("FAIL dev: checkov CKV") for line in lines)
+    assert any(line.startswith("FAIL repository: checkov-secrets CKV_SECRET_6") for line in lines)
     assert document["environments"]["prod"]["open_findings"], "the findings are listed in summary.json"
     assert document["environments"]["prod"]["scans"]["checkov"]["failed"] > 0
 
 
-def test_a_stale_suppression_fails_check(
-    checked: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
-) -> None:
-    out = _copy(checked, tmp_path)
+def test_a_stale_suppression_fails_check(checked: CheckRun, tmp_path: Path) -> None:
+    out = checked.copy(tmp_path / "build")
     stale = tmp_path / "suppressions.yaml"
     reason = "An entry that matches nothing, to prove that a stale suppression fails the check."
     real = (REPO_ROOT / "scan" / "suppressions.yaml").read_text()
@@ -199,7 +205,30 @@ def test_a_stale_suppression_fails_check(
         + "      - name: nothing-by-this-name\n        type: aws:s3/bucket:Bucket\n"
         + f"    reason: {reason}\n"
     )
-    done = _check(out, "--suppressions", str(stale))
-    assert done.returncode == 1
-    assert "FAIL stale suppression: suppression #" in done.stdout
-    assert "(CKV_AWS_999) matches no finding" in done.stdout
+    document = check.assemble(_phases(out, scans=_scans(out, stale)), out)
+    assert document["ok"] is False
+    stale_lines = [line for line in check.failures(document) if line.startswith("FAIL stale suppression: ")]
+    assert any("suppression #" in line and "(CKV_AWS_999) matches no finding" in line for line in stale_lines)
+
+
+@pytest.mark.parametrize("phase", check.REPORT_PHASES)
+def test_a_report_that_cannot_be_made_is_a_warning_not_a_failure(checked: CheckRun, phase: str) -> None:
+    phases = _phases(checked.out)
+    phases.failed[phase] = "RuntimeError: the tool is missing"
+    document = check.assemble(phases, checked.out)
+    assert document["ok"] is True, "a deploy is never blocked by a reporting tool"
+    assert document["environments"]["dev"]["warnings"] == [f"{phase} not made: RuntimeError: the tool is missing"]
+    assert check.warnings(document) == [
+        f"warn (dev, staging, prod): {phase} not made: RuntimeError: the tool is missing"
+    ]
+    report = summary.render_markdown(document["environments"]["dev"])
+    assert f"- **warning** (does not fail the check): {phase} not made" in report
+
+
+@pytest.mark.parametrize("phase", check.GATE_PHASES)
+def test_a_gate_phase_that_crashes_fails_every_environment(checked: CheckRun, phase: str) -> None:
+    phases = _phases(checked.out)
+    phases.failed[phase] = "RuntimeError: boom"
+    document = check.assemble(phases, checked.out)
+    assert document["ok"] is False
+    assert all(f"{phase} failed: RuntimeError: boom" in e["errors"] for e in document["environments"].values())

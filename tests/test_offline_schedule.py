@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO_ROOT
-from tools.offline.schedule import input_key, provider_modules, upstream_of
+from tools.offline.schedule import all_cached, input_key, provider_modules, upstream_of
 
 
 def _preview(out: Path, *extra: str, layers: str = "network data") -> subprocess.CompletedProcess[str]:
@@ -24,21 +26,30 @@ def _status(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
     }
 
 
-def test_unchanged_runs_are_cached_and_an_edited_export_is_rewritten(tmp_path: Path) -> None:
-    first = _preview(tmp_path)
-    assert first.returncode == 0, first.stderr
-    assert _status(first) == {"network": "ok", "data": "ok"}
-    assert _status(_preview(tmp_path)) == {"network": "cached", "data": "cached"}
+@pytest.fixture
+def out(build_dir: Path, tmp_path: Path) -> Path:
+    """A build directory holding the session's dev runs and their cache keys, as a second make preview finds it."""
+    seeded = tmp_path / "out"
+    shutil.copytree(build_dir / "dev", seeded / "dev")
+    (seeded / ".cache").mkdir()
+    for key in (build_dir / ".cache").glob("dev-*.sha256"):
+        shutil.copy(key, seeded / ".cache" / key.name)
+    return seeded
 
-    network = tmp_path / "dev" / "network.json"
+
+def test_unchanged_runs_are_cached_and_an_edited_export_is_rewritten(out: Path) -> None:
+    assert all_cached({"dev": ["network", "data"]}, out)
+    assert _status(_preview(out)) == {"network": "cached", "data": "cached"}
+
+    network = out / "dev" / "network.json"
     document = json.loads(network.read_text())
     stack = next(r for r in document["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack")
     stack["outputs"]["unread_extra"] = "changed"
     network.write_text(json.dumps(document))
     # The edited export is not trusted: network runs again and writes its real export back, so data, whose
     # upstream export is then what it was, stays cached.
-    assert _status(_preview(tmp_path)) == {"network": "ok", "data": "cached"}
-    assert _status(_preview(tmp_path, "--no-cache")) == {"network": "ok", "data": "ok"}
+    assert _status(_preview(out)) == {"network": "ok", "data": "cached"}
+    assert _status(_preview(out, "--no-cache")) == {"network": "ok", "data": "ok"}
 
 
 def test_the_cache_key_covers_the_program_the_shared_library_and_the_upstream_exports(tmp_path: Path) -> None:
@@ -71,38 +82,37 @@ def test_every_layer_below_counts_as_upstream_even_when_a_run_names_one_layer() 
     assert upstream_of("network") == []
 
 
-def test_a_layer_run_alone_sees_a_changed_upstream_export(tmp_path: Path) -> None:
-    assert _preview(tmp_path).returncode == 0
-    network = tmp_path / "dev" / "network.json"
+def test_a_layer_run_alone_sees_a_changed_upstream_export(out: Path) -> None:
+    network = out / "dev" / "network.json"
     document = json.loads(network.read_text())
     stack = next(r for r in document["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack")
     del stack["outputs"]["subnet_ids"]
     network.write_text(json.dumps(document))
-    alone = _preview(tmp_path, layers="data")
+    alone = _preview(out, layers="data")
     assert alone.returncode == 1, "a cached data export must not hide that its upstream lost an output"
     assert "subnet_ids" in alone.stderr
 
 
-def test_an_edited_export_is_not_a_cache_hit(tmp_path: Path) -> None:
-    assert _preview(tmp_path, layers="network").returncode == 0
-    network = tmp_path / "dev" / "network.json"
+def test_an_edited_export_is_not_a_cache_hit(out: Path, tmp_path: Path) -> None:
+    assert not all_cached({"dev": ["network"]}, tmp_path / "fresh"), "a fresh build directory runs everything"
+    network = out / "dev" / "network.json"
     network.write_text(network.read_text().replace('"vpc_cidr"', '"vpc_cidr_edited"', 1))
-    assert _status(_preview(tmp_path, layers="network")) == {"network": "ok"}
+    assert not all_cached({"dev": ["network"]}, out)
+    assert _status(_preview(out, layers="network")) == {"network": "ok"}
 
 
-def test_a_failing_layer_stops_its_environment_and_removes_its_old_export(tmp_path: Path) -> None:
-    assert _preview(tmp_path, layers="network data compute").returncode == 0
-    compute = tmp_path / "dev" / "compute.json"
+def test_a_failing_layer_stops_its_environment_and_removes_its_old_export(out: Path) -> None:
+    compute = out / "dev" / "compute.json"
     assert compute.exists()
     # A stack file the data layer rejects: the data run fails, compute (below it) must not keep its old export.
-    stacks = tmp_path / "stacks"
+    stacks = out / "stacks"
     shutil.copytree(REPO_ROOT / "stacks", stacks)
     broken = stacks / "data" / "Pulumi.dev.yaml"
     broken.write_text(broken.read_text() + "  student-helper-data:rds_allocated_storage: 5\n")
-    done = _preview(tmp_path, "--stacks-dir", str(stacks), layers="network data compute")
+    done = _preview(out, "--stacks-dir", str(stacks), layers="network data compute")
     assert done.returncode == 1
     assert "student-helper-data:rds_allocated_storage" in done.stderr
-    assert not (tmp_path / "dev" / "data.json").exists()
+    assert not (out / "dev" / "data.json").exists()
     assert not compute.exists(), "an export whose upstream failed would be judged stale"
 
 

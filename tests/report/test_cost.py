@@ -13,6 +13,7 @@ import yaml
 
 from shared.config import environment_matrix
 from tests.conftest import ENVS, Export
+from tools.check import summary
 from tools.report.cost import (
     DEFAULT_PRICES,
     NO_CHARGE,
@@ -21,7 +22,6 @@ from tools.report.cost import (
     MissingAssumptionError,
     MissingPriceError,
     PriceFileError,
-    UnclassifiedResourceError,
     UnsupportedConfigurationError,
     estimate,
     load_prices,
@@ -307,12 +307,22 @@ def test_each_priced_type(resources: list[dict[str, Any]], expected: list[tuple[
     assert covered == {r["urn"] for r in resources}
 
 
-def test_unknown_type_names_the_type_and_urn() -> None:
+def test_an_unknown_type_is_listed_as_not_priced_and_makes_the_total_a_lower_bound() -> None:
     mystery = _resource("aws:ec2/natGateway:NatGateway", "nat", {})
-    with pytest.raises(UnclassifiedResourceError) as raised:
-        _estimate(_resource(EC2, "backend", INSTANCE_INPUTS), mystery)
-    assert "aws:ec2/natGateway:NatGateway" in str(raised.value)
-    assert mystery["urn"] in str(raised.value)
+    result = _estimate(_resource(EC2, "backend", INSTANCE_INPUTS), mystery)
+    assert [(u.resource_type, u.urn) for u in result.not_priced] == [("aws:ec2/natGateway:NatGateway", mystery["urn"])]
+    assert result.total == pytest.approx(_estimate(_resource(EC2, "backend", INSTANCE_INPUTS)).total)
+    as_dict = result.to_dict()
+    assert as_dict["not_priced"] == [
+        {"layer": "test", "urn": mystery["urn"], "resource_type": "aws:ec2/natGateway:NatGateway"}
+    ]
+    assert summary.is_lower_bound(as_dict)
+    assert summary.monthly(as_dict).startswith("≥ $")
+    entry = summary.environment_entry("dev", {}, [], {}, {}, [], as_dict, None, [])
+    report = summary.render_markdown(entry)
+    assert "### Not priced" in report
+    assert f"- `aws:ec2/natGateway:NatGateway` `{mystery['urn']}`" in report
+    assert "some resources are not priced (listed below)" in report
 
 
 def test_components_providers_and_stack_references_are_not_classified() -> None:

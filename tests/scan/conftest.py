@@ -1,4 +1,4 @@
-"""Scan-suite fixtures: the scanners' venv (created from the pyproject pins when missing) and its reference data."""
+"""Scan-suite fixtures: the scanners' venv and its reference data."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from pathlib import Path
 import pytest
 
 from tools.scan.oracle import Oracle, load_oracle
-from tools.scan.venv import SCAN_VENV, ensure_scan_venv
+from tools.scan.venv import SCAN_VENV, is_current
 
 
 @pytest.fixture(scope="session")
 def scan_venv() -> Path:
-    """.venv-scan, installed by the same installer `make scan-setup` runs."""
-    return ensure_scan_venv(SCAN_VENV)
+    """.venv-scan, as `make scan-setup` left it (`make test` makes it first; a test never builds it)."""
+    if not is_current(SCAN_VENV):
+        pytest.fail(f"{SCAN_VENV} is missing or does not hold the scan pins of pyproject.toml: run `make scan-setup`")
+    return SCAN_VENV
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,15 @@
 """``python -m tools.check``: the main job behind ``make check``.
 
 1. **layers**: every layer of every environment under Pulumi's mocks (tools/offline), environments in parallel,
-   each run in a child of one warm process, unchanged runs skipped;
-2. then side by side: the **policy pack** over every export, the **scans** (checkov once for all files,
-   cfn-lint, parliament, the repository scans), the **cost estimate** and the **architecture diagram**;
+   each run in a child of one warm process, unchanged runs skipped. checkov starts at the same time, in a worker of
+   its own, so its import and the repository scans overlap the layer runs;
+2. then side by side: the **policy pack** over every export, the **scans** of the exports (checkov, cfn-lint,
+   parliament), the **cost estimate** and the **architecture diagram**;
 3. the answer: ``build/<env>/report.md``, ``build/summary.json`` and a short terminal summary.
+
+The layer runs, the policy pack and the scans are the gate. The cost estimate and the diagram are reports: when
+one of them cannot be made, the report says so and the check still answers on the gate alone, so a missing price
+or drawing tool never blocks a deploy.
 
 Exit status 1 when any environment has a failed layer run, a mandatory violation, an unsuppressed scan finding
 or a stale suppression; 2 on bad arguments.
@@ -19,46 +24,67 @@ import sys
 import time
 import traceback
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.contract import LAYER_ORDER
 from tools.check import summary
-from tools.offline.schedule import Outcome, describe, run_all
+from tools.offline.schedule import Outcome, all_cached, describe, run_all
 from tools.progress import Progress
 from tools.report.exports import load_exports
+
+if TYPE_CHECKING:
+    from tools.policy_analyze import Violation
+    from tools.scan.cli import ScanSession
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLICY_CONFIG = REPO_ROOT / "policies" / "config.json"
 SUPPRESSIONS = REPO_ROOT / "scan" / "suppressions.yaml"
+# The phases whose failure fails the check; the others only report.
+GATE_PHASES = ("policies", "scans")
+REPORT_PHASES = ("cost", "diagrams")
 T = TypeVar("T")
 
 
 def judge(
-    out: Path, envs: list[str], layers: list[str], config: Path | None
-) -> tuple[dict[str, list[Any]], dict[str, str]]:
+    out: Path, envs: Sequence[str], layers: Sequence[str], config: Path | None
+) -> tuple[dict[str, list[Violation]], dict[str, str]]:
     """The policy pack over every export: violations per environment, and the level each policy ran at."""
     from tools.policy_analyze import POLICIES, PolicySettings, analyze, default_level, load_config, load_export
 
     settings = load_config(config)
     levels = {p.name: settings.get(p.name, PolicySettings(default_level(p))).level.value for p in POLICIES}
-    found: dict[str, list[Any]] = {}
+    found: dict[str, list[Violation]] = {}
     for env in envs:
         found[env] = [v for layer in layers for v in analyze(load_export(out / env / f"{layer}.json"), settings)]
     return found, levels
 
 
-def scan(out: Path, exports: list[Path], suppressions_file: Path) -> dict[str, Any]:
-    """Every scanner once over ``exports`` and the repository; counts and open findings per environment."""
-    from tools.scan.cli import SCANNERS, format_report, run_scan
-    from tools.scan.suppressions import load_suppressions
+def start_scans(out: Path, prefetch: bool) -> ScanSession:
+    """The scan session, started now: checkov imports (and scans the repository) while the layers run."""
+    from tools.scan.cli import ScanSession
     from tools.scan.venv import ensure_scan_venv
 
     ensure_scan_venv()
+    return ScanSession(out / "scan", REPO_ROOT, prefetch=prefetch)
+
+
+def scan(session: ScanSession, out: Path, exports: list[Path], suppressions_file: Path) -> dict[str, Any]:
+    """Every scanner over ``exports`` and the repository; counts and open findings per environment."""
+    from tools.scan.cli import SCANNERS, format_report, translate
+    from tools.scan.suppressions import load_suppressions
+
     scan_dir = out / "scan"
-    report = run_scan(exports, scan_dir, load_suppressions(suppressions_file), REPO_ROOT)
+    try:
+        suppressions = load_suppressions(suppressions_file)
+        translated = translate(exports, scan_dir)
+    except BaseException:
+        session.close()
+        raise
+    report = session.finish(translated, suppressions)
     (scan_dir / "report.txt").write_text(format_report(report, check_stale=True) + "\n")
     suppressed = {id(f) for f, _ in report.suppressed}
     counts: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
@@ -100,6 +126,69 @@ def draw(out: Path, documents: dict[str, dict[str, Any]]) -> dict[str, str]:
     }
 
 
+@dataclass
+class Phases:
+    """What every phase produced, or why it could not: the input of :func:`assemble`."""
+
+    envs: list[str]
+    """The environments checked, in order."""
+    runs: dict[str, dict[str, dict[str, Any]]]
+    """Per environment, per layer: resources, seconds, cached and any error (make check's layer lines)."""
+    errors: dict[str, list[str]]
+    """Per environment: why its gate failed outside the policies and scans (a layer run, a crashed phase)."""
+    results: dict[str, Any] = field(default_factory=dict)
+    """Each phase's result by name (policies, scans, cost, diagrams); a phase that failed is absent."""
+    failed: dict[str, str] = field(default_factory=dict)
+    """Each phase that crashed, and how."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Wall seconds per phase, and in total."""
+
+
+def assemble(phases: Phases, out: Path) -> dict[str, Any]:
+    """summary.json's document from the phases' results: a failed gate phase fails every environment it would
+    have judged; a failed report phase (cost, diagrams) is a warning."""
+    violations, levels = phases.results.get("policies", ({}, {}))
+    scans = phases.results.get("scans", {"counts": {}, "open": {}, "stale": []})
+    document: dict[str, Any] = {"environments": {}, "timings": {k: round(v, 3) for k, v in phases.timings.items()}}
+    for env in phases.envs:
+        errors = list(phases.errors[env])
+        errors += [f"{name} failed: {detail}" for name, detail in phases.failed.items() if name in GATE_PHASES]
+        warnings = [f"{name} not made: {detail}" for name, detail in phases.failed.items() if name in REPORT_PHASES]
+        if "scans" in phases.results and not phases.errors[env]:
+            checked = sum(scans["counts"].get(env, {}).get("checkov", {}).values())
+            if checked == 0:  # a scanner that silently skipped every file must not read as a clean result
+                errors.append(f"checkov checked nothing in {env}'s exports")
+        diagram = phases.results.get("diagrams", {}).get(env)
+        document["environments"][env] = summary.environment_entry(
+            env,
+            phases.runs[env],
+            violations.get(env, []),
+            levels,
+            scans["counts"].get(env, {}),
+            scans["open"].get(env, []),
+            phases.results.get("cost", {}).get(env),
+            str(Path(diagram).relative_to(out)) if diagram else None,
+            errors,
+            warnings,
+        )
+    document[summary.REPOSITORY] = {
+        "scans": scans["counts"].get(summary.REPOSITORY, {}),
+        "open_findings": scans["open"].get(summary.REPOSITORY, []),
+        "stale_suppressions": scans["stale"],
+    }
+    failed_envs = [env for env, entry in document["environments"].items() if not entry["ok"]]
+    document["ok"] = not failed_envs and not scans["stale"] and not document[summary.REPOSITORY]["open_findings"]
+    return document
+
+
+def verdict(document: Mapping[str, Any]) -> str:
+    """The last line: passed, or which environments failed."""
+    if document["ok"]:
+        return "passed"
+    failed = [env for env, entry in document["environments"].items() if not entry["ok"]]
+    return f"FAILED ({', '.join(failed) or 'repository'})"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every phase, write the reports, print the summary; see the module docstring for the exit status."""
     parser = argparse.ArgumentParser(prog="python -m tools.check", description=__doc__.splitlines()[0])
@@ -114,110 +203,106 @@ def main(argv: list[str] | None = None) -> int:
     out, envs = args.out.resolve(), args.envs.split()
     layers = [layer.value for layer in LAYER_ORDER]
     progress = Progress()
-    timings: dict[str, float] = {}
     started = time.monotonic()
     progress.line(f"check: {len(layers)} layers x {len(envs)} environments -> {out}")
+    if args.no_cache:
+        os.environ["SCAN_CACHE"] = "0"
+    chains = {env: list(layers) for env in envs}
+    phases = Phases(envs, {env: {} for env in envs}, {env: [] for env in envs})
 
-    runs: dict[str, dict[str, dict[str, Any]]] = {env: {} for env in envs}
-    errors: dict[str, list[str]] = {env: [] for env in envs}
+    # Before any fork: the layer runs are forked from this process, which must not hold threads yet.
+    session = start_scans(out, prefetch=args.no_cache or not all_cached(chains, out))
 
     def layer_done(outcome: Outcome) -> None:
         text, status = describe(outcome)
-        done = sum(len(r) for r in runs.values()) + 1
+        done = sum(len(r) for r in phases.runs.values()) + 1
         progress.line(f"{text}  [{done}/{len(envs) * len(layers)}]", status)
-        runs[outcome.env][outcome.layer] = {
+        phases.runs[outcome.env][outcome.layer] = {
             "resources": outcome.resources,
             "seconds": round(outcome.seconds, 3),
             "cached": outcome.cached,
             **({"error": outcome.error} if outcome.error else {}),
         }
         if outcome.error:
-            errors[outcome.env].append(outcome.error)
+            phases.errors[outcome.env].append(outcome.error)
 
     phase = time.monotonic()
-    run_all({env: list(layers) for env in envs}, out, use_cache=not args.no_cache, on_done=layer_done)
-    timings["layers"] = time.monotonic() - phase
-    ready = [env for env in envs if not errors[env] and len(runs[env]) == len(layers)]
+    try:
+        run_all(chains, out, use_cache=not args.no_cache, on_done=layer_done)
+    except BaseException:
+        session.close()
+        raise
+    phases.timings["layers"] = time.monotonic() - phase
+    ready = [env for env in envs if not phases.errors[env] and len(phases.runs[env]) == len(layers)]
     for env in envs:
-        if env not in ready and not errors[env]:
-            errors[env].append("not every layer ran")
+        if env not in ready and not phases.errors[env]:
+            phases.errors[env].append("not every layer ran")
 
-    if args.no_cache:
-        os.environ["SCAN_CACHE"] = "0"
-    results: dict[str, Any] = {}
     policy_config = Path(args.policy_config) if args.policy_config else None
     # Only this run's exports of environments whose every layer ran: never a leftover of an earlier run.
     judged = [out / env / f"{layer}.json" for env in ready for layer in layers]
     documents = {env: load_exports(out, env) for env in ready}  # read once, for the cost and the diagram
-    phase = time.monotonic()
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    work: dict[str, Callable[[], Any]] = {
+        "policies": lambda: judge(out, ready, layers, policy_config),
+        "scans": lambda: scan(session, out, judged, args.suppressions),
+        "cost": lambda: estimate(documents),
+        "diagrams": lambda: draw(out, documents),
+    }
+    run_side_by_side(work, phases, progress)
+    phases.timings["total"] = time.monotonic() - started
+
+    document = assemble(phases, out)
+    for env, entry in document["environments"].items():
+        (out / env).mkdir(parents=True, exist_ok=True)
+        (out / env / "report.md").write_text(summary.render_markdown(entry))
+    (out / "summary.json").write_text(json.dumps(document, indent=2) + "\n")
+
+    for line in summary.render_terminal(document):
+        progress.line(line)
+    for line in warnings(document):
+        progress.line(line, "warn")
+    for line in failures(document):
+        progress.line(line, "FAIL")
+    timings = ", ".join(f"{k} {v:.1f}s" for k, v in phases.timings.items() if k != "total")
+    progress.line(f"check: reports in {out}/<env>/report.md and {out}/summary.json ({timings})")
+    progress.line(f"check {verdict(document)} in {phases.timings['total']:.1f}s", "ok" if document["ok"] else "FAIL")
+    return 0 if document["ok"] else 1
+
+
+def run_side_by_side(work: Mapping[str, Callable[[], Any]], phases: Phases, progress: Progress) -> None:
+    """Run the phases in threads (each mostly waits on subprocesses or C code); record results and crashes."""
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(work)) as pool:
         futures: dict[str, Future[Any]] = {
-            "policies": pool.submit(_timed, timings, "policies", lambda: judge(out, ready, layers, policy_config)),
-            "scans": pool.submit(_timed, timings, "scans", lambda: scan(out, judged, args.suppressions)),
-            "cost": pool.submit(_timed, timings, "cost", lambda: estimate(documents)),
-            "diagrams": pool.submit(_timed, timings, "diagrams", lambda: draw(out, documents)),
+            name: pool.submit(_timed, phases.timings, name, job) for name, job in work.items()
         }
         pending = set(futures.values())
         while pending:  # on a terminal, one updating line says what is still running
             _, pending = wait(pending, timeout=0.25)
             running = [name for name, future in futures.items() if future in pending]
             if running:
-                progress.status(f"check: running {', '.join(running)}  {time.monotonic() - phase:.0f}s")
+                progress.status(f"check: running {', '.join(running)}  {time.monotonic() - started:.0f}s")
         for name, future in futures.items():
             try:
-                results[name] = future.result()
-                progress.line(f"ok {name} ({timings[name]:.1f}s)", "ok")
-            except Exception as error:  # a phase that crashes fails every environment it would have judged
+                phases.results[name] = future.result()
+                progress.line(f"ok {name} ({phases.timings[name]:.1f}s)", "ok")
+            except Exception as error:
                 detail = "".join(traceback.format_exception_only(error)).strip()
-                progress.line(f"FAIL {name}: {detail}", "FAIL")
-                for env in envs:
-                    errors[env].append(f"{name} failed: {detail}")
-    timings["total"] = time.monotonic() - started
-
-    violations, levels = results.get("policies", ({}, {}))
-    scans = results.get("scans", {"counts": {}, "open": {}, "stale": []})
-    for env in ready if "scans" in results else []:
-        checked = sum(scans["counts"].get(env, {}).get("checkov", {}).values())
-        if checked == 0:  # a scanner that silently skipped every file must not read as a clean result
-            errors[env].append(f"checkov checked nothing in {env}'s exports")
-    document: dict[str, Any] = {"environments": {}, "timings": {k: round(v, 3) for k, v in timings.items()}}
-    for env in envs:
-        diagram = results.get("diagrams", {}).get(env)
-        entry = summary.environment_entry(
-            env,
-            runs[env],
-            violations.get(env, []),
-            levels,
-            scans["counts"].get(env, {}),
-            scans["open"].get(env, []),
-            results.get("cost", {}).get(env),
-            str(Path(diagram).relative_to(out)) if diagram else None,
-            errors[env],
-        )
-        document["environments"][env] = entry
-        (out / env).mkdir(parents=True, exist_ok=True)
-        (out / env / "report.md").write_text(summary.render_markdown(entry))
-    document[summary.REPOSITORY] = {
-        "scans": scans["counts"].get(summary.REPOSITORY, {}),
-        "open_findings": scans["open"].get(summary.REPOSITORY, []),
-        "stale_suppressions": scans["stale"],
-    }
-    failed_envs = [env for env, entry in document["environments"].items() if not entry["ok"]]
-    document["ok"] = not failed_envs and not scans["stale"] and not document[summary.REPOSITORY]["open_findings"]
-    (out / "summary.json").write_text(json.dumps(document, indent=2) + "\n")
-
-    for line in summary.render_terminal(document):
-        progress.line(line)
-    for line in failures(document):
-        progress.line(line, "FAIL")
-    phases = ", ".join(f"{k} {v:.1f}s" for k, v in timings.items() if k != "total")
-    progress.line(f"check: reports in {out}/<env>/report.md and {out}/summary.json ({phases})")
-    verdict = "passed" if document["ok"] else f"FAILED ({', '.join(failed_envs) or 'repository'})"
-    progress.line(f"check {verdict} in {timings['total']:.1f}s", "ok" if document["ok"] else "FAIL")
-    return 0 if document["ok"] else 1
+                phases.failed[name] = detail
+                status = "FAIL" if name in GATE_PHASES else "warn"
+                progress.line(f"{status} {name}: {detail}", status)
 
 
-def failures(document: dict[str, Any]) -> list[str]:
+def warnings(document: Mapping[str, Any]) -> list[str]:
+    """One line per report that could not be made (they never fail the check)."""
+    seen: dict[str, list[str]] = defaultdict(list)
+    for env, entry in document["environments"].items():
+        for warning in entry["warnings"]:
+            seen[warning].append(env)
+    return [f"warn ({', '.join(envs)}): {warning}" for warning, envs in seen.items()]
+
+
+def failures(document: Mapping[str, Any]) -> list[str]:
     """One line per reason the check fails: mandatory violations, open findings, errors, stale suppressions."""
     lines = []
     for env, entry in document["environments"].items():

@@ -45,8 +45,9 @@ def environment_entry(
     cost: Mapping[str, Any] | None,
     diagram: str | None,
     errors: Sequence[str],
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """One environment's part of summary.json."""
+    """One environment's part of summary.json; ``warnings`` name the reports that could not be made."""
     by_policy = policy_counts(violations, levels)
     totals = policy_totals(by_policy)
     failing = [
@@ -59,6 +60,7 @@ def environment_entry(
         "environment": env,
         "ok": ok,
         "errors": list(errors),
+        "warnings": list(warnings),
         "layers": {name: dict(entry) for name, entry in layers.items()},
         "resources": sum(int(entry.get("resources", 0)) for entry in layers.values()),
         "policies": {**totals, "by_policy": by_policy, "violations": failing},
@@ -75,8 +77,9 @@ def usd(amount: float) -> str:
 
 
 def is_lower_bound(cost: Mapping[str, Any]) -> bool:
-    """Whether a price used is below the region's list price (prices.yaml says "lower bound" in its note)."""
-    return any("lower bound" in note["note"] for note in cost["price_notes"])
+    """Whether the total is below the real one: a price used is below the region's list price (prices.yaml says
+    "lower bound" in its note), or a resource is not priced at all."""
+    return bool(cost.get("not_priced")) or any("lower bound" in note["note"] for note in cost["price_notes"])
 
 
 def monthly(cost: Mapping[str, Any] | None) -> str:
@@ -93,6 +96,8 @@ def render_markdown(entry: Mapping[str, Any]) -> str:
     lines = [f"# {env}: make check {verdict}", ""]
     for error in entry["errors"]:
         lines.append(f"- **error:** {error}")
+    for warning in entry.get("warnings", []):
+        lines.append(f"- **warning** (does not fail the check): {warning}")
     lines += ["## Resources", "", "| layer | resources | run |", "|---|---:|---|"]
     for name, layer in entry["layers"].items():
         run = "cached (inputs unchanged)" if layer.get("cached") else f"{layer.get('seconds', 0):.2f} s"
@@ -124,17 +129,25 @@ def render_markdown(entry: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _lower_bound_reasons(cost: Mapping[str, Any]) -> list[str]:
+    reasons = []
+    if any("lower bound" in note["note"] for note in cost["price_notes"]):
+        reasons.append("some prices are lower than this region's (us-east-1 list prices, marked below)")
+    if cost.get("not_priced"):
+        reasons.append("some resources are not priced (listed below)")
+    return reasons
+
+
 def _cost_markdown(cost: Mapping[str, Any] | None) -> list[str]:
     if cost is None:
-        return ["## Estimated monthly cost", "", "Not estimated (see the errors above).", ""]
+        return ["## Estimated monthly cost", "", "Not estimated (see the warnings above).", ""]
     lines = [
         "## Estimated monthly cost",
         "",
         f"**{monthly(cost)} a month** in {cost['region']}, on-demand list prices "
         f"({cost['hours_per_month']:g} hours a month). Prices and assumptions: `tools/report/prices.yaml`."
         + (
-            " Some prices are lower than this region's (us-east-1 list prices, marked below), so the total is a "
-            "lower bound."
+            " The total is a lower bound: " + "; ".join(_lower_bound_reasons(cost)) + "."
             if is_lower_bound(cost)
             else ""
         ),
@@ -153,6 +166,9 @@ def _cost_markdown(cost: Mapping[str, Any] | None) -> list[str]:
     lines += [f"- `{a['key']}` = {a['value']:,} {a['unit']}: {a['reason']}" for a in cost["assumptions"]]
     lines += ["", "### Left out", ""]
     lines += [f"- {text}" for text in cost["excluded"]]
+    if cost.get("not_priced"):
+        lines += ["", "### Not priced", "", "No price rule for these types yet; the total leaves them out.", ""]
+        lines += [f"- `{u['resource_type']}` `{u['urn']}`" for u in cost["not_priced"]]
     if cost["price_notes"]:
         lines += ["", "### Prices that are not the region's list price as read", ""]
         lines += [f"- `{n['price_key']}`: {n['note']}" for n in cost["price_notes"]]

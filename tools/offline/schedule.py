@@ -237,6 +237,17 @@ def run_all(
     return outcomes
 
 
+def all_cached(
+    chains: dict[str, list[str]], out: Path, *, preview: bool = False, stacks_dir: Path = STACKS_DIR
+) -> bool:
+    """Whether :func:`run_all` would find every run cached: then nothing below it needs to start early."""
+    return all(
+        _cached(out, env, layer, input_key(layer, env, out, stacks_dir, preview, upstream_of(layer)))
+        for env, layers in chains.items()
+        for layer in layers
+    )
+
+
 def _key_file(out: Path, env: str, layer: str) -> Path:
     return out / CACHE_DIR / f"{env}-{layer}.sha256"
 

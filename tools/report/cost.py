@@ -5,7 +5,8 @@ FinFocus (formerly pulumicost) estimates from ``pulumi preview --json``; this wo
 
 Every custom resource in the exports is classified: either a handler prices it (possibly as zero lines, for
 example a gateway endpoint) or it is in :data:`NO_CHARGE` with the reason it costs nothing by itself. A type in
-neither raises :class:`UnclassifiedResourceError`, so a new resource type is never silently priced at $0.
+neither is listed as *not priced*, never as $0 and never as an exception: the report names it and the total is
+marked a lower bound, so a missing price can never block ``make check`` (or the deploy it gates).
 Prices and usage assumptions come only from the price file; nothing here names a region or a dollar figure.
 
     python -m tools.report.cost build --env dev            # line items from build/dev/*.json
@@ -50,18 +51,6 @@ class MissingPriceError(CostError):
 
 class MissingAssumptionError(CostError):
     """A usage-driven line needs an assumption the file does not give for the environment."""
-
-
-class UnclassifiedResourceError(CostError):
-    """An export holds a resource type that is neither priced nor listed as free of charge."""
-
-    def __init__(self, type_token: str, urn: str) -> None:
-        super().__init__(
-            f"{urn}: resource type {type_token} is neither priced nor listed as free of charge in "
-            "tools/report/cost.py; add a pricing handler (and its prices) or a NO_CHARGE entry with the reason"
-        )
-        self.type_token = type_token
-        self.urn = urn
 
 
 class UnsupportedConfigurationError(CostError):
@@ -192,6 +181,8 @@ class CostEstimate:
     """Resources without a line of their own (free, or billed on another line)."""
     price_notes: tuple[tuple[str, str], ...]
     """``(price key, note)`` for every price used whose value is not the region's list price as read."""
+    not_priced: tuple[UnpricedResource, ...] = ()
+    """Resources of a type the estimator has no rule for yet: the total leaves them out, so it is a lower bound."""
 
     def by_layer(self) -> dict[str, float]:
         """Monthly USD per layer (a line spanning layers counts under its joined name)."""
@@ -234,6 +225,7 @@ class CostEstimate:
                 for u in self.unpriced
             ],
             "price_notes": [{"price_key": key, "note": note} for key, note in self.price_notes],
+            "not_priced": [{"layer": u.layer, "urn": u.urn, "resource_type": u.resource_type} for u in self.not_priced],
         }
 
 
@@ -1069,6 +1061,7 @@ PRICED: Mapping[str, Handler] = {
 }
 """Types a handler prices; a handler may still answer "no charge" for some configurations."""
 
+NOT_PRICED = "not priced: the estimator has no rule for this type yet (add a handler and its prices)"
 NO_CHARGE: Mapping[str, str] = {
     "aws:ec2/vpc:Vpc": "VPCs have no charge",
     "aws:ec2/subnet:Subnet": "subnets have no charge",
@@ -1142,8 +1135,8 @@ def estimate(
 ) -> CostEstimate:
     """Estimate one environment's monthly cost from ``{layer: parsed stack export}``.
 
-    The region comes from the exports' aws provider, the environment from their URNs unless given. Raises
-    :class:`UnclassifiedResourceError` for a resource type that is neither priced nor free, and
+    The region comes from the exports' aws provider, the environment from their URNs unless given. A resource type
+    that is neither priced nor free is listed as not priced (the total then leaves it out). Raises
     :class:`MissingPriceError` / :class:`MissingAssumptionError` when the price file lacks what a line needs.
     """
     region = region_of(exports)
@@ -1151,9 +1144,6 @@ def estimate(
     if region not in prices.prices:
         raise MissingPriceError(f"the price file has no prices for region {region}")
     resources = custom_resources(exports)
-    for resource in resources:
-        if resource.type not in PRICED and resource.type not in NO_CHARGE:
-            raise UnclassifiedResourceError(resource.type, resource.urn)
     ctx = _Context(book=prices, region=region, environment=env, resources=resources)
 
     groups: dict[str, list[ExportResource]] = {}
@@ -1161,9 +1151,13 @@ def estimate(
         groups.setdefault(resource.type, []).append(resource)
     items: list[LineItem] = []
     unpriced: list[UnpricedResource] = []
+    not_priced: list[UnpricedResource] = []
     for type_token, group in groups.items():
         if type_token in NO_CHARGE:
             unpriced += [_free(res, NO_CHARGE[type_token]) for res in group]
+            continue
+        if type_token not in PRICED:
+            not_priced += [_free(res, NOT_PRICED) for res in group]
             continue
         for result in PRICED[type_token](group, ctx):
             if isinstance(result, LineItem):
@@ -1193,6 +1187,7 @@ def estimate(
         excluded=tuple(excluded),
         unpriced=tuple(unpriced),
         price_notes=tuple(price_notes.items()),
+        not_priced=tuple(not_priced),
     )
 
 
@@ -1216,6 +1211,9 @@ def render(result: CostEstimate) -> str:
     out += [f"  {'total':<10} ${result.total:>9,.2f}", "", "Usage assumptions:"]
     out += [f"  {a.key} = {_number(a.value)} {a.unit}: {a.reason}" for a in result.assumptions]
     out += ["", "Left out:", *(f"  - {text}" for text in result.excluded)]
+    if result.not_priced:
+        out += ["", "Not priced (no rule for the type yet; the total leaves them out):"]
+        out += [f"  {u.resource_type}: {u.urn}" for u in result.not_priced]
     if result.price_notes:
         out += ["", "Price notes (values that are not the region's list price as read):"]
         out += [f"  {key}: {note}" for key, note in result.price_notes]

@@ -97,6 +97,126 @@ def check_supported(export: Export) -> None:
             raise UnmappedTypeError(f"unmapped resource type {res.type!r} ({res.urn}) in {export.source}")
 
 
+@dataclass
+class Translated:
+    """The scanners' inputs made from a set of exports: translated files, policy documents, and what maps back."""
+
+    exports: list[Export]
+    """The parsed exports, in the order given."""
+    plan_maps: dict[Path, dict[str, str]]
+    """Each Terraform-plan translation and its address -> URN map."""
+    cfn_maps: dict[Path, dict[str, str]]
+    """Each CloudFormation translation and its logical id -> URN map."""
+    sources: dict[Path, str]
+    """Each translation -> the export it came from."""
+    policies: list[tuple[iam.PolicyDocument, str]]
+    """Every IAM policy document, with its export."""
+    notes: list[str]
+    """Informational lines for the report."""
+
+
+def translate(export_paths: Sequence[Path], out_dir: Path, venv: Path = SCAN_VENV) -> Translated:
+    """Translate each export for checkov and cfn-lint, and collect its IAM documents for parliament."""
+    oracle = load_oracle(venv)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    done = Translated([], {}, {}, {}, [], [])
+    taken: set[str] = set()
+    for path in export_paths:
+        export = load_export(path)
+        check_supported(export)
+        done.exports.append(export)
+        stem = _stem(path, taken)
+        plan = translate_plan(export.resources, oracle.tf_types)
+        if plan.urns:
+            plan_file = out_dir / f"{stem}.tfplan.json"
+            plan_file.write_text(json.dumps(plan.plan, indent=1), encoding="utf-8")
+            done.plan_maps[plan_file] = plan.urns
+            done.sources[plan_file] = str(path)
+        cfn = translate_cfn(export.resources, oracle)
+        if cfn.urns:
+            cfn_file = out_dir / f"{stem}.cfn.json"
+            cfn_file.write_text(json.dumps(cfn.template, indent=1), encoding="utf-8")
+            done.cfn_maps[cfn_file] = cfn.urns
+            done.sources[cfn_file] = str(path)
+        docs, unknown = iam.policy_documents(export.resources)
+        done.policies += [(d, str(path)) for d in docs]
+        done.notes += [f"parliament: policy not analysed, unknown at preview: {urn} {p}" for urn, p in unknown]
+    return done
+
+
+class ScanSession:
+    """One scan: the repository's checkov scans start with the session, the exports' scans when they are ready.
+
+    checkov runs in one :class:`~tools.scan.runners.CheckovWorker` for both, so its import is paid once and, when the
+    session starts before the exports exist (``make check`` starts it before the layer runs), overlaps that work.
+    Findings are cached per group (repository, exports) under ``out_dir``, keyed by every input; ``SCAN_CACHE=0``
+    ignores the cache. ``prefetch`` starts checkov at once even when the repository scan is cached, for a caller
+    that knows the exports will need it.
+    """
+
+    def __init__(self, out_dir: Path, repo_root: Path | None, venv: Path = SCAN_VENV, prefetch: bool = False) -> None:
+        self.out_dir, self.repo_root, self.venv = out_dir, repo_root, venv
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.files = repo_files(repo_root) if repo_root is not None else []
+        self._repo_key = _scan_key("repository", self.files, [], venv)
+        self._repo = _load_cache(out_dir, REPO_CACHE, self._repo_key)
+        self._worker: runners.CheckovWorker | None = None
+        if self._repo is None and self.files:
+            self._checkov().submit(self.files, repo_frameworks(self.files, self.root))
+        elif prefetch:
+            self._checkov()  # the exports will need checkov: start importing it now
+
+    @property
+    def root(self) -> Path:
+        """The repository root (only meaningful when the session scans the repository)."""
+        return self.repo_root or ROOT
+
+    def _checkov(self) -> runners.CheckovWorker:
+        if self._worker is None:
+            self._worker = runners.CheckovWorker(self.venv)
+        return self._worker
+
+    def finish(self, translated: Translated, suppressions: list[Suppression]) -> Report:
+        """Scan the translated exports (cfn-lint and parliament side by side with checkov), apply suppressions."""
+        try:
+            repo = self._repo
+            if repo is None and self.files:
+                repo = (runners.checkov_repo_findings(self._checkov().result(), self.root), 0)
+                _store_cache(self.out_dir, REPO_CACHE, self._repo_key, *repo)
+            translations = [*translated.plan_maps, *translated.cfn_maps]
+            key = _scan_key("exports", translations, translated.policies, self.venv)
+            cached = _load_cache(self.out_dir, EXPORTS_CACHE, key, [e.source for e in translated.exports])
+            if cached is None:
+                cached = self._scan_exports(translated)
+                _store_cache(self.out_dir, EXPORTS_CACHE, key, *cached)
+        finally:
+            self.close()
+        findings, analysed = cached
+        findings = findings + (repo[0] if repo else [])
+        notes = [*translated.notes, f"parliament: {analysed} policy documents analysed"]
+        open_, suppressed, stale = apply(findings, suppressions)
+        return Report(translated.exports, findings, open_, suppressed, stale, notes)
+
+    def _scan_exports(self, translated: Translated) -> tuple[list[runners.Finding], int]:
+        maps = {**translated.plan_maps, **translated.cfn_maps}
+        if maps:
+            self._checkov().submit(maps, ["terraform_plan", "cloudformation"])
+        # cfn-lint and parliament are separate processes: they run while checkov works.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            linted = pool.submit(runners.cfn_lint_findings, translated.cfn_maps, translated.sources, self.venv)
+            analysed = pool.submit(runners.parliament_findings, translated.policies, self.venv)
+            findings = runners.checkov_findings(self._checkov().result(), maps, translated.sources) if maps else []
+            findings += linted.result()
+            iam_findings, count = analysed.result()
+        return findings + iam_findings, count
+
+    def close(self) -> None:
+        """Stop the checkov worker, if one was started."""
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+
 def run_scan(
     export_paths: Sequence[Path],
     out_dir: Path,
@@ -105,96 +225,61 @@ def run_scan(
     venv: Path = SCAN_VENV,
 ) -> Report:
     """Translate the exports, run checkov, cfn-lint and parliament (and the repository scans), apply suppressions."""
-    oracle = load_oracle(venv)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    exports: list[Export] = []
-    plan_maps: dict[Path, dict[str, str]] = {}
-    cfn_maps: dict[Path, dict[str, str]] = {}
-    sources: dict[Path, str] = {}
-    policies: list[tuple[iam.PolicyDocument, str]] = []
-    notes: list[str] = []
-    taken: set[str] = set()
-    for path in export_paths:
-        export = load_export(path)
-        check_supported(export)
-        exports.append(export)
-        stem = _stem(path, taken)
-        plan = translate_plan(export.resources, oracle.tf_types)
-        if plan.urns:
-            plan_file = out_dir / f"{stem}.tfplan.json"
-            plan_file.write_text(json.dumps(plan.plan, indent=1), encoding="utf-8")
-            plan_maps[plan_file] = plan.urns
-            sources[plan_file] = str(path)
-        cfn = translate_cfn(export.resources, oracle)
-        if cfn.urns:
-            cfn_file = out_dir / f"{stem}.cfn.json"
-            cfn_file.write_text(json.dumps(cfn.template, indent=1), encoding="utf-8")
-            cfn_maps[cfn_file] = cfn.urns
-            sources[cfn_file] = str(path)
-        docs, unknown = iam.policy_documents(export.resources)
-        policies += [(d, str(path)) for d in docs]
-        notes += [f"parliament: policy not analysed, unknown at preview: {urn} {p}" for urn, p in unknown]
-
-    files = repo_files(repo_root) if repo_root is not None else []
-    key = _scan_key([*plan_maps, *cfn_maps], policies, files, venv)
-    cached = _load_cache(out_dir, key)
-    if cached is not None:
-        findings, analysed = cached
-    else:
-        # The scanners are independent processes: run them side by side, checkov once per file set.
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            exported = pool.submit(
-                runners.checkov_raw, [*plan_maps, *cfn_maps], ["terraform_plan", "cloudformation"], venv
-            )
-            linted = pool.submit(runners.cfn_lint_findings, cfn_maps, sources, venv)
-            analysed_iam = pool.submit(runners.parliament_findings, policies, venv)
-            repo = (
-                pool.submit(runners.checkov_raw, files, repo_frameworks(files, repo_root), venv)
-                if files and repo_root is not None
-                else None
-            )
-            findings = runners.checkov_findings(exported.result(), {**plan_maps, **cfn_maps}, sources)
-            findings += linted.result()
-            iam_findings, analysed = analysed_iam.result()
-            findings += iam_findings
-            if repo is not None and repo_root is not None:
-                findings += runners.checkov_repo_findings(repo.result(), repo_root)
-        _store_cache(out_dir, key, findings, analysed)
-    notes.append(f"parliament: {analysed} policy documents analysed")
-    open_, suppressed, stale = apply(findings, suppressions)
-    return Report(exports, findings, open_, suppressed, stale, notes)
+    session = ScanSession(out_dir, repo_root, venv)
+    try:
+        translated = translate(export_paths, out_dir, venv)
+    except BaseException:
+        session.close()
+        raise
+    return session.finish(translated, suppressions)
 
 
-CACHE_FILE = "findings-cache.json"
+REPO_CACHE = "findings-repository.json"
+EXPORTS_CACHE = "findings-exports.json"
 
 
 def _scan_key(
-    translated: Sequence[Path], policies: Sequence[tuple[iam.PolicyDocument, str]], files: Sequence[Path], venv: Path
+    group: str, inputs: Sequence[Path], policies: Sequence[tuple[iam.PolicyDocument, str]], venv: Path
 ) -> str:
-    """A hash of every scanner input: the translations, the policy documents, the repository files, the tools."""
-    digest = hashlib.sha256()
+    """A hash of every input of one group of scans: its files, the policy documents, the tools.
+
+    Files are named by their last two path parts (``scan/dev-network.tfplan.json``, ``workflows/deploy.yml``), not
+    their absolute paths, so a copied build directory still hits its cache while a renamed input misses it.
+    """
+    digest = hashlib.sha256(group.encode())
     tools = [*sorted(Path(__file__).parent.glob("*.py")), ROOT / "pyproject.toml", venv / ".installed"]
-    for path in [*translated, *files, *tools]:
-        digest.update(str(path).encode())
+    for path in [*inputs, *tools]:
+        digest.update("/".join(path.parts[-2:]).encode())
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")
-    digest.update(repr(policies).encode())
+    digest.update(repr([(doc, Path(source).parts[-2:]) for doc, source in policies]).encode())
     return digest.hexdigest()
 
 
-def _load_cache(out_dir: Path, key: str) -> tuple[list[runners.Finding], int] | None:
-    """The findings of an earlier scan of identical inputs (suppressions are applied afresh every time)."""
-    path = out_dir / CACHE_FILE
+def _load_cache(
+    out_dir: Path, name: str, key: str, sources: Sequence[str] = ()
+) -> tuple[list[runners.Finding], int] | None:
+    """The findings of an earlier scan of identical inputs (suppressions are applied afresh every time).
+
+    The key ignores where the build directory is, so each finding's export is renamed to the one among ``sources``
+    that has the same last two path parts (``dev/network.json``).
+    """
+    path = out_dir / name
     if os.environ.get("SCAN_CACHE") == "0" or not path.exists():
         return None
     document = json.loads(path.read_text())
     if document.get("key") != key:
         return None
-    return [runners.Finding(**f) for f in document["findings"]], int(document["analysed"])
+    current = {Path(source).parts[-2:]: source for source in sources}
+    findings = []
+    for stored in document["findings"]:
+        source = current.get(Path(stored["source"]).parts[-2:], stored["source"])
+        findings.append(runners.Finding(**{**stored, "source": source}))
+    return findings, int(document["analysed"])
 
 
-def _store_cache(out_dir: Path, key: str, findings: list[runners.Finding], analysed: int) -> None:
+def _store_cache(out_dir: Path, name: str, key: str, findings: list[runners.Finding], analysed: int) -> None:
     document = {"key": key, "analysed": analysed, "findings": [asdict(f) for f in findings]}
-    (out_dir / CACHE_FILE).write_text(json.dumps(document))
+    (out_dir / name).write_text(json.dumps(document))
 
 
 def format_report(report: Report, check_stale: bool) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from tools.scan.venv import SCAN_VENV, scan_bin
 # Offline checkov: --skip-download skips the policy/guideline download, BC_SKIP_MAPPING the guideline mapping call
 # (checkov docs, "CLI Command Reference" and "Environment variables").
 CHECKOV_ENV = {"BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false", "LOG_LEVEL": "ERROR"}
+WORKER_SCRIPT = Path(__file__).with_name("checkov_worker.py")
 
 
 @dataclass(frozen=True)
@@ -50,21 +52,91 @@ def _run(cmd: list[str], env: Mapping[str, str] | None = None, stdin: str | None
     return proc.stdout
 
 
-def checkov_raw(files: Iterable[Path], frameworks: Iterable[str], venv: Path = SCAN_VENV) -> list[dict[str, Any]]:
-    """checkov's JSON reports for ``files`` (one invocation: checkov's start-up costs seconds)."""
-    files = list(files)
-    if not files:
-        return []
-    cmd = [str(scan_bin("checkov", venv)), "--skip-download", "--output", "json", "--framework", *frameworks]
+def checkov_argv(files: Iterable[Path], frameworks: Iterable[str]) -> list[str]:
+    """checkov's arguments for a JSON report on ``files`` with ``frameworks`` (offline: --skip-download)."""
+    argv = ["--skip-download", "--output", "json", "--framework", *frameworks]
     for f in files:
-        cmd += ["--file", str(f)]
-    out = _run(cmd, CHECKOV_ENV)
+        argv += ["--file", str(f)]
+    return argv
+
+
+def parse_checkov(out: str) -> list[dict[str, Any]]:
+    """checkov's JSON output as a list of reports (one per framework); none when nothing was scanned."""
     if not out.strip():
         return []
     reports = json.loads(out)
     if isinstance(reports, dict) and "results" not in reports:
         return []  # checkov prints a summary dict when nothing was scanned
     return reports if isinstance(reports, list) else [reports]
+
+
+class CheckovWorker:
+    """One checkov process (tools/scan/checkov_worker.py) that runs the requests it is given, in order.
+
+    Start it early: its seconds of import overlap whatever the caller does next. ``submit`` queues a run and
+    returns at once; ``result`` waits for the oldest unread one.
+    """
+
+    def __init__(self, venv: Path = SCAN_VENV) -> None:
+        # A file, not a pipe: a chatty checkov can never block. Closed in close().
+        self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        self._proc = subprocess.Popen(
+            [str(scan_bin("python", venv)), str(WORKER_SCRIPT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            env={**os.environ, **CHECKOV_ENV},
+        )
+        self._pending: list[str] = []
+
+    def submit(self, files: Iterable[Path], frameworks: Iterable[str]) -> None:
+        """Queue one checkov run."""
+        argv = checkov_argv(files, frameworks)
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(json.dumps(argv) + "\n")
+        self._proc.stdin.flush()
+        self._pending.append(" ".join(argv[:5]))
+
+    def result(self) -> list[dict[str, Any]]:
+        """The reports of the oldest run not read yet; raises with checkov's stderr when it failed."""
+        what = self._pending.pop(0)
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        answer: dict[str, Any] = (
+            json.loads(line) if line else {"code": self._proc.wait(), "stdout": "", "error": "the worker died"}
+        )
+        if answer["error"] or (answer["code"] != 0 and not answer["stdout"].strip()):
+            self._log.seek(0)
+            raise RuntimeError(
+                f"checkov {what} failed (exit {answer['code']}):\n{answer['error']}{self._log.read()[-4000:]}"
+            )
+        return parse_checkov(answer["stdout"])
+
+    def close(self) -> None:
+        """End the process (after any queued runs) and release its log."""
+        if self._proc.stdin is not None and not self._proc.stdin.closed:
+            self._proc.stdin.close()
+        if self._pending:
+            self._proc.kill()
+        self._proc.wait()
+        self._log.close()
+
+    def __enter__(self) -> CheckovWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def checkov_raw(files: Iterable[Path], frameworks: Iterable[str], venv: Path = SCAN_VENV) -> list[dict[str, Any]]:
+    """checkov's JSON reports for ``files``, from a worker of its own (one run, then it exits)."""
+    files = list(files)
+    if not files:
+        return []
+    with CheckovWorker(venv) as worker:
+        worker.submit(files, frameworks)
+        return worker.result()
 
 
 def checkov_findings(

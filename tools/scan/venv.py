@@ -1,7 +1,7 @@
 """Create .venv-scan, the scanners' own virtualenv, from the ``scan`` pins in pyproject.toml (idempotent).
 
-checkov pins old versions of many libraries; installed next to the project's tools, pip backtracks to an old
-checkov. So the scanners live in their own venv and are called as subprocesses.
+checkov pins old versions of many libraries; installed next to the project's tools, the resolver backtracks to an
+old checkov. So the scanners live in their own venv and are called as subprocesses.
 """
 
 from __future__ import annotations
@@ -40,20 +40,29 @@ def scan_bin(tool: str, venv: Path = SCAN_VENV) -> Path:
     return venv / "bin" / tool
 
 
+def is_current(venv: Path = SCAN_VENV) -> bool:
+    """Whether ``venv`` exists and was installed from exactly the current pins."""
+    stamp = venv / STAMP_NAME
+    wanted = "\n".join(scan_pins()) + "\n"
+    return stamp.exists() and stamp.read_text(encoding="utf-8") == wanted and scan_bin("checkov", venv).exists()
+
+
 def ensure_scan_venv(venv: Path = SCAN_VENV, python: str = sys.executable, quiet: bool = True) -> Path:
     """Create or update the scan venv so it holds exactly the current pins; a no-op when the stamp matches."""
-    pins = scan_pins()
-    stamp = venv / STAMP_NAME
-    wanted = "\n".join(pins) + "\n"
-    if stamp.exists() and stamp.read_text(encoding="utf-8") == wanted and scan_bin("checkov", venv).exists():
+    if is_current(venv):
         return venv
+    pins = scan_pins()
+    wanted = "\n".join(pins) + "\n"
+    stamp = venv / STAMP_NAME
+    # uv, which make setup installs beside the project's python, creates and fills it in seconds.
+    uv = str(Path(python).parent / "uv")
     if not scan_bin("python", venv).exists():
-        subprocess.run([python, "-m", "venv", str(venv)], check=True)
-    pip = [str(scan_bin("python", venv)), "-m", "pip", "--disable-pip-version-check"]
+        subprocess.run([uv, "venv", "--quiet", "--python", python, str(venv)], check=True)
+    install = [uv, "pip", "install", "--python", str(scan_bin("python", venv))]
     if quiet:
-        pip.append("--quiet")
+        install.append("--quiet")
     # Only the pins: the project itself is not installed here.
-    subprocess.run([*pip, "install", *pins], check=True)
+    subprocess.run([*install, *pins], check=True)
     stamp.write_text(wanted, encoding="utf-8")
     return venv
 
