@@ -186,10 +186,16 @@ def sources(graphs: dict[str, ArchitectureGraph]) -> dict[str, diagram.DotSource
 
 @dataclass(frozen=True)
 class CliRun:
+    """One ``python -m tools.report.diagram`` run, in process."""
+
     build: Path
+    """The ``--build`` folder."""
     code: int
+    """The exit status."""
     out: str
+    """Standard output."""
     err: str
+    """Standard error."""
 
 
 def _cli(args: list[str]) -> CliRun:

@@ -78,10 +78,12 @@ class DiagramError(RuntimeError):
 
 @dataclass(frozen=True)
 class DotSource:
-    """Graphviz source whose images are ``/assets/<icon>``, and each icon's bytes by that name."""
+    """Graphviz source and the icons it shows, ready for the renderer."""
 
     text: str
+    """The source; each image is ``/assets/<icon>``, where the renderer mounts the icons."""
     icons: Mapping[str, bytes]
+    """Each icon's bytes, by its name under ``/assets``."""
 
     @cached_property
     def digest(self) -> str:
@@ -94,11 +96,14 @@ class DotSource:
 
 @dataclass(frozen=True)
 class Drawing:
-    """A drawing on disk (``svg``, its source beside it); ``drawn`` is False when the SVG was already this one."""
+    """A drawing on disk."""
 
     svg: Path
+    """The SVG; its Graphviz source is beside it, with the suffix ``.dot``."""
     drawn: bool
+    """False when the SVG on disk was already drawn from the same source, icons and renderer, and was kept."""
     seconds: float
+    """Wall time taken, the source's generation included."""
 
 
 def icon_class(icon: str) -> Any:
