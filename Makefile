@@ -60,7 +60,7 @@ check: $(VENV_STAMP) $(SCAN_STAMP) ## The main job: offline preview, policies, s
 bench: $(VENV_STAMP) ## Time make check and its phases (cold and warm) against the floor of an empty program
 	$(PY) -m tools.bench
 
-docs: preview ## Refresh the README's architecture drawing (docs/architecture-prod.png) from the prod exports
+docs: preview ## Redraw the README's architecture drawing (docs/architecture-prod.svg and its .dot) from prod
 	$(PY) -m tools.report.diagram --build $(BUILD) --env prod --docs docs
 
 clean: ## Remove build output (keeps the virtualenvs)

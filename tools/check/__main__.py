@@ -115,13 +115,14 @@ def estimate(documents: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {env: cost.estimate(exports, prices, env).to_dict() for env, exports in documents.items()}
 
 
-def draw(out: Path, documents: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """``build/<env>/architecture.png`` for each environment."""
+def draw(out: Path, documents: dict[str, dict[str, Any]], use_cache: bool = True) -> dict[str, str]:
+    """``build/<env>/architecture.svg`` for each environment; with ``use_cache``, an unchanged one is kept."""
     from tools.report.diagram import render
     from tools.report.graph import architecture_graph
 
+    cache = out / ".cache"  # where the renderer keeps its compiled code between runs
     return {
-        env: str(render(architecture_graph(exports), out / env / "architecture.png"))
+        env: str(render(architecture_graph(exports), out / env / "architecture.svg", cache=cache, reuse=use_cache).svg)
         for env, exports in documents.items()
     }
 
