@@ -57,8 +57,9 @@ preview: $(VENV_STAMP) ## Offline preview of every layer of every environment: b
 check: $(VENV_STAMP) $(SCAN_STAMP) ## The main job: offline preview, policies, scans, cost and diagram, reported
 	$(PY) -m tools.check --out $(BUILD) --policy-config "$(POLICY_CONFIG)" $(if $(NO_CACHE),--no-cache)
 
-bench: $(VENV_STAMP) ## Time make check and its phases (cold and warm) against the floor of an empty program
-	$(PY) -m tools.bench
+# Writes docs/benchmarks.json, and from it docs/benchmarks.md and the README's first-run paragraph (commit them).
+bench: $(VENV_STAMP) $(SCAN_STAMP) ## Measure a first run, make check (cold, warm) and make test against their targets
+	$(PY) -m tools.bench $(if $(RUNS),--runs $(RUNS)) $(if $(SKIP),--skip $(SKIP))
 
 docs: preview ## Redraw the README's architecture drawing (docs/architecture-prod.svg and its .dot) from prod
 	$(PY) -m tools.report.diagram --build $(BUILD) --env prod --docs docs

@@ -53,7 +53,7 @@ def _entry(**overrides: Any) -> dict[str, Any]:
         "scans": {"checkov": {"failed": 0, "suppressed": 1, "passed": 9}},
         "open_findings": [],
         "cost": None,
-        "diagram": "dev/architecture.png",
+        "diagram": "dev/architecture.svg",
         "errors": [],
     }
     arguments.update(overrides)
@@ -80,7 +80,7 @@ def test_the_markdown_report_links_the_diagram_and_lists_failures() -> None:
     entry = _entry(violations=[_violation("no-nat-gateway", "mandatory", "a NAT gateway")])
     text = summary.render_markdown(entry)
     assert text.startswith("# dev: make check FAILS")
-    assert "![dev architecture](architecture.png)" in text
+    assert "![dev architecture](architecture.svg)" in text
     assert "- **mandatory** `no-nat-gateway` `urn:pulumi:dev::p::t::no-nat-gateway`: a NAT gateway" in text
     assert "| checkov | 0 | 1 | 9 |" in text
 
@@ -96,8 +96,8 @@ def test_check_passes_and_writes_every_report(checked: CheckRun) -> None:
     for env in ENVS:
         report = (checked.out / env / "report.md").read_text()
         assert report.startswith(f"# {env}: make check passes")
-        assert f"![{env} architecture](architecture.png)" in report
-        assert (checked.out / env / "architecture.png").read_bytes().startswith(b"\x89PNG")
+        assert f"![{env} architecture](architecture.svg)" in report
+        assert (checked.out / env / "architecture.svg").read_bytes().startswith(b"<?xml")
         assert document["environments"][env]["warnings"] == []
     assert set(document["timings"]) >= {"layers", "policies", "scans", "cost", "diagrams", "total"}
     assert "check passed in" in checked.stdout

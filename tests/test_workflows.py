@@ -371,7 +371,8 @@ def test_changes_job_exposes_one_output_per_layer(path: Path) -> None:
 def test_pull_request_test_job_runs_the_offline_gate() -> None:
     job = jobs(PULL_REQUEST)["test"]
     assert {"make test", "make check"} <= set(make_calls(job))
-    assert any("graphviz" in str(s.get("run", "")) for s in steps(job)), "make check needs Graphviz"
+    # Python and make are all the job needs: nothing comes from the runner's system packages.
+    assert not any(word in str(s.get("run", "")) for s in steps(job) for word in ("apt-get", "apt ", "brew"))
 
 
 @pytest.mark.parametrize("layer", LAYERS)

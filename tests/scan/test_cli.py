@@ -10,7 +10,7 @@ import pytest
 
 from tests.scan.exports import ExportBuilder
 from tools.scan import venv as scan_venv_module
-from tools.scan.cli import main
+from tools.scan.cli import main, repo_files
 
 
 def test_scan_file_reports_urns_grouped_by_check_and_exits_non_zero(
@@ -55,3 +55,12 @@ def test_scan_setup_is_idempotent(scan_venv: Path, monkeypatch: pytest.MonkeyPat
     stamp = (scan_venv / scan_venv_module.STAMP_NAME).read_text()
     assert stamp.splitlines() == scan_venv_module.scan_pins()
     assert all("==" in pin for pin in scan_venv_module.scan_pins())
+
+
+def test_outside_a_git_checkout_the_repository_scan_skips_what_gitignore_names(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("# generated\n.venv/\nbuild/\n*.egg-info/\n")
+    for name in ("Makefile", "stacks/data/__main__.py", ".venv/bin/python", "build/dev/data.json", "x.egg-info/PKG"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    found = [str(path.relative_to(tmp_path)) for path in repo_files(tmp_path)]
+    assert found == [".gitignore", "Makefile", "stacks/data/__main__.py"]

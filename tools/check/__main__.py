@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         "policies": lambda: judge(out, ready, layers, policy_config),
         "scans": lambda: scan(session, out, judged, args.suppressions),
         "cost": lambda: estimate(documents),
-        "diagrams": lambda: draw(out, documents),
+        "diagrams": lambda: draw(out, documents, use_cache=not args.no_cache),
     }
     run_side_by_side(work, phases, progress)
     phases.timings["total"] = time.monotonic() - started

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from tools.policy_analyze import Violation
@@ -125,7 +126,7 @@ def render_markdown(entry: Mapping[str, Any]) -> str:
     lines += _cost_markdown(entry.get("cost"))
     if entry.get("diagram"):
         lines += ["## Architecture", "", "Drawn from this environment's stack exports.", ""]
-        lines += [f"![{env} architecture](architecture.png)", ""]
+        lines += [f"![{env} architecture]({Path(entry['diagram']).name})", ""]
     return "\n".join(lines)
 
 
