@@ -55,7 +55,7 @@ class Aws:
     def stub(self, service: str) -> Stubber:
         """The Stubber of ``service``'s client: queue answers on it in the order the code calls."""
         if service not in self.stubbers:
-            self.clients[service] = self.session.client(service)  # type: ignore[call-overload]
+            self.clients[service] = self.session.client(service)
             self.stubbers[service] = Stubber(self.clients[service])
             self.stubbers[service].activate()
         return self.stubbers[service]

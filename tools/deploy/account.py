@@ -44,7 +44,7 @@ def boto3_clients(region: str) -> Clients:
 
     def client(service: str) -> Any:
         if service not in cache:
-            cache[service] = session.client(service, config=config)  # type: ignore[call-overload]
+            cache[service] = session.client(service, config=config)
         return cache[service]
 
     return client
