@@ -9,8 +9,6 @@
 
 # The Pulumi CLI; the tests point this at a stand-in that records its arguments.
 PULUMI ?= pulumi
-# The AWS CLI, used by `doctor` only.
-AWS ?= aws
 ENV ?=
 FROM ?=
 CONFIRM ?=
@@ -36,8 +34,10 @@ DESTROY_LAYERS := $(addprefix destroy-,$(LAYERS))
 .PHONY: preview-all deploy-all destroy-all outputs doctor check-env
 
 # Named after the target that needs it, so a missing ENV says `make deploy-all ENV=...`, not `make check-env`.
+# It also checks the Pulumi CLI and AWS credentials, so deploy-all stops before its gate when either is missing.
 check-env: $(VENV_STAMP)
-	@$(PY) -m tools.deploy --target "$(or $(firstword $(MAKECMDGOALS)),$@)" --env "$(ENV)" check-env
+	@$(PY) -m tools.deploy --pulumi "$(PULUMI)" --target "$(or $(firstword $(MAKECMDGOALS)),$@)" --env "$(ENV)" \
+	  check-env --needs-cli
 
 $(PREVIEW_LAYERS): preview-%: $(VENV_STAMP) ## (per layer) pulumi preview with the policy pack: make preview-data ENV=dev [DOWNSTREAM=1]
 	@$(DEPLOY) run preview --layers $* $(if $(DOWNSTREAM),--downstream) $(LIVE_FLAGS)
@@ -54,7 +54,7 @@ $(DESTROY_LAYERS): destroy-%: $(VENV_STAMP) ## (per layer) guarded pulumi destro
 preview-all: $(VENV_STAMP) ## Preview every layer in order: make preview-all ENV=dev [FROM=<layer>]
 	@$(DEPLOY) run preview --layers "$(LAYERS)" $(if $(FROM),--from $(FROM)) $(LIVE_FLAGS)
 
-# check-env runs before the gate, so a typo in ENV fails in a second rather than after `make check`.
+# check-env runs before the gate, so a typo in ENV or a missing CLI fails in a second rather than after `make check`.
 deploy-all: check-env $(GATE) ## Stand up an environment: offline gate, then up network -> data -> compute -> edge
 	@$(DEPLOY) run up --layers "$(LAYERS)" --yes $(if $(FROM),--from $(FROM)) $(LIVE_FLAGS)
 
@@ -64,5 +64,5 @@ destroy-all: $(VENV_STAMP) ## Destroy edge -> compute -> data -> network after t
 outputs: $(VENV_STAMP) ## Every layer's outputs to infrastructure.env and infrastructure.json (no secret values)
 	@$(DEPLOY) outputs --out-dir "$(OUTPUTS_DIR)"
 
-doctor: $(VENV_STAMP) ## Can this machine deploy ENV? CLI, AWS credentials and region, backend, image tags
-	@$(DEPLOY) doctor --aws "$(AWS)"
+doctor: $(VENV_STAMP) ## Can this machine and account deploy ENV? CLI, credentials, backend, images, quotas, models
+	@$(DEPLOY) doctor

@@ -135,19 +135,14 @@ class ConfigReader:
 
     def integer(self, key: str, default: int | None = None, *, minimum: int, maximum: int, unit: str = "") -> int:
         """An integer in ``[minimum, maximum]``."""
-        suffix = f" {unit}" if unit else ""
-        allowed = f"an integer from {minimum} to {maximum}{suffix}"
-
-        def parse(value: Any) -> int:
-            if isinstance(value, bool):
-                raise ValueError(value)
-            number = int(str(value).strip())
-            if not minimum <= number <= maximum:
-                raise ValueError(value)
-            return number
-
-        result = self._typed(key, default, parse, allowed, required=True)
+        allowed = f"an integer from {minimum} to {maximum}{' ' + unit if unit else ''}"
+        result = self._typed(key, default, _bounded_int(minimum, maximum), allowed, required=True)
         return result if result is not None else minimum
+
+    def optional_integer(self, key: str, *, minimum: int, maximum: int, unit: str = "") -> int | None:
+        """An integer in ``[minimum, maximum]`` that may be absent (None): no default, no matrix entry needed."""
+        allowed = f"an integer from {minimum} to {maximum}{' ' + unit if unit else ''}, or unset"
+        return self._typed(key, None, _bounded_int(minimum, maximum), allowed, required=False)
 
     def one_of_ints(self, key: str, default: int | None, choices: Iterable[int], *, unit: str = "") -> int:
         """An integer from a fixed set (for example CloudWatch retention periods)."""
@@ -206,6 +201,18 @@ class ConfigReader:
             self.problems.append(f"{key} is not a setting of this layer: allowed keys are {', '.join(known)}")
         if self.problems:
             raise ConfigError(self.stack, self.problems)
+
+
+def _bounded_int(minimum: int, maximum: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError(value)
+        number = int(str(value).strip())
+        if not minimum <= number <= maximum:
+            raise ValueError(value)
+        return number
+
+    return parse
 
 
 def _match(pattern: re.Pattern[str], text: str) -> str:

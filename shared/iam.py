@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 POLICY_VERSION = "2012-10-17"
 
@@ -14,14 +14,37 @@ def policy_document(statements: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps({"Version": POLICY_VERSION, "Statement": [dict(s) for s in statements]}, sort_keys=False)
 
 
-def service_trust_policy(service: str, *, source_account: str | None = None) -> str:
-    """A trust policy letting one AWS service principal assume the role (optionally only for our account)."""
+# Service principals whose own documentation says to put aws:SourceAccount in a role's trust policy, so they send
+# the key when they assume the role. Only these get the confused-deputy condition: "If the key that you specify in
+# a policy condition is not present in the request context, the values do not match" (IAM user guide, condition
+# operators), so the condition on a service that does not send the key makes the role impossible to assume.
+# EC2 is deliberately absent: neither the EC2 user guide's instance-role trust policy nor any AWS page says that
+# ec2.amazonaws.com sends aws:SourceAccount, and AWS lists no such services anywhere (prowler-cloud/prowler#2810).
+SOURCE_ACCOUNT_SERVICES: Final[dict[str, str]] = {
+    "lambda.amazonaws.com": (
+        'Lambda developer guide, execution role: "you can include the aws:SourceAccount and aws:SourceArn global '
+        'condition context keys in your role trust policy"'
+    ),
+    "monitoring.rds.amazonaws.com": (
+        'RDS user guide, Enhanced Monitoring, "Protecting against the confused deputy problem": "we recommend using '
+        'the aws:SourceArn and aws:SourceAccount global condition context keys in a trust policy"'
+    ),
+    "vpc-flow-logs.amazonaws.com": (
+        'Amazon VPC user guide, "IAM role for publishing flow logs to CloudWatch Logs": its trust policy example '
+        "conditions on aws:SourceAccount and aws:SourceArn (vpc-flow-log/*) against the confused deputy problem"
+    ),
+}
+
+
+def service_trust_policy(service: str, *, source_account: str) -> str:
+    """A trust policy letting one AWS service principal assume the role, for our account only where the service
+    sends ``aws:SourceAccount`` (see :data:`SOURCE_ACCOUNT_SERVICES`)."""
     statement: dict[str, Any] = {
         "Effect": "Allow",
         "Principal": {"Service": service},
         "Action": "sts:AssumeRole",
     }
-    if source_account:
+    if service in SOURCE_ACCOUNT_SERVICES:
         # Confused-deputy guard (IAM user guide, "The confused deputy problem").
         statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
     return policy_document([statement])
@@ -68,7 +91,9 @@ def backend_statements(
     """The EC2 backend's permissions, each on the exact resources it uses.
 
     ``chat_model_arns`` is one foundation-model ARN, or an inference profile's ARN plus the model's ARN in each of
-    the profile's destination regions.
+    the profile's destination regions. Bedrock authorizes Converse as ``bedrock:InvokeModel`` and ConverseStream as
+    ``bedrock:InvokeModelWithResponseStream`` (Bedrock API reference: "This operation requires permission for the
+    bedrock:InvokeModelWithResponseStream action"), so a streamed answer needs the second on the same ARNs.
     """
     return [
         {
@@ -91,6 +116,14 @@ def backend_statements(
             "Effect": "Allow",
             "Action": "bedrock:InvokeModel",
             "Resource": sorted({*chat_model_arns, embedding_model_arn}),
+        },
+        {
+            # Streamed answers (ConverseStream, InvokeModelWithResponseStream) from the chat model only: embeddings
+            # never stream.
+            "Sid": "StreamAnswers",
+            "Effect": "Allow",
+            "Action": "bedrock:InvokeModelWithResponseStream",
+            "Resource": sorted(chat_model_arns),
         },
         {
             # QueryVectors with a metadata filter or returnMetadata also needs GetVectors (S3 Vectors API

@@ -31,7 +31,21 @@ def is_inference_profile(model_id: str) -> bool:
 # Docker/ECR tag grammar; "latest" is refused because the repositories are immutable and deploys must pin.
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _ACM_CLOUDFRONT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]{36}$")
+# S3 Vectors index names: 3-63 characters (the API model's CreateIndex indexName), lower-case letters, digits,
+# hyphens and dots, beginning and ending with a letter or digit (S3 Vectors user guide, index naming).
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def vectors_index_name(prefix: str, model_id: str, dimension: int) -> str:
+    """The S3 Vectors index name for one embedding model and dimension: ``documents-amazon-titan-embed-text-v2-0-1024``.
+
+    S3 Vectors cannot change an index's dimension (there is no UpdateIndex; pulumi-aws/terraform mark ``dimension``
+    "Forces new resource"), so another model or dimension replaces the index. Pulumi replaces create-before-delete,
+    and a new index under the old name collides with the one still there; a name derived from the model and the
+    dimension never does, and in prod, where the old index is protected and retained, both can exist side by side.
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", model_id.lower()).strip("-")
+    return f"{prefix}-{slug}-{dimension}"
 
 
 @dataclass(frozen=True)
@@ -43,7 +57,7 @@ class DataSettings:
     embedding_dimension: int
     """Vector dimension; must be one the model produces."""
     vectors_index_name: str
-    """The S3 Vectors index name."""
+    """The S3 Vectors index name, derived from ``vectors_index_prefix``, the model and the dimension."""
     documents_noncurrent_version_days: int
     """Days before a replaced or deleted document version expires."""
     ecr_keep_images: int
@@ -51,7 +65,7 @@ class DataSettings:
     access_log_retention_days: int
     """Days S3 server access logs are kept."""
     secret_recovery_window_days: int
-    """Days a deleted secret stays recoverable (0 deletes at once; not allowed in prod)."""
+    """Days a deleted secret stays recoverable (0 deletes at once, the default outside prod; 7-30 in prod)."""
     db_name: str
     """The application database."""
     db_username: str
@@ -70,17 +84,29 @@ def read_data_settings(reader: ConfigReader, env: EnvironmentConfig) -> DataSett
             dimension,
             f"for {model}: {', '.join(str(d) for d in EMBEDDING_MODELS[model])}{hint}",
         )
+    # A secret deleted with a recovery window keeps its name for that long: re-creating the environment within it
+    # fails (CreateSecret: "already scheduled for deletion"). So 0 outside prod (the matrix default), and a window
+    # in prod, where a deleted key must stay recoverable (Secrets Manager API reference, DeleteSecret).
     recovery = reader.integer("secret_recovery_window_days", minimum=0, maximum=30, unit="days")
     if 0 < recovery < 7:
         reader.problem("secret_recovery_window_days", recovery, "0 (delete at once) or 7 to 30 days")
     if env.is_production and recovery < 7:
         reader.problem("secret_recovery_window_days", recovery, "in prod: 7 to 30 days (deleted keys stay recoverable)")
+    prefix = reader.string(
+        "vectors_index_prefix", "documents", pattern=_INDEX_NAME, allowed="3-63 lower-case letters, digits, - or ."
+    )
+    index_name = vectors_index_name(prefix, model, dimension)
+    if prefix and model and not _INDEX_NAME.match(index_name):
+        reader.problem(
+            "vectors_index_prefix",
+            prefix,
+            f"a prefix short enough that the index name '{index_name}' ({len(index_name)} characters, the prefix "
+            "plus the model and dimension) stays within S3 Vectors' 63",
+        )
     return DataSettings(
         embedding_model_id=model,
         embedding_dimension=dimension,
-        vectors_index_name=reader.string(
-            "vectors_index_name", "documents", pattern=_INDEX_NAME, allowed="3-63 lower-case letters, digits, - or ."
-        ),
+        vectors_index_name=index_name,
         documents_noncurrent_version_days=reader.integer(
             "documents_noncurrent_version_days", minimum=1, maximum=3650, unit="days"
         ),
@@ -109,8 +135,10 @@ class ComputeSettings:
     """The processor Lambda image tag in its ECR repository (immutable; required)."""
     chat_model_id: str
     """The Bedrock model the backend invokes for answers."""
-    lambda_reserved_concurrency: int
-    """Reserved (and maximum) concurrent processor invocations."""
+    processor_max_concurrency: int
+    """The most processor invocations the SQS event source runs at once (its ``scaling_config``)."""
+    lambda_reserved_concurrency: int | None
+    """Concurrency reserved for the processor; None (the default) draws from the account's unreserved pool."""
     ec2_root_volume_gb: int
     """Backend root volume size (gp3, encrypted)."""
 
@@ -131,6 +159,23 @@ def read_image_tags(reader: ConfigReader) -> tuple[str, str]:
     return _image_tag(reader, "backend_image_tag", "backend"), _image_tag(reader, "processor_image_tag", "processor")
 
 
+def reserved_concurrency_problem(reserved: int | None, max_concurrency: int) -> str | None:
+    """What is allowed instead of ``reserved``, when a reservation would throttle the SQS event source.
+
+    Unset is the default and always fine: Lambda refuses any reservation that leaves fewer than 100 unreserved
+    executions, and new accounts start with a total of 10 ("You can reserve up to the Unreserved account
+    concurrency value, minus 100", Lambda developer guide, configuration-concurrency). A reservation below the event
+    source's maximum concurrency throttles messages back to the queue ("make sure that your function's reserved
+    concurrency is greater than or equal to the total maximum concurrency", services-sqs-scaling).
+    """
+    if reserved is None or reserved >= max_concurrency:
+        return None
+    return (
+        f"unset (the default), or at least processor_max_concurrency ({max_concurrency}): a smaller reservation "
+        "throttles the SQS event source's invocations"
+    )
+
+
 def read_compute_settings(reader: ConfigReader, env: EnvironmentConfig) -> ComputeSettings:
     """Validate the compute layer's settings. A missing image tag fails here, offline and in a real deploy."""
     chat_model = reader.string(
@@ -139,13 +184,20 @@ def read_compute_settings(reader: ConfigReader, env: EnvironmentConfig) -> Compu
         allowed="a Bedrock foundation model id or a cross-region inference profile id (au.anthropic.claude-...)",
     )
     backend_tag, processor_tag = read_image_tags(reader)
+    # The SQS event source's maximum concurrency is 2 to 1000 (Lambda API reference, ScalingConfig).
+    max_concurrency = reader.integer(
+        "processor_max_concurrency", minimum=2, maximum=1000, unit="(SQS event source maximum concurrency)"
+    )
+    reserved = reader.optional_integer("lambda_reserved_concurrency", minimum=1, maximum=100_000)
+    problem = reserved_concurrency_problem(reserved, max_concurrency)
+    if problem:
+        reader.problem("lambda_reserved_concurrency", reserved, problem)
     return ComputeSettings(
         backend_image_tag=backend_tag,
         processor_image_tag=processor_tag,
         chat_model_id=chat_model,
-        lambda_reserved_concurrency=reader.integer(
-            "lambda_reserved_concurrency", minimum=2, maximum=1000, unit="(the SQS event source needs 2 or more)"
-        ),
+        processor_max_concurrency=max_concurrency,
+        lambda_reserved_concurrency=reserved,
         ec2_root_volume_gb=reader.integer("ec2_root_volume_gb", minimum=8, maximum=16384, unit="GiB"),
     )
 

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from shared.components.compute import al2023_ami_parameter
+from shared.config import ConfigReader, read_environment
+from shared.settings import read_compute_settings, reserved_concurrency_problem
 from shared.userdata import render_env_file
 from shared.workloads import visibility_timeout_problem
 from tests.conftest import ENVS, Export, run_variant
@@ -95,6 +97,12 @@ def test_backend_permissions_use_upstream_arns(layer: tuple[str, Export, Export]
         "arn:aws:bedrock:ap-southeast-4::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0",
     ]
     assert grants["InvokeModels"]["Action"] == "bedrock:InvokeModel"
+    # Streamed answers (ConverseStream) are authorized as InvokeModelWithResponseStream: the chat model's ARNs only.
+    assert grants["StreamAnswers"]["Action"] == "bedrock:InvokeModelWithResponseStream"
+    assert grants["StreamAnswers"]["Resource"] == [
+        arn for arn in grants["InvokeModels"]["Resource"] if out["embedding_model_id"] not in arn
+    ]
+    assert len(grants["StreamAnswers"]["Resource"]) == 3
     assert grants["QueryVectors"]["Resource"] == out["vectors_index_arn"]
     assert set(grants["QueryVectors"]["Action"]) == {"s3vectors:QueryVectors", "s3vectors:GetVectors"}
     assert grants["PullBackendImage"]["Resource"] == out["backend_ecr_repository_arn"]
@@ -139,14 +147,20 @@ def test_lambda_permissions_use_upstream_arns(layer: tuple[str, Export, Export])
     assert attachments == ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]
 
 
-def test_trust_policies_name_one_service_and_our_account(layer: tuple[str, Export, Export]) -> None:
+def test_trust_policies_name_one_service_and_our_account_where_the_service_sends_it(
+    layer: tuple[str, Export, Export],
+) -> None:
     _, export, _ = layer
-    services = set()
+    conditions = {}
     for role in export.of_type("aws:iam/role:Role"):
         (statement,) = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
-        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}, role["urn"]
-        services.add(statement["Principal"]["Service"])
-    assert services == {"ec2.amazonaws.com", "lambda.amazonaws.com"}
+        conditions[statement["Principal"]["Service"]] = statement.get("Condition")
+    # The Lambda developer guide says to use aws:SourceAccount in an execution role's trust policy; no AWS page
+    # says EC2 sends it, and a condition on a key that is absent never matches.
+    assert conditions == {
+        "ec2.amazonaws.com": None,
+        "lambda.amazonaws.com": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+    }
 
 
 def test_backend_instance(layer: tuple[str, Export, Export], exports: dict[tuple[str, str], Export]) -> None:
@@ -232,7 +246,8 @@ def test_processor_lambda(layer: tuple[str, Export, Export], exports: dict[tuple
     assert inputs["vpcConfig"]["securityGroupIds"] == [network["security_group_ids"]["lambda"]], function["urn"]
     assert inputs["memorySize"] == {"dev": 512, "staging": 512, "prod": 1024}[env]
     assert inputs["timeout"] == 300
-    assert inputs["reservedConcurrentExecutions"] == {"dev": 2, "staging": 5, "prod": 10}[env]
+    # No reservation: Lambda refuses one that leaves fewer than 100 unreserved executions, and a new account has 10.
+    assert "reservedConcurrentExecutions" not in inputs, function["urn"]
     assert inputs["tracingConfig"] == {"mode": "Active"}
     variables = inputs["environment"]["variables"]
     assert variables["DOCUMENTS_BUCKET"] == data.outputs["documents_bucket"]
@@ -248,6 +263,8 @@ def test_processor_lambda(layer: tuple[str, Export, Export], exports: dict[tuple
     assert mapping["inputs"]["batchSize"] == 1
     assert mapping["inputs"]["functionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["inputs"]["eventSourceArn"] == data.outputs["sqs_queue_arn"]
+    # The event source is what throttles the processor (2 to 1000 concurrent invocations).
+    assert mapping["inputs"]["scalingConfig"] == {"maximumConcurrency": {"dev": 2, "staging": 5, "prod": 10}[env]}
     policy_urns = {p["urn"] for p in export.of_type("aws:iam/rolePolicy:RolePolicy")}
     assert policy_urns & set(mapping["dependencies"]), "the mapping waits for its SQS permissions"
 
@@ -383,3 +400,78 @@ def test_a_foundation_model_id_is_granted_by_its_own_arn(
         "arn:aws:bedrock:ap-southeast-2::foundation-model/amazon.titan-embed-text-v2:0",
         f"arn:aws:bedrock:ap-southeast-2::foundation-model/{model}",
     ]
+
+
+def _compute_reader(**config: str) -> ConfigReader:
+    raw = {
+        "aws:region": "ap-southeast-2",
+        "student-helper-compute:owner": "app",
+        "student-helper-compute:environment": "dev",
+        "student-helper-compute:backend_image_tag": "1.0.0",
+        "student-helper-compute:processor_image_tag": "1.0.0",
+        **{f"student-helper-compute:{key}": value for key, value in config.items()},
+    }
+    return ConfigReader("dev", "student-helper-compute", raw, {})
+
+
+@pytest.mark.parametrize(
+    ("config", "max_concurrency", "reserved", "problem"),
+    [
+        ({}, 2, None, None),  # the default: throttled by the event source, nothing reserved
+        ({"processor_max_concurrency": "8"}, 8, None, None),
+        ({"lambda_reserved_concurrency": "2"}, 2, 2, None),
+        ({"processor_max_concurrency": "5", "lambda_reserved_concurrency": "20"}, 5, 20, None),
+        (
+            {"processor_max_concurrency": "5", "lambda_reserved_concurrency": "3"},
+            5,
+            3,
+            "lambda_reserved_concurrency = 3 is invalid: allowed unset (the default), or at least "
+            "processor_max_concurrency (5): a smaller reservation throttles the SQS event source's invocations",
+        ),
+        (
+            {"processor_max_concurrency": "1"},
+            2,
+            None,
+            "processor_max_concurrency = '1' is invalid: allowed an integer from 2 to 1000 "
+            "(SQS event source maximum concurrency)",
+        ),
+        (
+            {"lambda_reserved_concurrency": "0"},
+            2,
+            None,
+            "lambda_reserved_concurrency = '0' is invalid: allowed an integer from 1 to 100000, or unset",
+        ),
+    ],
+)
+def test_processor_concurrency_settings(
+    config: dict[str, str], max_concurrency: int, reserved: int | None, problem: str | None
+) -> None:
+    reader = _compute_reader(**config)
+    settings = read_compute_settings(reader, read_environment(reader))
+    assert (settings.processor_max_concurrency, settings.lambda_reserved_concurrency) == (max_concurrency, reserved)
+    if problem is None:
+        assert reader.problems == []
+    else:
+        (found,) = reader.problems
+        assert found == f"student-helper-compute:{problem}"
+
+
+@pytest.mark.parametrize(("reserved", "max_concurrency", "ok"), [(None, 2, True), (2, 2, True), (1, 2, False)])
+def test_a_reservation_must_cover_the_event_sources_concurrency(
+    reserved: int | None, max_concurrency: int, ok: bool
+) -> None:
+    assert (reserved_concurrency_problem(reserved, max_concurrency) is None) is ok
+
+
+def test_a_reservation_when_configured_reaches_the_function(
+    tmp_path: Path, offline_exports: dict[tuple[str, str], Path]
+) -> None:
+    done, path = run_variant(
+        tmp_path, offline_exports, "compute", "prod", set_config={"lambda_reserved_concurrency": 12}
+    )
+    assert done.returncode == 0, done.stderr
+    export = Export(path)
+    function = export.one("aws:lambda/function:Function")
+    assert function["inputs"]["reservedConcurrentExecutions"] == 12, function["urn"]
+    mapping = export.one("aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert mapping["inputs"]["scalingConfig"] == {"maximumConcurrency": 10}, mapping["urn"]

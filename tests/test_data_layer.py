@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shared.components.data import FILTERABLE_METADATA_KEYS, sqs_visibility_timeout, stateful
+from shared.components.data import FILTERABLE_METADATA_KEYS, final_snapshot_identifier, sqs_visibility_timeout, stateful
 from shared.config import ConfigError, ConfigReader, read_environment
-from shared.settings import read_data_settings
+from shared.settings import read_data_settings, vectors_index_name
 from tests.conftest import ENVS, Export, run_variant
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -96,7 +98,9 @@ def test_vectors_use_s3_vectors_not_a_plain_bucket(layer: tuple[str, Export]) ->
     )
     assert FILTERABLE_METADATA_KEYS == ("document_id", "session_id", "page_number")
     assert export.outputs["embedding_model_id"] == "amazon.titan-embed-text-v2:0"
-    assert export.outputs["vectors_index"] == "documents"
+    # Named after the model and dimension it was built for: another model creates another index, never a collision.
+    assert index["inputs"]["indexName"] == "documents-amazon-titan-embed-text-v2-0-1024", index["urn"]
+    assert export.outputs["vectors_index"] == index["inputs"]["indexName"]
 
 
 def test_postgres(layer: tuple[str, Export], exports: dict[tuple[str, str], Export]) -> None:
@@ -123,7 +127,12 @@ def test_postgres(layer: tuple[str, Export], exports: dict[tuple[str, str], Expo
     assert "password" not in inputs, f"{db['urn']}: the master password must never be in state or config"
     assert "postgresql" in inputs["enabledCloudwatchLogsExports"], db["urn"]
     if env != "dev":
-        assert inputs["finalSnapshotIdentifier"] == f"student-helper-{env}-postgres-final", db["urn"]
+        # One name per incarnation of the database (its creation time), so the next destroy cannot collide.
+        assert re.fullmatch(rf"student-helper-{env}-postgres-final-20[0-9]{{12}}", inputs["finalSnapshotIdentifier"]), (
+            db["urn"]
+        )
+    else:
+        assert "finalSnapshotIdentifier" not in inputs, db["urn"]
     params = export.one("aws:rds/parameterGroup:ParameterGroup")
     assert params["inputs"]["family"] == "postgres16", params["urn"]
     assert {"name": "rds.force_ssl", "value": "1", "applyMethod": "immediate"} in params["inputs"]["parameters"]
@@ -141,7 +150,8 @@ def test_app_secrets_have_no_values(layer: tuple[str, Export]) -> None:
     assert set(secrets) == {f"student-helper/{env}/google-api-key", f"student-helper/{env}/anthropic-api-key"}
     assert export.of_type("aws:secretsmanager/secretVersion:SecretVersion") == [], "secret values are set out of band"
     for secret in secrets.values():
-        assert secret["inputs"]["recoveryWindowInDays"] == (30 if env == "prod" else 7), secret["urn"]
+        # Outside prod a deleted secret frees its name at once, so a destroyed environment can be re-created.
+        assert secret["inputs"]["recoveryWindowInDays"] == (30 if env == "prod" else 0), secret["urn"]
     assert set(export.outputs["app_secret_arns"]) == {"google-api-key", "anthropic-api-key"}
 
 
@@ -337,3 +347,105 @@ def test_only_unprotected_stores_are_emptied_by_a_destroy(env: str, exports: dic
     assert len(stores) == 6, [r["urn"] for r, _ in stores]
     for resource, flag in stores:
         assert resource["inputs"].get(flag, False) is disposable, f"{resource['urn']}: {flag}"
+
+
+# RDS: 1-255 letters, digits or hyphens, starting with a letter, no two hyphens in a row, not ending with one
+# (RDS API reference, DeleteDBInstance FinalDBSnapshotIdentifier).
+RDS_SNAPSHOT_ID = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,254}(?<!-)$")
+
+
+@pytest.mark.parametrize(
+    ("created_at", "expected"),
+    [
+        (datetime(2026, 11, 30, 9, 5, 7, tzinfo=UTC), "student-helper-staging-postgres-final-20261130090507"),
+        # Named in UTC whatever the clock's zone: two machines never name one incarnation differently.
+        (datetime.fromisoformat("2026-11-30T20:05:07+11:00"), "student-helper-staging-postgres-final-20261130090507"),
+        (datetime(2027, 1, 2, 3, 4, 5, tzinfo=UTC), "student-helper-staging-postgres-final-20270102030405"),
+    ],
+)
+def test_each_database_incarnation_names_its_own_final_snapshot(created_at: datetime, expected: str) -> None:
+    name = final_snapshot_identifier("student-helper-staging-postgres", created_at)
+    assert name == expected
+    assert RDS_SNAPSHOT_ID.match(name), name
+
+
+def test_a_final_snapshot_name_is_set_once_and_the_index_is_replaced_safely(
+    offline_exports: dict[tuple[str, str], Path], exports: dict[tuple[str, str], Export]
+) -> None:
+    # Resource options have no field in Pulumi's export schema; the runner writes them to options/<layer>.json.
+    for env in ENVS:
+        options = json.loads((offline_exports[(env, "data")].parent / "options" / "data.json").read_text())
+        db = exports[(env, "data")].one("aws:rds/instance:Instance")["urn"]
+        index = exports[(env, "data")].one("aws:s3/vectorsIndex:VectorsIndex")["urn"]
+        # A later run's time must not rename the final snapshot of a database that already exists.
+        assert options.get(db, {}).get("ignoreChanges") == ["finalSnapshotIdentifier"], db
+        # Outside prod the old index goes first, so even a replacement that keeps the name deploys; in prod the
+        # index is protected and retained instead (README, "Prod").
+        assert options.get(index, {}).get("deleteBeforeReplace", False) is (env != "prod"), index
+
+
+@pytest.mark.parametrize(
+    ("prefix", "model", "dimension", "expected"),
+    [
+        ("documents", "amazon.titan-embed-text-v2:0", 1024, "documents-amazon-titan-embed-text-v2-0-1024"),
+        ("documents", "amazon.titan-embed-text-v2:0", 512, "documents-amazon-titan-embed-text-v2-0-512"),
+        ("documents", "amazon.titan-embed-text-v1", 1536, "documents-amazon-titan-embed-text-v1-1536"),
+        ("chunks", "cohere.embed-multilingual-v3", 1024, "chunks-cohere-embed-multilingual-v3-1024"),
+    ],
+)
+def test_the_index_name_follows_the_model_and_dimension(prefix: str, model: str, dimension: int, expected: str) -> None:
+    assert vectors_index_name(prefix, model, dimension) == expected
+
+
+def _data_settings(stack: str, **config: str) -> tuple[ConfigReader, Any]:
+    raw = {
+        "aws:region": "ap-southeast-2",
+        "student-helper-data:owner": "d",
+        "student-helper-data:environment": stack,
+        **{f"student-helper-data:{key}": value for key, value in config.items()},
+    }
+    reader = ConfigReader(stack, "student-helper-data", raw, {})
+    return reader, read_data_settings(reader, read_environment(reader))
+
+
+def test_a_prefix_that_would_make_the_index_name_too_long_is_refused() -> None:
+    reader, _ = _data_settings("dev", vectors_index_prefix="a" * 30)
+    with pytest.raises(ConfigError) as caught:
+        reader.finish()
+    assert (
+        f"student-helper-data:vectors_index_prefix = '{'a' * 30}' is invalid: allowed a prefix short enough that the "
+        f"index name '{'a' * 30}-amazon-titan-embed-text-v2-0-1024' (64 characters, the prefix plus the model and "
+        "dimension) stays within S3 Vectors' 63"
+    ) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("stack", "window", "problem"),
+    [
+        ("dev", "0", None),
+        ("staging", "7", None),
+        ("staging", "3", "secret_recovery_window_days = 3 is invalid: allowed 0 (delete at once) or 7 to 30 days"),
+        ("prod", "30", None),
+        ("prod", "0", "secret_recovery_window_days = 0 is invalid: allowed in prod: 7 to 30 days"),
+    ],
+)
+def test_secret_recovery_windows(stack: str, window: str, problem: str | None) -> None:
+    reader, settings = _data_settings(stack, secret_recovery_window_days=window)
+    assert settings.secret_recovery_window_days == int(window)
+    if problem is None:
+        assert reader.problems == []
+    else:
+        (found,) = reader.problems
+        assert problem in found
+
+
+def test_another_embedding_model_deploys_a_new_index_beside_the_old(
+    tmp_path: Path, offline_exports: dict[tuple[str, str], Path]
+) -> None:
+    done, path = run_variant(
+        tmp_path, offline_exports, "data", "staging", set_config={"embedding_model_id": "cohere.embed-english-v3"}
+    )
+    assert done.returncode == 0, done.stderr
+    index = Export(path).one("aws:s3/vectorsIndex:VectorsIndex")
+    assert index["inputs"]["indexName"] == "documents-cohere-embed-english-v3-1024", index["urn"]
+    assert Export(path).outputs["embedding_model_id"] == "cohere.embed-english-v3"

@@ -6,6 +6,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
+from shared.iam import service_trust_policy
 from tests.conftest import Export
 
 # Actions AWS only authorizes on Resource "*" (Service Authorization Reference: no resource types).
@@ -63,17 +66,29 @@ def test_every_allow_in_every_document_is_exact(exports: dict[tuple[str, str], E
     }, kinds
 
 
-def test_every_trust_policy_names_one_service_and_guards_the_account(exports: dict[tuple[str, str], Export]) -> None:
-    roles = 0
+# Services whose documentation says to condition their role's trust on aws:SourceAccount (shared/iam.py cites each).
+# EC2 is not one: a condition on a key the service does not send would leave the instance role unassumable.
+SENDS_SOURCE_ACCOUNT = {"lambda.amazonaws.com", "monitoring.rds.amazonaws.com", "vpc-flow-logs.amazonaws.com"}
+
+
+def test_every_trust_policy_names_one_service_and_guards_the_account_where_the_service_allows(
+    exports: dict[tuple[str, str], Export],
+) -> None:
+    services: list[str] = []
     for export in exports.values():
         for urn, prop, document in documents(export):
             if prop != "assumeRolePolicy":
                 continue
-            roles += 1
             (statement,) = document["Statement"]
             assert list(statement["Principal"]) == ["Service"], urn
-            assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012", urn
-    assert roles == 3 * 4, "flow logs, RDS monitoring, backend and processor roles in each environment"
+            service = statement["Principal"]["Service"]
+            services.append(service)
+            if service in SENDS_SOURCE_ACCOUNT:
+                assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}, urn
+            else:
+                assert "Condition" not in statement, f"{urn}: {service} is not known to send aws:SourceAccount"
+    assert sorted(set(services)) == sorted({*SENDS_SOURCE_ACCOUNT, "ec2.amazonaws.com"})
+    assert len(services) == 3 * 4, "flow logs, RDS monitoring, backend and processor roles in each environment"
 
 
 def test_resource_policies_allow_only_named_services_under_conditions(exports: dict[tuple[str, str], Export]) -> None:
@@ -86,3 +101,20 @@ def test_resource_policies_allow_only_named_services_under_conditions(exports: d
                 if statement["Effect"] == "Allow" and principal:
                     assert list(principal) == ["Service"], urn
                     assert statement.get("Condition"), f"{urn}: a service grant must be scoped by a condition"
+
+
+@pytest.mark.parametrize(
+    ("service", "guarded"),
+    [
+        ("lambda.amazonaws.com", True),
+        ("monitoring.rds.amazonaws.com", True),
+        ("vpc-flow-logs.amazonaws.com", True),
+        ("ec2.amazonaws.com", False),
+        ("ecs-tasks.amazonaws.com", False),  # not vouched for: no condition rather than an unassumable role
+    ],
+)
+def test_the_source_account_guard_only_where_the_service_sends_the_key(service: str, guarded: bool) -> None:
+    (statement,) = json.loads(service_trust_policy(service, source_account="111122223333"))["Statement"]
+    assert statement["Principal"] == {"Service": service} and statement["Action"] == "sts:AssumeRole"
+    expected = {"StringEquals": {"aws:SourceAccount": "111122223333"}} if guarded else None
+    assert statement.get("Condition") == expected

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from tests import fakes
 from tests.conftest import REPO_ROOT, Export
 
 LAYERS = ["network", "data", "compute", "edge"]
-FAKES = REPO_ROOT / "tests" / "fakes"
 PACK = ["--policy-pack", str(REPO_ROOT / "policies"), "--policy-pack-config", str(REPO_ROOT / "policies/config.json")]
 EMBEDDED = f"file://{REPO_ROOT / '.pulumi-state'}"
 
@@ -72,20 +73,18 @@ class StandIn:
         for layer in layers:
             self.set_outputs(env, layer, {"marker": layer})
 
-    def make(self, *args: str, **environ: str) -> Result:
-        """Run make with PULUMI and AWS pointing at the stand-ins; no gate, no inherited CI or backend."""
+    def make(self, *args: str, credentials: bool = True, **environ: str) -> Result:
+        """Run make with PULUMI pointing at the stand-in; no gate, no inherited CI, backend or AWS setup.
+
+        ``credentials`` gives the process stand-in AWS keys (what the deploy targets check for before running the
+        CLI); without them nothing resolves, locally and at once. No test here sends a request to AWS.
+        """
         record = self.root / f"calls-{len(list(self.root.glob('calls-*')))}.jsonl"
-        env = {k: v for k, v in os.environ.items() if k not in ("CI", "YES", "PULUMI_BACKEND_URL", "MAKEFLAGS")}
+        env = isolated_environ(credentials)
         env.update(STANDIN_RECORD=str(record), STANDIN_DIR=str(self.answers), **environ)
         done = subprocess.run(
-            [
-                "make",
-                "--no-print-directory",
-                *args,
-                f"PULUMI={self.root / 'pulumi'}",
-                f"AWS={self.root / 'aws'}",
-                "GATE=",
-            ],
+            # Later assignments win: a test's own PULUMI=... overrides the stand-in.
+            ["make", "--no-print-directory", f"PULUMI={self.root / 'pulumi'}", "GATE=", *args],
             cwd=REPO_ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -97,13 +96,21 @@ class StandIn:
         return Result(done, calls)
 
 
+def isolated_environ(credentials: bool) -> dict[str, str]:
+    """This process's environment without CI, backend or AWS settings; with stand-in keys when ``credentials``."""
+    dropped = ("CI", "YES", "PULUMI_BACKEND_URL", "MAKEFLAGS", "GATE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("AWS_")}
+    # No shared config or instance metadata either: an unresolved chain fails locally, without a network call.
+    env.update(AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent")
+    env.update(AWS_EC2_METADATA_DISABLED="true")
+    if credentials:
+        env.update(AWS_ACCESS_KEY_ID="AKIASTANDINEXAMPLE", AWS_SECRET_ACCESS_KEY="stand-in")
+    return env
+
+
 @pytest.fixture
 def standin(tmp_path: Path) -> StandIn:
-    for name, script in (("pulumi", "pulumi_cli.py"), ("aws", "aws_cli.py")):
-        executable = tmp_path / name
-        executable.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKES / script}" "$@"\n')
-        executable.chmod(0o755)
-    return StandIn(tmp_path)
+    return StandIn(fakes.install(tmp_path))
 
 
 # --- up and preview ----------------------------------------------------------------------------------------------
@@ -222,7 +229,7 @@ def test_the_typed_answer_is_read_from_a_terminal(standin: StandIn) -> None:
     import pty
 
     record = standin.root / "tty.jsonl"
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PULUMI_BACKEND_URL", "MAKEFLAGS")}
+    env = isolated_environ(credentials=True)
     env.update(STANDIN_RECORD=str(record), STANDIN_DIR=str(standin.answers))
     primary, secondary = pty.openpty()
     process = subprocess.Popen(
@@ -343,11 +350,33 @@ def test_outputs_writes_the_env_file_from_stack_outputs_without_secret_values(
     assert document["secret_keys"] == ["RDS_ADDRESS"]
 
 
-def test_outputs_fails_naming_a_layer_that_is_not_deployed(standin: StandIn, tmp_path: Path) -> None:
-    standin.deployed("dev", ["network", "data"])
+def test_outputs_writes_the_layers_deployed_so_far_and_names_the_others(
+    standin: StandIn, exports: dict[tuple[str, str], Export], tmp_path: Path
+) -> None:
+    # A first deploy: network and data are up, and the images must be pushed before compute can be.
+    for layer in ("network", "data"):
+        standin.set_outputs("dev", layer, dict(exports[("dev", layer)].outputs))
+    result = standin.make("outputs", "ENV=dev", f"OUTPUTS_DIR={tmp_path}")
+    assert result.done.returncode == 0, result.done.stderr
+    assert (
+        "outputs: not deployed yet in dev: compute, edge; run make outputs ENV=dev again after make up-compute ENV=dev"
+        in result.done.stdout
+    )
+    text = (tmp_path / "infrastructure.env").read_text()
+    values = dict(line.split("=", 1) for line in text.splitlines() if not line.startswith("#"))
+    data = exports[("dev", "data")].outputs
+    assert values["LAMBDA_ECR_REPOSITORY"] == data["lambda_ecr_repository"]
+    assert values["BACKEND_ECR_REPOSITORY"] == data["backend_ecr_repository"]
+    assert values["VPC_ID"] == exports[("dev", "network")].outputs["vpc_id"]
+    assert "API_ENDPOINT" not in values and "EC2_INSTANCE_ID" not in values
+    assert "# Not deployed yet in dev: compute, edge (their outputs are missing below)." in text.splitlines()
+    assert json.loads((tmp_path / "infrastructure.json").read_text())["not_deployed"] == ["compute", "edge"]
+
+
+def test_outputs_fails_when_nothing_is_deployed(standin: StandIn, tmp_path: Path) -> None:
     result = standin.make("outputs", "ENV=dev", f"OUTPUTS_DIR={tmp_path}")
     assert result.done.returncode == 2
-    assert "compute [dev] has no stack outputs: is it deployed? make up-compute ENV=dev" in result.done.stderr
+    assert "nothing is deployed in dev yet: deploy a layer first, e.g. make up-network ENV=dev" in result.done.stderr
     assert not (tmp_path / "infrastructure.env").exists()
 
 
@@ -409,14 +438,7 @@ def test_bad_arguments_fail_before_pulumi_runs(standin: StandIn, args: tuple[str
     assert result.calls == []
 
 
-# --- doctor ------------------------------------------------------------------------------------------------------
-
-
-def _none(_: StandIn) -> None:
-    return None
-
-
-REGISTRY = "111122223333.dkr.ecr.ap-southeast-2.amazonaws.com"
+# --- doctor (its AWS checks run against botocore's Stubber in tests/test_doctor.py) ----------------------------
 
 
 def _old_cli(standin: StandIn) -> None:
@@ -424,60 +446,104 @@ def _old_cli(standin: StandIn) -> None:
     (standin.answers / "version").write_text("v3.100.0")
 
 
-def _data_deployed(standin: StandIn) -> None:
-    standin.set_outputs(
-        "dev",
-        "data",
-        {
-            "backend_ecr_repository": f"{REGISTRY}/student-helper-dev-backend",
-            "lambda_ecr_repository": f"{REGISTRY}/student-helper-dev-doc-processor",
-        },
-    )
+def _none(_: StandIn) -> None:
+    return None
 
 
 @pytest.mark.parametrize(
     ("environ", "prepare", "expected"),
     [
-        ({}, _old_cli, "FAIL  pulumi CLI       v3.100.0 is older than v3.272.0 (the pinned SDK)"),
-        ({"STANDIN_NO_CREDENTIALS": "1"}, _none, "FAIL  AWS credentials  no credentials resolve in ap-southeast-2"),
+        ({}, _old_cli, "FAIL  pulumi CLI         v3.100.0 is older than v3.272.0 (the pinned SDK)"),
+        ({}, _none, "FAIL  AWS credentials    no credentials resolve in ap-southeast-2: run 'aws sso login'"),
         (
             {"PULUMI_BACKEND_URL": "s3://acme-state"},
             _none,
-            "FAIL  state backend    s3://acme-state is self-managed and the network, data, compute, edge stack(s) "
+            "FAIL  state backend      s3://acme-state is self-managed and the network, data, compute, edge stack(s) "
             "use a passphrase: set PULUMI_CONFIG_PASSPHRASE",
         ),
         (
             {"PULUMI_BACKEND_URL": "https://api.pulumi.com", "STANDIN_LOGGED_OUT": "1"},
             _none,
-            "FAIL  state backend    not logged in to https://api.pulumi.com: export PULUMI_ACCESS_TOKEN",
-        ),
-        (
-            {"STANDIN_MISSING_TAGS": "0.1.0"},
-            _data_deployed,
-            "FAIL  images pushed    not in ECR: student-helper-dev-backend:0.1.0, "
-            "student-helper-dev-doc-processor:0.1.0",
+            "FAIL  state backend      not logged in to https://api.pulumi.com: export PULUMI_ACCESS_TOKEN",
         ),
     ],
 )
 def test_doctor_names_each_failure_and_its_fix(
     standin: StandIn, environ: dict[str, str], prepare: Callable[[StandIn], None], expected: str
 ) -> None:
+    # Without credentials nothing reaches AWS; the account checks are skipped, and say so.
     prepare(standin)
-    result = standin.make("doctor", "ENV=dev", **environ)
+    result = standin.make("doctor", "ENV=dev", credentials=False, **environ)
     assert result.done.returncode != 0
     assert expected in result.done.stdout, result.done.stdout
+    assert "skip  AWS account        the account checks need credentials" in result.done.stdout
+    assert "Traceback" not in result.done.stderr
 
 
-def test_doctor_passes_on_a_ready_machine(standin: StandIn) -> None:
-    _data_deployed(standin)
-    result = standin.make("doctor", "ENV=dev", PULUMI_CONFIG_PASSPHRASE="correct horse")
-    assert result.done.returncode == 0, result.done.stdout + result.done.stderr
-    out = result.done.stdout
-    assert "ok    pulumi CLI       v3.272.0 (>= v3.272.0)" in out
-    assert "ok    AWS credentials  account 111122223333, region ap-southeast-2" in out
-    assert "ok    image tags       backend 0.1.0, processor 0.1.0" in out
-    assert "ok    images pushed    both tags are in their repositories" in out
-    assert "doctor: ready to deploy dev" in out
+def test_doctor_explains_a_missing_cli_and_still_checks_the_rest(standin: StandIn) -> None:
+    result = standin.make(
+        "doctor", "ENV=dev", f"PULUMI={standin.root / 'no-such-pulumi'}", credentials=False, PULUMI_BACKEND_URL="s3://b"
+    )
+    assert result.done.returncode != 0
+    assert "no-such-pulumi' not found; install it: curl -fsSL https://get.pulumi.com" in result.done.stdout
+    assert (
+        "FAIL  AWS credentials" in result.done.stdout and "ok    image tags         backend 0.1.0" in result.done.stdout
+    )
+    assert "Traceback" not in result.done.stderr
+
+
+# --- missing prerequisites: one line naming what is missing and how to get it, no traceback ----------------------
+
+CLI_TARGETS = [
+    ("preview-network", "ENV=dev"),
+    ("up-data", "ENV=dev"),
+    ("deploy-all", "ENV=dev"),
+    ("destroy-all", "ENV=dev", "CONFIRM=dev"),
+    ("outputs", "ENV=dev"),
+    ("refresh-edge", "ENV=dev"),
+]
+
+
+@pytest.mark.parametrize("args", CLI_TARGETS, ids=lambda args: args[0])
+def test_every_deploy_target_explains_a_missing_cli(standin: StandIn, args: tuple[str, ...]) -> None:
+    missing = standin.root / "bin" / "pulumi"
+    result = standin.make(*args, f"PULUMI={missing}")
+    assert result.done.returncode != 0
+    lines = [line for line in result.done.stderr.splitlines() if line.strip()]
+    assert lines[0] == (
+        f"{args[0]}: the Pulumi CLI '{missing}' was not found; install it: curl -fsSL https://get.pulumi.com | "
+        "sh -s -- --version 3.272.0 (or set PULUMI=<path>); make doctor ENV=dev checks all a deploy needs"
+    ), result.done.stderr
+    assert "Traceback" not in result.done.stderr and "FileNotFoundError" not in result.done.stderr
+    assert result.calls == []
+
+
+@pytest.mark.parametrize("args", [a for a in CLI_TARGETS if a[0] != "outputs"], ids=lambda args: args[0])
+def test_every_target_that_reaches_aws_explains_missing_credentials(standin: StandIn, args: tuple[str, ...]) -> None:
+    result = standin.make(*args, credentials=False)
+    assert result.done.returncode != 0
+    assert (
+        f"{args[0]}: no AWS credentials found: run 'aws sso login' or 'aws configure', or set AWS_PROFILE"
+        in result.done.stderr
+    ), result.done.stderr
+    assert "Traceback" not in result.done.stderr
+    assert result.calls == [], "nothing runs without credentials"
+
+
+def test_outputs_needs_credentials_only_where_the_state_is_in_aws(
+    standin: StandIn, exports: dict[tuple[str, str], Export], tmp_path: Path
+) -> None:
+    standin.set_outputs("dev", "network", dict(exports[("dev", "network")].outputs))
+    local = standin.make("outputs", "ENV=dev", f"OUTPUTS_DIR={tmp_path}", credentials=False)
+    assert local.done.returncode == 0, local.done.stderr
+    s3 = standin.make("outputs", "ENV=dev", credentials=False, PULUMI_BACKEND_URL="s3://acme-state")
+    assert "outputs: no AWS credentials found" in s3.done.stderr
+
+
+def test_a_named_profile_that_does_not_exist_is_explained(standin: StandIn) -> None:
+    result = standin.make("up-network", "ENV=dev", credentials=False, AWS_PROFILE="nope")
+    assert "up-network: The config profile (nope) could not be found: run 'aws sso login'" in result.done.stderr
+    assert "Traceback" not in result.done.stderr
 
 
 # --- review follow-ups: the state of CI runs, prod single-layer destroys, resumable destroys ----------------------
@@ -520,3 +586,131 @@ def test_a_failed_destroy_says_how_to_resume(standin: StandIn) -> None:
     assert result.done.returncode != 0
     assert result.layers("destroy") == ["edge", "compute"]
     assert "resume with: make destroy-all ENV=dev CONFIRM=dev" in result.done.stderr
+
+
+# --- the README's first deploy, command by command -----------------------------------------------------------------
+
+
+def readme_commands(heading: str) -> list[str]:
+    """The command lines of the first ```bash block under a README heading (comment-only lines dropped)."""
+    text = (REPO_ROOT / "README.md").read_text()
+    section = text[text.index(heading) :]
+    block = section[section.index("```bash\n") + len("```bash\n") :]
+    lines = block[: block.index("```")].splitlines()
+    return [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def repository_copy(destination: Path) -> Path:
+    """The repository without its caches and state, sharing this checkout's virtualenv.
+
+    The walk-through writes infrastructure.env and the embedded state where the README says, in the repository:
+    a copy keeps those out of this checkout and out of parallel tests' way.
+    """
+    ignored = shutil.ignore_patterns(
+        ".git", ".venv", ".venv-scan", "build", ".pulumi-state", "infrastructure.*", "__pycache__", ".*_cache"
+    )
+    shutil.copytree(REPO_ROOT, destination, ignore=ignored)
+    (destination / ".venv").symlink_to(REPO_ROOT / ".venv")
+    # Older than the virtualenv's stamp, so make does not reinstall the project from the copy into that virtualenv.
+    os.utime(destination / "pyproject.toml", (0, 0))
+    return destination
+
+
+def test_the_documented_first_deploy_works_command_by_command(
+    standin: StandIn, exports: dict[tuple[str, str], Export], tmp_path: Path
+) -> None:
+    commands = readme_commands("### The first deploy of dev")
+    repo = repository_copy(tmp_path / "repo")
+    for layer in LAYERS:  # what a successful `pulumi up` of each layer leaves as its outputs
+        path = standin.answers / "deploys" / "dev" / f"{layer}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(exports[("dev", layer)].outputs))
+    record, steps = standin.root / "walk.jsonl", standin.root / "steps"
+    steps.mkdir()
+    # After each command: a marker among the recorded calls, the shell's variables, and infrastructure.env as it is.
+    script = [
+        "set -euo pipefail",
+        f'step() {{ echo "{{\\"step\\": $1}}" >> "{record}"; (set -o posix; set) > "{steps}/$1"; '
+        f'if [ -f infrastructure.env ]; then cp infrastructure.env "{steps}/$1.env"; fi; }}',
+    ]
+    for index, command in enumerate(commands):
+        script += [command, f"step {index}"]
+    env = isolated_environ(credentials=True)
+    env.update(
+        PATH=f"{standin.root}:{env['PATH']}",  # the stand-in pulumi, aws and docker, as a user's PATH has the real ones
+        GATE="",  # the offline gate (make check) has its own tests
+        STANDIN_RECORD=str(record),
+        STANDIN_DIR=str(standin.answers),
+    )
+    done = subprocess.run(
+        ["bash", "-c", "\n".join(script)], cwd=repo, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+
+    by_step: dict[int, list[list[str]]] = {}
+    current: list[list[str]] = []
+    for line in record.read_text().splitlines():
+        entry = json.loads(line)
+        if "step" in entry:
+            by_step[entry["step"]], current = current, []
+        else:
+            current.append(entry["args"])
+    assert sorted(by_step) == list(range(len(commands))), "every documented command ran"
+
+    def step(prefix: str, occurrence: int = 0) -> int:
+        return [i for i, command in enumerate(commands) if command.startswith(prefix)][occurrence]
+
+    def shell_vars(index: int) -> dict[str, str]:
+        found = {}
+        for line in (steps / str(index)).read_text().splitlines():
+            name, _, value = line.partition("=")
+            found[name] = value.strip("'")
+        return found
+
+    def ups(index: int) -> list[str]:
+        return [Path(a[a.index("--cwd") + 1]).name for a in by_step[index] if a[0] == "up"]
+
+    data, compute = exports[("dev", "data")].outputs, exports[("dev", "compute")]
+    assert ups(step("make up-network")) == ["network"]
+    assert ups(step("make up-data")) == ["data"]
+
+    # make outputs after the data layer: the repositories are there, the layers not deployed yet are named.
+    first_outputs = step("make outputs")
+    env_file = (steps / f"{first_outputs}.env").read_text()
+    assert f"LAMBDA_ECR_REPOSITORY={data['lambda_ecr_repository']}" in env_file.splitlines()
+    assert f"BACKEND_ECR_REPOSITORY={data['backend_ecr_repository']}" in env_file.splitlines()
+    assert "# Not deployed yet in dev: compute, edge (their outputs are missing below)." in env_file
+    assert ups(first_outputs) == []
+
+    sourced = shell_vars(step("set -a; source infrastructure.env"))
+    assert sourced["BACKEND_ECR_REPOSITORY"] == data["backend_ecr_repository"]
+    assert sourced["AWS_REGION"] == "ap-southeast-2"
+
+    # The tag pushed is the tag the compute stack deploys.
+    tag = shell_vars(step("TAG="))["TAG"]
+    stack_file = yaml.safe_load((REPO_ROOT / "stacks/compute/Pulumi.dev.yaml").read_text())["config"]
+    assert stack_file["student-helper-compute:backend_image_tag"] == tag
+    assert stack_file["student-helper-compute:processor_image_tag"] == tag
+
+    login = by_step[step("aws ecr get-login-password")]
+    assert ["aws", "ecr", "get-login-password", "--region", "ap-southeast-2"] in login
+    registry = data["backend_ecr_repository"].split("/")[0]
+    assert ["docker", "login", "--username", "AWS", "--password-stdin", registry] in login
+
+    # One platform, the architecture the function and the instance run (x86_64), and no attestation index.
+    function = compute.one("aws:lambda/function:Function")["inputs"]
+    assert function.get("architectures", ["x86_64"]) == ["x86_64"]
+    instance_type = compute.one("aws:ec2/instance:Instance")["inputs"]["instanceType"]
+    assert not re.match(r"^[a-z]+[0-9]+[a-z]*g[a-z]*\.", instance_type), f"{instance_type} is a Graviton type"
+    for occurrence, repository in enumerate((data["backend_ecr_repository"], data["lambda_ecr_repository"])):
+        (build,) = by_step[step("docker build", occurrence)]
+        assert build[:2] == ["docker", "build"]
+        assert {"--provenance=false", "--sbom=false"} <= set(build)
+        assert build[build.index("--platform") + 1] == "linux/amd64"
+        assert build[build.index("-t") + 1] == f"{repository}:{tag}"
+        assert by_step[step("docker push", occurrence)] == [["docker", "push", f"{repository}:{tag}"]]
+
+    assert ups(step("make deploy-all")) == LAYERS
+    final = json.loads((repo / "infrastructure.json").read_text())
+    assert final["not_deployed"] == []
+    assert final["values"]["API_ENDPOINT"] == exports[("dev", "edge")].outputs["api_endpoint"]

@@ -31,7 +31,7 @@ class ServiceRoleArgs:
     service: str
     """The service principal that assumes the role, e.g. ec2.amazonaws.com."""
     account_id: str
-    """Our account, for the trust policy's confused-deputy guard."""
+    """Our account, for the trust policy's confused-deputy guard where the service sends aws:SourceAccount."""
     policy: pulumi.Input[str]
     """The inline policy document (exact resources)."""
     managed_policies: Sequence[str] = ()
@@ -237,7 +237,7 @@ class ProcessorFunctionArgs:
     namer: ResourceNamer
     """Physical names."""
     settings: ComputeSettings
-    """Image tag and reserved concurrency."""
+    """Image tag, the event source's maximum concurrency, reserved concurrency (usually none)."""
     role_arn: pulumi.Input[str]
     """The Lambda role."""
     repository_url: pulumi.Input[str]
@@ -276,6 +276,8 @@ class ProcessorFunction(pulumi.ComponentResource):
             role=args.role_arn,
             memory_size=env.lambda_memory_mb,
             timeout=env.lambda_timeout_seconds,
+            # None (the default) reserves nothing: a reservation must leave 100 unreserved executions in the
+            # account, which a new account (10 in all) cannot. The event source below does the throttling.
             reserved_concurrent_executions=args.settings.lambda_reserved_concurrency,
             vpc_config={"subnet_ids": args.subnet_ids, "security_group_ids": [args.security_group_id]},
             tracing_config={"mode": "Active"},
@@ -289,8 +291,9 @@ class ProcessorFunction(pulumi.ComponentResource):
             function_name=self.function.arn,
             batch_size=1,  # one document per invocation
             function_response_types=["ReportBatchItemFailures"],
-            # Never more pollers than reserved concurrency, or SQS messages are throttled back and burn retries.
-            scaling_config={"maximum_concurrency": args.settings.lambda_reserved_concurrency},
+            # At most this many invocations at once (2 to 1000); settings keep any reservation at or above it, or
+            # SQS messages would be throttled back to the queue and burn their receives.
+            scaling_config={"maximum_concurrency": args.settings.processor_max_concurrency},
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self.register_outputs({"function_name": self.function.name, "function_arn": self.function.arn})

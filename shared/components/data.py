@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pulumi
 import pulumi_aws as aws
@@ -64,6 +65,18 @@ def log_delivery_statement(
             "StringEquals": {"aws:SourceAccount": account_id},
         },
     }
+
+
+def final_snapshot_identifier(db_identifier: str, created_at: datetime) -> str:
+    """``<db>-final-<UTC creation time>``: one name per incarnation of the database, so no destroy reuses one.
+
+    A fixed name fails the second destroy of an environment with DBSnapshotAlreadyExists. The time is the one at which
+    this incarnation is created; the instance ignores later changes to it (``ignore_changes``), and changing it
+    would not replace the database anyway: ``final_snapshot_identifier`` is read only on delete and is not
+    ForceNew in terraform-provider-aws's aws_db_instance schema. RDS allows letters, digits and single hyphens,
+    starting with a letter, up to 255 characters (RDS API reference, DeleteDBInstance FinalDBSnapshotIdentifier).
+    """
+    return f"{db_identifier}-final-{created_at.astimezone(UTC):%Y%m%d%H%M%S}"
 
 
 def disposable(env: EnvironmentConfig) -> bool:
@@ -220,6 +233,10 @@ class VectorStore(pulumi.ComponentResource):
             force_destroy=disposable(args.env),
             opts=stateful(args.env, retain=True, parent=self),
         )
+        # Every property of an index forces a replacement (S3 Vectors has no UpdateIndex; pulumi-aws and
+        # terraform-provider-aws mark each "Forces new resource"). The name follows the model and dimension, so a new
+        # model never collides with the index it replaces; outside prod the old index also goes first, so any other
+        # replacement (a changed metadata key) deploys too. In prod it is protected and retained: README, "Prod".
         self.index = aws.s3.VectorsIndex(
             args.namer.name("vectors-index"),
             vector_bucket_name=self.bucket.vector_bucket_name,
@@ -228,7 +245,10 @@ class VectorStore(pulumi.ComponentResource):
             dimension=args.settings.embedding_dimension,
             distance_metric="cosine",
             metadata_configuration={"non_filterable_metadata_keys": list(NON_FILTERABLE_METADATA_KEYS)},
-            opts=stateful(args.env, retain=True, parent=self),
+            opts=pulumi.ResourceOptions.merge(
+                stateful(args.env, retain=True, parent=self),
+                pulumi.ResourceOptions(delete_before_replace=disposable(args.env)),
+            ),
         )
         self.register_outputs({"bucket_arn": self.bucket.vector_bucket_arn, "index_arn": self.index.index_arn})
 
@@ -297,7 +317,11 @@ class Database(pulumi.ComponentResource):
         keep_final_snapshot = env.rds_final_snapshot
         instance_opts = pulumi.ResourceOptions.merge(
             stateful(env, retain=False, parent=self),
-            pulumi.ResourceOptions(depends_on=[*log_groups, monitoring_policy]),
+            pulumi.ResourceOptions(
+                depends_on=[*log_groups, monitoring_policy],
+                # Set once, when this incarnation is created; a later run's time must not rename its final snapshot.
+                ignore_changes=["finalSnapshotIdentifier"],
+            ),
         )
         self.instance = aws.rds.Instance(
             identifier,
@@ -323,7 +347,9 @@ class Database(pulumi.ComponentResource):
             copy_tags_to_snapshot=True,
             delete_automated_backups=not keep_final_snapshot,
             skip_final_snapshot=not keep_final_snapshot,
-            final_snapshot_identifier=namer.name("postgres-final") if keep_final_snapshot else None,
+            final_snapshot_identifier=(
+                final_snapshot_identifier(identifier, datetime.now(UTC)) if keep_final_snapshot else None
+            ),
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
             monitoring_interval=60,
             monitoring_role_arn=monitoring_role.arn,

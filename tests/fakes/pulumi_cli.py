@@ -4,6 +4,7 @@ Environment:
   STANDIN_RECORD   JSON-lines file each call is appended to
   STANDIN_DIR      answers: stacks.json ({layer: [env, ...]}; default every stack exists),
                    outputs/<env>/<layer>.json (``stack output --json``; default {}),
+                   deploys/<env>/<layer>.json (the outputs a successful ``up`` leaves: copied to outputs/),
                    exports/<env>/<layer>.json (``stack export``; default no resources), version (default v3.272.0)
   STANDIN_FAIL_IN  a layer whose preview/up/refresh/destroy exits 3
   STANDIN_LOGGED_OUT  when set, ``whoami`` fails
@@ -47,3 +48,7 @@ elif args[:2] == ["stack", "export"]:
 elif args[:1] in (["preview"], ["up"], ["refresh"], ["destroy"]) and layer == os.environ.get("STANDIN_FAIL_IN"):
     print(f"error: {args[0]} failed in {layer}", file=sys.stderr)
     sys.exit(3)
+elif args[:1] == ["up"] and (answers / "deploys" / env / f"{layer}.json").exists():
+    deployed = answers / "outputs" / env / f"{layer}.json"
+    deployed.parent.mkdir(parents=True, exist_ok=True)
+    deployed.write_text((answers / "deploys" / env / f"{layer}.json").read_text())

@@ -1,37 +1,34 @@
-"""``make doctor``: can this machine deploy ``ENV``? Each check says what is wrong and exactly what to do."""
+"""``make doctor``: can this machine deploy ``ENV``, and can the account take it? Each check says what to do.
+
+The local checks (CLI, stack files, backend, image tags) live here; the account checks (credentials, images in
+ECR, Lambda concurrency, Bedrock model access, endpoint services) in :mod:`tools.deploy.account`, with boto3.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import shutil
-import subprocess
 import tomllib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
-from shared.config import ConfigReader
+from shared.config import ConfigReader, EnvironmentConfig, read_environment
+from shared.constants import PROCESSOR_FUNCTION, PROJECT
 from shared.contract import Layer
-from shared.settings import read_image_tags
+from shared.naming import ResourceNamer
+from shared.settings import read_compute_settings, read_data_settings, read_image_tags
+from shared.stack import no_settings
+from tools.deploy import account
 from tools.deploy.backend import REPO_ROOT, PulumiCli, layer_cwd
+from tools.deploy.checks import Check
 from tools.offline.runner import cli_config
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
-
-
-@dataclass(frozen=True)
-class Check:
-    """The result of one doctor check."""
-
-    name: str
-    """What was checked."""
-    status: str
-    """``ok``, ``FAIL`` or ``skip`` (cannot be checked yet, and why)."""
-    detail: str
-    """What was found, and for a failure what to do about it."""
+S = TypeVar("S")
 
 
 def parse_version(text: str) -> tuple[int, int, int] | None:
@@ -49,10 +46,23 @@ def minimum_cli_version(pyproject: Path = REPO_ROOT / "pyproject.toml") -> tuple
     return version
 
 
+def install_hint() -> str:
+    """How to install the CLI at the pinned SDK's version; every target that needs the CLI says this."""
+    wanted = ".".join(map(str, minimum_cli_version()))
+    return f"install it: curl -fsSL https://get.pulumi.com | sh -s -- --version {wanted} (or set PULUMI=<path>)"
+
+
+def cli_missing(executable: str) -> str | None:
+    """One line saying the CLI is not there and how to install it, or None when it is on PATH."""
+    if shutil.which(executable) is not None:
+        return None
+    return f"the Pulumi CLI '{executable}' was not found; {install_hint()}"
+
+
 def check_cli(cli: PulumiCli) -> Check:
     """The CLI is on PATH and at least the pinned SDK version."""
     wanted = ".".join(map(str, minimum_cli_version()))
-    install = f"install it: curl -fsSL https://get.pulumi.com | sh -s -- --version {wanted} (or set PULUMI=<path>)"
+    install = install_hint()
     if shutil.which(cli.executable) is None:
         return Check("pulumi CLI", "FAIL", f"'{cli.executable}' not found; {install}")
     done = cli.run(["version"], capture=True)
@@ -74,32 +84,22 @@ def stack_regions(env: str, stacks_dir: Path = REPO_ROOT / "stacks") -> dict[str
     return regions
 
 
-def check_aws(env: str, aws: str, run: Callable[[Sequence[str]], subprocess.CompletedProcess[str]]) -> Check:
-    """Every layer names the same region, and credentials resolve to an account in it."""
-    regions = stack_regions(env)
+def check_region(env: str, stacks_dir: Path = REPO_ROOT / "stacks") -> tuple[Check, str | None]:
+    """Every layer's stack file names the same ``aws:region``: the region every AWS check and deploy uses."""
+    regions = stack_regions(env, stacks_dir)
     distinct = sorted(set(regions.values()))
     if len(distinct) != 1 or not distinct[0]:
         found = ", ".join(f"{layer}={region or '<unset>'}" for layer, region in regions.items())
-        return Check(
-            "AWS region",
-            "FAIL",
-            f"the layers' Pulumi.{env}.yaml files must name one region; found {found}; "
-            "fix: pulumi config set aws:region <region> --cwd stacks/<layer> --stack " + env,
+        return (
+            Check(
+                "AWS region",
+                "FAIL",
+                f"the layers' Pulumi.{env}.yaml files must name one region; found {found}; "
+                "fix: pulumi config set aws:region <region> --cwd stacks/<layer> --stack " + env,
+            ),
+            None,
         )
-    region = distinct[0]
-    if shutil.which(aws) is None:
-        return Check(
-            "AWS credentials", "FAIL", f"'{aws}' not found: install the AWS CLI v2 (also needed to push images)"
-        )
-    done = run([aws, "sts", "get-caller-identity", "--region", region, "--output", "json"])
-    if done.returncode != 0:
-        return Check(
-            "AWS credentials",
-            "FAIL",
-            f"no credentials resolve in {region}: run 'aws sso login' or 'aws configure', or set AWS_PROFILE",
-        )
-    account = json.loads(done.stdout or "{}").get("Account", "?")
-    return Check("AWS credentials", "ok", f"account {account}, region {region}")
+    return Check("AWS region", "ok", f"{distinct[0]} (every layer's aws:region)"), distinct[0]
 
 
 def passphrase_layers(env: str, environ: dict[str, str], stacks_dir: Path = REPO_ROOT / "stacks") -> list[str]:
@@ -139,6 +139,8 @@ def check_backend(cli: PulumiCli, environ: dict[str, str], env: str) -> Check:
             )
     if backend.embedded:
         return Check("state backend", "ok", f"{backend.url} (embedded; the Makefile logs in to it)")
+    if shutil.which(cli.executable) is None:
+        return Check("state backend", "skip", f"{backend.url}: the login is checked with the Pulumi CLI")
     done = cli.run(["whoami", "--verbose"], capture=True)
     if done.returncode != 0:
         fix = (
@@ -148,6 +150,19 @@ def check_backend(cli: PulumiCli, environ: dict[str, str], env: str) -> Check:
         )
         return Check("state backend", "FAIL", f"not logged in to {backend.url}: {fix}")
     return Check("state backend", "ok", f"logged in to {backend.url}")
+
+
+def layer_settings(
+    env: str,
+    layer: Layer,
+    read: Callable[[ConfigReader, EnvironmentConfig], S],
+    stacks_dir: Path = REPO_ROOT / "stacks",
+) -> tuple[EnvironmentConfig, S, list[str]]:
+    """A layer's settings read from its stack file with the program's own rules, and the problems found."""
+    config, _ = cli_config(stacks_dir / layer.value, env)
+    reader = ConfigReader(env, layer.project, config, {})
+    environment = read_environment(reader)
+    return environment, read(reader, environment), reader.problems
 
 
 def check_image_tags(env: str, stacks_dir: Path = REPO_ROOT / "stacks") -> tuple[Check, tuple[str, str] | None]:
@@ -161,47 +176,86 @@ def check_image_tags(env: str, stacks_dir: Path = REPO_ROOT / "stacks") -> tuple
     return Check("image tags", "ok", f"backend {tags[0]}, processor {tags[1]}"), tags
 
 
-def check_images_pushed(
-    env: str,
-    tags: tuple[str, str],
-    cli: PulumiCli,
-    aws: str,
-    region: str,
-    run: Callable[[Sequence[str]], subprocess.CompletedProcess[str]],
-) -> Check:
-    """Both tags exist in the data layer's ECR repositories, when that layer is deployed."""
+def data_repositories(cli: PulumiCli, env: str, tags: tuple[str, str]) -> list[tuple[str, str]] | None:
+    """``(repository, tag)`` for the backend and processor images, or None while the data layer is not deployed."""
     done = cli.run(["stack", "output", "--json", "--cwd", layer_cwd(Layer.DATA), "--stack", env], capture=True)
     outputs = json.loads(done.stdout or "{}") if done.returncode == 0 else {}
     if not outputs:
-        return Check("images pushed", "skip", f"data [{env}] is not deployed yet, so its repositories do not exist")
-    if shutil.which(aws) is None:
-        return Check("images pushed", "skip", f"'{aws}' not found")
-    missing = []
-    for output, tag in (("backend_ecr_repository", tags[0]), ("lambda_ecr_repository", tags[1])):
-        repository = str(outputs.get(output, "")).split("/", 1)[-1]
-        image = ["--repository-name", repository, "--image-ids", f"imageTag={tag}"]
-        found = run([aws, "ecr", "describe-images", "--region", region, *image])
-        if found.returncode != 0:
-            missing.append(f"{repository}:{tag}")
-    if missing:
-        return Check(
-            "images pushed",
-            "FAIL",
-            f"not in ECR: {', '.join(missing)}; push them first (README, 'Pushing the images')",
+        return None
+    pairs = (("backend_ecr_repository", tags[0]), ("lambda_ecr_repository", tags[1]))
+    return [(str(outputs.get(output, "")).split("/", 1)[-1], tag) for output, tag in pairs]
+
+
+def first_problem(problems: list[str], project: str, *keys: str) -> str | None:
+    """The first of a layer's config problems that concerns one of ``keys``."""
+    names = tuple(f"{project}:{key}" for key in keys)
+    return next((problem for problem in problems if problem.startswith(names)), None)
+
+
+def account_checks(env: str, region: str, clients: account.Clients, stacks_dir: Path) -> list[Check]:
+    """What a fresh account trips on, for what this environment's stack files ask for."""
+    checks: list[Check] = []
+    network, _, problems = layer_settings(env, Layer.NETWORK, no_settings, stacks_dir)
+    problem = first_problem(problems, Layer.NETWORK.project, "interface_endpoints", "endpoint_az_count")
+    checks.append(
+        Check("endpoint services", "FAIL", f"stacks/network/Pulumi.{env}.yaml: {problem}")
+        if problem
+        else account.check_endpoint_services(clients, region, network.interface_endpoints, network.endpoint_az_count)
+    )
+    _, compute, problems = layer_settings(env, Layer.COMPUTE, read_compute_settings, stacks_dir)
+    project = Layer.COMPUTE.project
+    problem = first_problem(problems, project, "processor_max_concurrency", "lambda_reserved_concurrency")
+    checks.append(
+        Check("Lambda concurrency", "FAIL", f"stacks/compute/Pulumi.{env}.yaml: {problem}")
+        if problem
+        else account.check_lambda_concurrency(
+            clients,
+            ResourceNamer(PROJECT, env).name(PROCESSOR_FUNCTION),
+            compute.processor_max_concurrency,
+            compute.lambda_reserved_concurrency,
         )
-    return Check("images pushed", "ok", "both tags are in their repositories")
-
-
-def diagnose(env: str, cli: PulumiCli, aws: str, environ: dict[str, str]) -> list[Check]:
-    """Every check, in the order a first deploy needs them."""
-
-    def run(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(list(command), capture_output=True, text=True, check=False, env=cli.environ())
-
-    checks = [check_cli(cli), check_aws(env, aws, run), check_backend(cli, environ, env)]
-    tag_check, tags = check_image_tags(env)
-    checks.append(tag_check)
-    regions = set(stack_regions(env).values())
-    if tags is not None and checks[0].status == "ok" and len(regions) == 1:
-        checks.append(check_images_pushed(env, tags, cli, aws, regions.pop(), run))
+    )
+    problem = first_problem(problems, project, "chat_model_id")
+    checks.append(
+        Check("chat model", "FAIL", f"stacks/compute/Pulumi.{env}.yaml: {problem}")
+        if problem
+        else account.check_model(clients, region, "chat model", compute.chat_model_id)
+    )
+    _, data, problems = layer_settings(env, Layer.DATA, read_data_settings, stacks_dir)
+    problem = first_problem(problems, Layer.DATA.project, "embedding_model_id", "embedding_dimension")
+    checks.append(
+        Check("embedding model", "FAIL", f"stacks/data/Pulumi.{env}.yaml: {problem}")
+        if problem
+        else account.check_model(clients, region, "embedding model", data.embedding_model_id)
+    )
     return checks
+
+
+def diagnose(
+    env: str,
+    cli: PulumiCli,
+    environ: dict[str, str],
+    clients: Callable[[str], account.Clients] = account.boto3_clients,
+    stacks_dir: Path = REPO_ROOT / "stacks",
+) -> list[Check]:
+    """Every check, in the order a first deploy needs them. ``clients`` makes the AWS clients for a region."""
+    cli_check = check_cli(cli)
+    region_check, region = check_region(env, stacks_dir)
+    checks = [cli_check, region_check]
+    if region is None:
+        return [*checks, Check("AWS account", "skip", "the account checks need one region")]
+    aws = clients(region)
+    credentials_check, account_id = account.check_credentials(aws, region)
+    checks += [credentials_check, check_backend(cli, environ, env)]
+    tag_check, tags = check_image_tags(env, stacks_dir)
+    checks.append(tag_check)
+    if account_id is None:
+        return [*checks, Check("AWS account", "skip", "the account checks need credentials")]
+    if tags is not None and cli_check.status == "ok":
+        images = data_repositories(cli, env, tags)
+        checks.append(
+            account.check_images_pushed(aws, images)
+            if images is not None
+            else Check("images pushed", "skip", f"data [{env}] is not deployed yet, so its repositories do not exist")
+        )
+    return checks + account_checks(env, region, aws, stacks_dir)

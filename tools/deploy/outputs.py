@@ -1,10 +1,10 @@
-"""``make outputs``: every layer's stack outputs as one dotenv file and one JSON file, never with secret values."""
+"""``make outputs``: the deployed layers' outputs as one dotenv file and one JSON file, never with secret values."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,12 +84,13 @@ def dotenv(outputs: EnvironmentOutputs, header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def as_json(outputs: EnvironmentOutputs, env: str) -> str:
-    """The JSON twin of the dotenv file: flattened values plus the raw outputs by layer."""
+def as_json(outputs: EnvironmentOutputs, env: str, not_deployed: Sequence[str] = ()) -> str:
+    """The JSON twin of the dotenv file: flattened values, the raw outputs by layer, and the layers not deployed."""
     document = {
         "environment": env,
         "values": outputs.values,
         "secret_keys": list(outputs.secret_keys),
         "layers": outputs.by_layer,
+        "not_deployed": list(not_deployed),
     }
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
