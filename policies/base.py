@@ -56,10 +56,9 @@ UNKNOWN_SENTINELS = frozenset(
     }
 )
 
-# A resource check yields one message per thing wrong with the resource's inputs. A stack check yields (urn, message)
-# per violation, or an UnknownValueError for a resource it could not judge yet, and carries on with the others.
-ResourceRun = Callable[[ResourceValidationArgs, Mapping[str, Any]], Iterable[str]]
-StackRun = Callable[[StackValidationArgs, Mapping[str, Any]], Iterable["tuple[str, str] | UnknownValueError"]]
+# A stack check yields (urn, message) per violation, or an UnknownValueError for a resource it could not judge yet,
+# and carries on with the others. (A resource check yields one message per thing wrong with the resource's inputs.)
+StackRun = Callable[[StackValidationArgs, Mapping[str, Any]], Iterable[Any]]
 
 CHECK_ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 # A violation's message starts with its check's id in brackets, so a reader (and `policy_analyze --json`) knows which
@@ -80,7 +79,7 @@ class Check:
     properties: tuple[str, ...]
     """The properties it reads, as the engine names them (dotted paths, ``[]`` for a list item)."""
     run: Callable[..., Iterable[Any]]
-    """The rule: a ``ResourceRun`` in a resource policy, a ``StackRun`` in a stack policy."""
+    """The rule, called with (args, config): it yields messages in a resource policy, as a ``StackRun`` otherwise."""
 
 
 class LazyTypes(Collection[str]):
@@ -410,9 +409,7 @@ def judge(resource: PolicyResource, check: Callable[[Mapping[str, Any]], Iterabl
         yield err
 
 
-def on_each(
-    types: Iterable[str], check: Callable[[Mapping[str, Any]], Iterable[str]]
-) -> Callable[[StackValidationArgs, Mapping[str, Any]], Iterator[Any]]:
+def on_each(types: Iterable[str], check: Callable[[Mapping[str, Any]], Iterable[str]]) -> StackRun:
     """A stack check that runs ``check`` on the outputs of every resource of ``types``."""
     wanted = frozenset(types)
 

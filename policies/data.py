@@ -15,6 +15,7 @@ from pulumi_policy.proxy import UnknownValueError
 
 from policies.base import (
     Check,
+    StackRun,
     as_list,
     elsewhere_note,
     get,
@@ -311,7 +312,7 @@ ENCRYPTION_TYPE: dict[str, PropsCheck] = {
 }
 
 
-def _by_type(table: Mapping[str, PropsCheck]) -> Callable[[StackValidationArgs, Mapping[str, Any]], Iterator[Any]]:
+def _by_type(table: Mapping[str, PropsCheck]) -> StackRun:
     """A stack check that runs each resource's type-specific check from ``table`` on its outputs."""
 
     def run(args: StackValidationArgs, _config: Mapping[str, Any]) -> Iterator[Any]:

@@ -1,5 +1,4 @@
-"""Network rules: no NAT (gateway or instance), nothing public except through API Gateway and CloudFront, no world
-ingress."""
+"""Network rules: no NAT gateway or instance, nothing public but API Gateway and CloudFront, no world ingress."""
 
 from __future__ import annotations
 

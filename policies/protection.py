@@ -10,6 +10,7 @@ from pulumi_policy import PolicyResource, Severity, StackValidationArgs
 
 from policies.base import (
     Check,
+    StackRun,
     get,
     is_true,
     is_unknown,
@@ -74,7 +75,7 @@ def _unless_aurora_member(resource: PolicyResource, rule: DatabaseRule, config: 
     yield from rule(resource, config)
 
 
-def _database_check(rule: DatabaseRule) -> Callable[[StackValidationArgs, Mapping[str, Any]], Iterator[Any]]:
+def _database_check(rule: DatabaseRule) -> StackRun:
     """A stack check that runs ``rule`` on every production RDS instance and cluster (not Aurora members)."""
 
     def run(args: StackValidationArgs, config: Mapping[str, Any]) -> Iterator[Any]:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from policytest_helpers import Res, messages, run
+from policytest_helpers import UNKNOWN, Res, messages, run
 
 IMDS = {"httpTokens": "required", "httpEndpoint": "enabled"}
 
@@ -842,3 +842,21 @@ def test_extra_wildcard_actions_are_configurable() -> None:
     # The configured list adds to AWS's record: the "*"-only actions still pass without being listed.
     star_only = [Res("aws:iam/policy:Policy", "y", {"policy": doc(STAR_ONLY)})]
     assert messages(star_only, "iam-least-privilege", config) == []
+
+
+def test_an_unknown_value_stops_only_the_check_that_reads_it() -> None:
+    # The trust policy is unknown during preview; the admin attachment on the same role is still a violation.
+    role = Res(
+        "aws:iam/role:Role",
+        "role-in-preview",
+        {"assumeRolePolicy": UNKNOWN, "managedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]},
+    )
+    found = run([role], "iam-least-privilege")
+    assert [(v.enforcement_level, v.check) for v in found] == [
+        ("mandatory", "admin-managed-policy"),
+        ("advisory", "invalid-document"),
+    ]
+    assert found[1].message.endswith(
+        "during preview: [invalid-document] string value at .assumeRolePolicy can't be known during preview; it can "
+        "be checked only at apply time"
+    )
