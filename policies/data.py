@@ -1,7 +1,8 @@
 """Data rules: encryption at rest, S3 TLS-only policies and public access blocks, log retention.
 
-The S3 rules are stack policies: in pulumi-aws v7 a bucket's encryption, policy and public access block are separate
-resources, linked to the bucket by their ``bucket`` property. Stack policies see outputs (as the CLI gives them).
+encryption-at-rest and the S3 rules are stack policies: a launch template that supplies an instance's root volume, or
+a bucket's policy and public access block, are separate resources, linked by property. Stack policies see outputs
+(as the CLI gives them).
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity, Stac
 from pulumi_policy.proxy import UnknownValueError
 
 from policies.base import (
+    Check,
+    StackRun,
     as_list,
     elsewhere_note,
     get,
     is_true,
+    judge,
     launch_template_label,
     launch_templates_of,
     load_json,
+    on_each,
     references,
     resource_policy,
     show,
@@ -27,31 +32,14 @@ from policies.base import (
 )
 
 BUCKET_TYPES = frozenset({"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"})
-SSE_CONFIG_TYPES = frozenset(
-    {
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-    }
-)
 BUCKET_POLICY_TYPES = frozenset({"aws:s3/bucketPolicy:BucketPolicy"})
 PUBLIC_ACCESS_BLOCK_TYPES = frozenset({"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"})
 NATIVE_BUCKET = "aws-native:s3:Bucket"
 NATIVE_BUCKET_POLICY = "aws-native:s3:BucketPolicy"
-S3_ALGORITHMS = frozenset({"AES256", "aws:kms", "aws:kms:dsse"})
 ECR_ENCRYPTION_TYPES = frozenset({"AES256", "KMS", "KMS_DSSE"})
 VECTOR_SSE_TYPES = frozenset({"AES256", "aws:kms"})
 
-Check = Callable[[Mapping[str, Any]], Iterable[str]]
-
-
-def judge(resource: PolicyResource, check: Check) -> Iterator[tuple[str, str] | UnknownValueError]:
-    """Run a per-resource check inside a stack policy; an unknown stops only this resource's check."""
-    try:
-        for message in check(resource.props):
-            yield resource.urn, message
-    except UnknownValueError as err:
-        err.message = f"{resource.name}: {err.message}"
-        yield err
+PropsCheck = Callable[[Mapping[str, Any]], Iterable[str]]
 
 
 # --- encryption-at-rest, per resource (outputs) ---------------------------------------------------------------
@@ -63,7 +51,7 @@ def _must_be_true(props: Mapping[str, Any], *path: Any) -> Iterator[str]:
         yield f"{'.'.join(str(p) for p in path)}={show(value)}: the data is stored unencrypted; it must be true."
 
 
-def _rds(props: Mapping[str, Any]) -> Iterator[str]:
+def _storage_encrypted(props: Mapping[str, Any]) -> Iterator[str]:
     yield from _must_be_true(props, "storageEncrypted")
 
 
@@ -74,9 +62,24 @@ def _native_rds_instance(props: Mapping[str, Any]) -> Iterator[str]:
     yield from _must_be_true(props, "storageEncrypted")
 
 
-def _ebs_mappings(props: Mapping[str, Any], path: tuple[str, ...]) -> Iterator[str]:
+# RDS, Aurora, Neptune and DocumentDB default to unencrypted storage (the providers' docs: "The default is `false`");
+# Redshift's CreateCluster takes Encrypted without a secure default, and pulumi-aws 7 passes it as a string.
+DATABASE_STORAGE: dict[str, PropsCheck] = {
+    "aws:rds/instance:Instance": _storage_encrypted,
+    "aws:rds/cluster:Cluster": _storage_encrypted,
+    "aws-native:rds:DbInstance": _native_rds_instance,
+    "aws-native:rds:DbCluster": _storage_encrypted,
+    "aws:neptune/cluster:Cluster": _storage_encrypted,
+    "aws-native:neptune:DbCluster": _storage_encrypted,
+    "aws:docdb/cluster:Cluster": _storage_encrypted,
+    "aws:redshift/cluster:Cluster": lambda p: _must_be_true(p, "encrypted"),
+    "aws-native:redshift:Cluster": lambda p: _must_be_true(p, "encrypted"),
+}
+
+
+def _ebs_mappings(props: Mapping[str, Any], path: tuple[Any, ...]) -> Iterator[str]:
     mappings = get(props, *path)
-    where = ".".join(path)
+    where = ".".join(str(p) for p in path)
     if mappings is None:
         yield f"{where} is not set, so the root volume follows the AMI snapshot's encryption; declare it encrypted."
         return
@@ -86,13 +89,12 @@ def _ebs_mappings(props: Mapping[str, Any], path: tuple[str, ...]) -> Iterator[s
         yield from _must_be_true(props, *path, i, "ebs", "encrypted")
 
 
-def _aws_instance(props: Mapping[str, Any]) -> Iterator[str]:
-    if get(props, "rootBlockDevice") is None:
-        yield (
-            "rootBlockDevice is not set, so the root volume follows the AMI snapshot's encryption; set encrypted=true."
-        )
+def _aws_root_and_extra(props: Mapping[str, Any], root: str = "rootBlockDevice") -> Iterator[str]:
+    """pulumi-aws instances, spot requests and launch configurations: the root device, then every EBS device."""
+    if get(props, root) is None:
+        yield f"{root} is not set, so the root volume follows the AMI snapshot's encryption; set encrypted=true."
     else:
-        yield from _must_be_true(props, "rootBlockDevice", "encrypted")
+        yield from _must_be_true(props, root, "encrypted")
     yield from _aws_extra_devices(props)
 
 
@@ -101,79 +103,51 @@ def _aws_extra_devices(props: Mapping[str, Any]) -> Iterator[str]:
         yield from _must_be_true(props, "ebsBlockDevices", i, "encrypted")
 
 
-def _sqs(props: Mapping[str, Any]) -> Iterator[str]:
-    # New queues get SSE-SQS by default since 2022, so only an explicit opt-out without a KMS key is unencrypted.
-    # Source: https://aws.amazon.com/about-aws/whats-new/2022/10/amazon-sqs-announces-server-side-encryption-ssq-managed-sse-sqs-default/
-    managed = get(props, "sqsManagedSseEnabled")
-    if managed is not None and not is_true(managed) and not get(props, "kmsMasterKeyId"):
-        yield f"sqsManagedSseEnabled={show(managed)} and no kmsMasterKeyId: messages are stored unencrypted."
+def _aws_spot_fleet(props: Mapping[str, Any]) -> Iterator[str]:
+    for i, spec in enumerate(as_list(get(props, "launchSpecifications"))):
+        where = f"launchSpecifications[{i}]"
+        roots = as_list(get(spec, "rootBlockDevices"))
+        if not roots:
+            yield (
+                f"{where}.rootBlockDevices is not set, so the root volume follows the AMI snapshot's encryption; "
+                "declare it encrypted."
+            )
+        for key in ("rootBlockDevices", "ebsBlockDevices"):
+            for j, device in enumerate(as_list(get(spec, key))):
+                if not is_true(get(device, "encrypted")):
+                    yield (
+                        f"{where}.{key}[{j}].encrypted={show(get(device, 'encrypted'))}: the data is stored "
+                        "unencrypted; it must be true."
+                    )
 
 
-def _ecr(props: Mapping[str, Any], key: str) -> Iterator[str]:
-    # ECR always encrypts (AES256 when unset); only a value outside the valid set is worth a finding.
-    for i, conf in enumerate(as_list(get(props, key))):
-        kind = get(conf, "encryptionType")
-        if kind is not None and kind not in ECR_ENCRYPTION_TYPES:
-            yield f"{key}[{i}].encryptionType={show(kind)} is not one of {sorted(ECR_ENCRYPTION_TYPES)}."
+def _native_spot_fleet(props: Mapping[str, Any]) -> Iterator[str]:
+    specs = as_list(get(props, "spotFleetRequestConfigData", "launchSpecifications"))
+    for i, _ in enumerate(specs):
+        path = ("spotFleetRequestConfigData", "launchSpecifications", i, "blockDeviceMappings")
+        yield from _ebs_mappings(props, path)
 
 
-def _vectors(props: Mapping[str, Any], key: str) -> Iterator[str]:
-    # S3 Vectors always encrypts (SSE-S3 when unset); aws:kms needs a key to be stronger than the default.
-    for i, conf in enumerate(as_list(get(props, key))):
-        kind = get(conf, "sseType")
-        if kind is not None and kind not in VECTOR_SSE_TYPES:
-            yield f"{key}[{i}].sseType={show(kind)} is not one of {sorted(VECTOR_SSE_TYPES)}."
-        if kind == "aws:kms" and not get(conf, "kmsKeyArn"):
-            yield f'{key}[{i}].sseType="aws:kms" without kmsKeyArn: name the KMS key.'
-
-
-def _sse_rules_problems(rules: Any, where: str) -> Iterator[str]:
-    algorithms = [get(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm") for rule in as_list(rules)]
-    if not any(a in S3_ALGORITHMS for a in algorithms):
-        yield f"{where} sets no default encryption algorithm (found {show(algorithms)}; need AES256 or aws:kms)."
-
-
-def _sse_config_check(where: str) -> Check:
-    return lambda props: _sse_rules_problems(get(props, "rules"), where)
-
-
-def _native_bucket(props: Mapping[str, Any]) -> Iterator[str]:
-    rules = as_list(get(props, "bucketEncryption", "serverSideEncryptionConfiguration"))
-    algorithms = [get(rule, "serverSideEncryptionByDefault", "sseAlgorithm") for rule in rules]
-    if not any(a in S3_ALGORITHMS for a in algorithms):
-        yield (
-            "bucketEncryption.serverSideEncryptionConfiguration sets no default encryption algorithm "
-            f"(found {show(algorithms)}; need AES256 or aws:kms)."
-        )
-
-
-PER_RESOURCE: dict[str, Check] = {
-    "aws:rds/instance:Instance": _rds,
-    "aws:rds/cluster:Cluster": _rds,
-    "aws-native:rds:DbInstance": _native_rds_instance,
-    "aws-native:rds:DbCluster": _rds,
-    "aws:ec2/instance:Instance": _aws_instance,
+EBS: dict[str, PropsCheck] = {
+    "aws:ec2/instance:Instance": _aws_root_and_extra,
+    "aws:ec2/spotInstanceRequest:SpotInstanceRequest": _aws_root_and_extra,
+    "aws:ec2/launchConfiguration:LaunchConfiguration": _aws_root_and_extra,
+    "aws:ec2/spotFleetRequest:SpotFleetRequest": _aws_spot_fleet,
     "aws:ebs/volume:Volume": lambda p: _must_be_true(p, "encrypted"),
     "aws-native:ec2:Volume": lambda p: _must_be_true(p, "encrypted"),
     "aws:ec2/launchTemplate:LaunchTemplate": lambda p: _ebs_mappings(p, ("blockDeviceMappings",)),
     "aws-native:ec2:Instance": lambda p: _ebs_mappings(p, ("blockDeviceMappings",)),
     "aws-native:ec2:LaunchTemplate": lambda p: _ebs_mappings(p, ("launchTemplateData", "blockDeviceMappings")),
-    "aws:sqs/queue:Queue": _sqs,
-    "aws-native:sqs:Queue": _sqs,
-    "aws:ecr/repository:Repository": lambda p: _ecr(p, "encryptionConfigurations"),
-    "aws-native:ecr:Repository": lambda p: _ecr(p, "encryptionConfiguration"),
-    "aws:s3/vectorsVectorBucket:VectorsVectorBucket": lambda p: _vectors(p, "encryptionConfigurations"),
-    "aws:s3/vectorsIndex:VectorsIndex": lambda p: _vectors(p, "encryptionConfigurations"),
-    "aws-native:s3vectors:VectorBucket": lambda p: _vectors(p, "encryptionConfiguration"),
-    "aws-native:s3vectors:Index": lambda p: _vectors(p, "encryptionConfiguration"),
-    NATIVE_BUCKET: _native_bucket,
+    "aws-native:autoscaling:LaunchConfiguration": lambda p: _ebs_mappings(p, ("blockDeviceMappings",)),
+    "aws-native:ec2:SpotFleet": _native_spot_fleet,
 }
 
 
 # Instances whose root volume may come from a launch template: (property that declares it here, the checks of
 # the instance's own devices that still apply when the template supplies the root volume).
-TEMPLATE_ROOT: dict[str, tuple[str, Check]] = {
+TEMPLATE_ROOT: dict[str, tuple[str, PropsCheck]] = {
     "aws:ec2/instance:Instance": ("rootBlockDevice", _aws_extra_devices),
+    "aws:ec2/spotInstanceRequest:SpotInstanceRequest": ("rootBlockDevice", _aws_extra_devices),
     "aws-native:ec2:Instance": ("blockDeviceMappings", lambda _props: iter(())),
 }
 TEMPLATE_MAPPINGS: dict[str, tuple[str, ...]] = {
@@ -214,13 +188,15 @@ def _instance_from_template(
                 yield instance.urn, prefix + finding[1]
 
 
-def _mappings_check(path: tuple[str, ...]) -> Check:
+def _mappings_check(path: tuple[str, ...]) -> PropsCheck:
     return lambda props: _ebs_mappings(props, path)
 
 
-def _check_encryption(args: StackValidationArgs, _config: Mapping[str, Any]) -> Iterator[Any]:
+def _ebs(args: StackValidationArgs, _config: Mapping[str, Any]) -> Iterator[Any]:
     resources = list(args.resources)
     for resource in resources:
+        if resource.resource_type not in EBS:
+            continue
         try:
             from_template = _root_from_template(resource)
         except UnknownValueError as err:
@@ -229,47 +205,240 @@ def _check_encryption(args: StackValidationArgs, _config: Mapping[str, Any]) -> 
             continue
         if from_template:
             yield from _instance_from_template(resource, resources)
-            continue
-        check = PER_RESOURCE.get(resource.resource_type)
-        if check is not None:
-            yield from judge(resource, check)
-    buckets = [r for r in args.resources if r.resource_type in BUCKET_TYPES]
-    configs = [r for r in args.resources if r.resource_type in SSE_CONFIG_TYPES]
-    configured: set[str] = set()
-    for config in configs:
-        # A bucket with a configuration is settled here: a weak one is reported once, on the configuration.
-        configured.update(t.urn for t in references(config, "bucket", buckets))
-        yield from judge(config, _sse_config_check(f"'{config.name}' rules"))
-    for bucket in buckets:
-        if bucket.urn not in configured:
-            yield (
-                bucket.urn,
-                (
-                    f"bucket '{bucket.name}' has no BucketServerSideEncryptionConfiguration whose bucket property "
-                    "names it, so its default encryption is not declared."
-                ),
-            )
+        else:
+            yield from judge(resource, EBS[resource.resource_type])
 
+
+def _efs(props: Mapping[str, Any]) -> Iterator[str]:
+    # CreateFileSystem leaves a file system unencrypted unless Encrypted is true (the console's default differs).
+    # Source: https://docs.aws.amazon.com/efs/latest/ug/API_CreateFileSystem.html
+    yield from _must_be_true(props, "encrypted")
+
+
+EFS_TYPES = frozenset({"aws:efs/fileSystem:FileSystem", "aws-native:efs:FileSystem"})
+REPLICATION_GROUP_TYPES = frozenset(
+    {"aws:elasticache/replicationGroup:ReplicationGroup", "aws-native:elasticache:ReplicationGroup"}
+)
+CACHE_CLUSTER_TYPES = frozenset({"aws:elasticache/cluster:Cluster", "aws-native:elasticache:CacheCluster"})
+
+
+def _replication_group(props: Mapping[str, Any]) -> Iterator[str]:
+    # AtRestEncryptionEnabled defaults to true for Valkey and false for Redis OSS (the default engine), and applies
+    # the same way with cluster mode on or off. Source:
+    # https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html
+    value = get(props, "atRestEncryptionEnabled")
+    engine = str(get(props, "engine") or "redis").lower()
+    if value is None and engine == "valkey":
+        return
+    if not is_true(value):
+        yield (
+            f"atRestEncryptionEnabled={show(value)} (engine {engine}): backups and the disk used during sync and "
+            "swap are unencrypted; set it to true (it cannot be changed after creation)."
+        )
+
+
+def _cache_cluster(props: Mapping[str, Any]) -> Iterator[str]:
+    # A node-based cluster that is not part of a replication group has no at-rest encryption option (only replication
+    # groups do); a member of a group is judged on its group. Memcached keeps nothing on disk and takes no snapshots.
+    # Source: https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/at-rest-encryption.html
+    engine = str(get(props, "engine") or "").lower()
+    if engine == "memcached" or get(props, "replicationGroupId"):
+        return
+    yield (
+        f"engine {show(get(props, 'engine'))} without a replication group cannot encrypt at rest: create a "
+        "replication group with atRestEncryptionEnabled=true instead of a standalone cluster."
+    )
+
+
+def _kinesis(props: Mapping[str, Any]) -> Iterator[str]:
+    # Kinesis Data Streams are unencrypted unless server-side encryption is turned on (pulumi-aws: "The default value
+    # is `NONE`"). Source: https://docs.aws.amazon.com/streams/latest/dev/what-is-sse.html
+    kind = get(props, "encryptionType")
+    if kind != "KMS":
+        yield f'encryptionType={show(kind)}: records are stored unencrypted; set it to "KMS".'
+
+
+def _native_kinesis(props: Mapping[str, Any]) -> Iterator[str]:
+    kind = get(props, "streamEncryption", "encryptionType")
+    if kind != "KMS":
+        yield f'streamEncryption.encryptionType={show(kind)}: records are stored unencrypted; set it to "KMS".'
+
+
+def _search_domain(path: tuple[str, ...]) -> PropsCheck:
+    # pulumi-aws: "If the encrypt_at_rest block is not provided then this defaults to false".
+    return lambda props: _must_be_true(props, *path)
+
+
+SEARCH_DOMAIN: dict[str, PropsCheck] = {
+    "aws:opensearch/domain:Domain": _search_domain(("encryptAtRest", "enabled")),
+    "aws:elasticsearch/domain:Domain": _search_domain(("encryptAtRest", "enabled")),
+    "aws-native:opensearchservice:Domain": _search_domain(("encryptionAtRestOptions", "enabled")),
+}
+
+
+def _sqs(props: Mapping[str, Any]) -> Iterator[str]:
+    # New queues get SSE-SQS by default since 2022, so only an explicit opt-out without a KMS key is unencrypted.
+    # Source: https://aws.amazon.com/about-aws/whats-new/2022/10/amazon-sqs-announces-server-side-encryption-ssq-managed-sse-sqs-default/
+    managed = get(props, "sqsManagedSseEnabled")
+    if managed is not None and not is_true(managed) and not get(props, "kmsMasterKeyId"):
+        yield f"sqsManagedSseEnabled={show(managed)} and no kmsMasterKeyId: messages are stored unencrypted."
+
+
+def _ecr(props: Mapping[str, Any], key: str) -> Iterator[str]:
+    # ECR always encrypts (AES256 when unset); only a value outside the valid set is worth a finding.
+    for i, conf in enumerate(as_list(get(props, key))):
+        kind = get(conf, "encryptionType")
+        if kind is not None and kind not in ECR_ENCRYPTION_TYPES:
+            yield f"{key}[{i}].encryptionType={show(kind)} is not one of {sorted(ECR_ENCRYPTION_TYPES)}."
+
+
+def _vectors(props: Mapping[str, Any], key: str) -> Iterator[str]:
+    # S3 Vectors always encrypts (SSE-S3 when unset); aws:kms needs a key to be stronger than the default.
+    for i, conf in enumerate(as_list(get(props, key))):
+        kind = get(conf, "sseType")
+        if kind is not None and kind not in VECTOR_SSE_TYPES:
+            yield f"{key}[{i}].sseType={show(kind)} is not one of {sorted(VECTOR_SSE_TYPES)}."
+        if kind == "aws:kms" and not get(conf, "kmsKeyArn"):
+            yield f'{key}[{i}].sseType="aws:kms" without kmsKeyArn: name the KMS key.'
+
+
+ENCRYPTION_TYPE: dict[str, PropsCheck] = {
+    "aws:ecr/repository:Repository": lambda p: _ecr(p, "encryptionConfigurations"),
+    "aws-native:ecr:Repository": lambda p: _ecr(p, "encryptionConfiguration"),
+    "aws:s3/vectorsVectorBucket:VectorsVectorBucket": lambda p: _vectors(p, "encryptionConfigurations"),
+    "aws:s3/vectorsIndex:VectorsIndex": lambda p: _vectors(p, "encryptionConfigurations"),
+    "aws-native:s3vectors:VectorBucket": lambda p: _vectors(p, "encryptionConfiguration"),
+    "aws-native:s3vectors:Index": lambda p: _vectors(p, "encryptionConfiguration"),
+}
+
+
+def _by_type(table: Mapping[str, PropsCheck]) -> StackRun:
+    """A stack check that runs each resource's type-specific check from ``table`` on its outputs."""
+
+    def run(args: StackValidationArgs, _config: Mapping[str, Any]) -> Iterator[Any]:
+        for resource in args.resources:
+            check = table.get(resource.resource_type)
+            if check is not None:
+                yield from judge(resource, check)
+
+    return run
+
+
+SQS_TYPES = frozenset({"aws:sqs/queue:Queue", "aws-native:sqs:Queue"})
+KINESIS: dict[str, PropsCheck] = {"aws:kinesis/stream:Stream": _kinesis, "aws-native:kinesis:Stream": _native_kinesis}
 
 ENCRYPTION_AT_REST = stack_policy(
     name="encryption-at-rest",
     description=(
-        "Data stores are encrypted at rest. Checked: RDS instances and clusters (storageEncrypted); EC2 root and "
-        'extra block devices, EBS volumes and launch-template block devices (encrypted, true or "true"); SQS '
-        "queues must not turn SSE off (sqsManagedSseEnabled=false without kmsMasterKeyId; absent means the "
-        "SSE-SQS default); every S3 bucket has a linked server-side encryption configuration with AES256, "
-        "aws:kms or aws:kms:dsse (aws-native: bucketEncryption); ECR repositories and S3 vector buckets/indexes "
-        "may only name a valid encryption type, and aws:kms needs a key. Not checked, because AWS always encrypts "
-        "them and offers no weaker option: CloudWatch log groups, Secrets Manager secrets."
+        "Data stores are encrypted at rest: databases (RDS, Aurora, Neptune, DocumentDB, Redshift), EBS volumes "
+        "wherever an instance's disks are declared (instances, spot requests and fleets, launch templates and "
+        "configurations, volumes), EFS file systems, ElastiCache replication groups and clusters, Kinesis streams, "
+        "OpenSearch domains; SQS queues must not turn SSE off; ECR repositories and S3 vector buckets/indexes may "
+        "only name a valid encryption type. A missing setting counts as unencrypted where that is AWS's default; "
+        "stores that AWS always encrypts (S3 since January 2023, DynamoDB, CloudWatch Logs, Secrets Manager, "
+        "ElastiCache Serverless) pass."
     ),
     severity=Severity.HIGH,
     remediation=(
-        "RDS: storage_encrypted=True. EC2/EBS: encrypted=True on root_block_device, every ebs_block_device, every "
-        "volume and launch-template ebs block. SQS: remove sqs_managed_sse_enabled=False or set a KMS key. S3: add "
-        "aws.s3.BucketServerSideEncryptionConfiguration(bucket=<bucket>.id, rules=[{apply_server_side_encryption_"
-        'by_default: {sse_algorithm: "AES256"}}]). ECR/S3 Vectors: use AES256 or KMS with a key.'
+        "RDS/Aurora/Neptune/DocumentDB: storage_encrypted=True; Redshift: encrypted=True. EC2/EBS: encrypted=True on "
+        "root_block_device, every ebs_block_device, every volume and launch-template/configuration ebs block. EFS: "
+        "encrypted=True. ElastiCache: a replication group with at_rest_encryption_enabled=True. Kinesis: "
+        'encryption_type="KMS". OpenSearch: encrypt_at_rest={"enabled": True}. SQS: remove '
+        "sqs_managed_sse_enabled=False or set a KMS key. ECR/S3 Vectors: use AES256 or KMS with a key."
     ),
-    check=_check_encryption,
+    checks=(
+        Check(
+            "database-storage",
+            "a database's storage is not encrypted (storageEncrypted / encrypted not true)",
+            frozenset(DATABASE_STORAGE),
+            ("storageEncrypted", "encrypted", "dbClusterIdentifier"),
+            _by_type(DATABASE_STORAGE),
+        ),
+        Check(
+            "ebs",
+            "an EBS volume, or a root or extra device of whatever launches an instance, is not encrypted (a missing "
+            "root device counts as unencrypted; an instance with a launchTemplate is judged by that template)",
+            frozenset(EBS),
+            (
+                "rootBlockDevice.encrypted",
+                "ebsBlockDevices[].encrypted",
+                "encrypted",
+                "blockDeviceMappings[].ebs.encrypted",
+                "launchTemplateData.blockDeviceMappings[].ebs.encrypted",
+                "launchSpecifications[].rootBlockDevices[].encrypted",
+                "launchSpecifications[].ebsBlockDevices[].encrypted",
+                "spotFleetRequestConfigData.launchSpecifications[].blockDeviceMappings[].ebs.encrypted",
+                "launchTemplate",
+            ),
+            _ebs,
+        ),
+        Check(
+            "file-system", "an EFS file system is not encrypted", EFS_TYPES, ("encrypted",), on_each(EFS_TYPES, _efs)
+        ),
+        Check(
+            "cache",
+            "an ElastiCache replication group is not encrypted at rest (unset: Valkey encrypts, Redis OSS does not), "
+            "or a Redis OSS/Valkey cluster stands alone, where at-rest encryption is impossible",
+            REPLICATION_GROUP_TYPES | CACHE_CLUSTER_TYPES,
+            ("atRestEncryptionEnabled", "engine", "replicationGroupId"),
+            _by_type(
+                {
+                    **dict.fromkeys(REPLICATION_GROUP_TYPES, _replication_group),
+                    **dict.fromkeys(CACHE_CLUSTER_TYPES, _cache_cluster),
+                }
+            ),
+        ),
+        Check(
+            "stream",
+            'a Kinesis stream is not encrypted (encryption type not "KMS")',
+            frozenset(KINESIS),
+            ("encryptionType", "streamEncryption.encryptionType"),
+            _by_type(KINESIS),
+        ),
+        Check(
+            "search-domain",
+            "an OpenSearch/Elasticsearch domain is not encrypted at rest",
+            frozenset(SEARCH_DOMAIN),
+            ("encryptAtRest.enabled", "encryptionAtRestOptions.enabled"),
+            _by_type(SEARCH_DOMAIN),
+        ),
+        Check(
+            "queue",
+            "an SQS queue turns SSE-SQS off without a KMS key (absent means the SSE-SQS default)",
+            SQS_TYPES,
+            ("sqsManagedSseEnabled", "kmsMasterKeyId"),
+            on_each(SQS_TYPES, _sqs),
+        ),
+        Check(
+            "encryption-type",
+            "an ECR repository or S3 vector bucket/index names an invalid encryption type, or aws:kms without a key",
+            frozenset(ENCRYPTION_TYPE),
+            (
+                "encryptionConfigurations[].encryptionType",
+                "encryptionConfigurations[].sseType",
+                "encryptionConfigurations[].kmsKeyArn",
+                "encryptionConfiguration.encryptionType",
+                "encryptionConfiguration.sseType",
+                "encryptionConfiguration.kmsKeyArn",
+            ),
+            _by_type(ENCRYPTION_TYPE),
+        ),
+    ),
+    not_checked=(
+        "S3 buckets (pulumi-aws and aws-native): since 5 January 2023 S3 encrypts every new object with SSE-S3 "
+        "whatever the bucket declares, and it cannot be turned off "
+        "(https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingServerSideEncryption.html)",
+        "DynamoDB tables: encryption at rest is always on and cannot be disabled; serverSideEncryption only picks "
+        "the key (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.usagenotes.html)",
+        "ElastiCache Serverless caches: always encrypted at rest "
+        "(https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/at-rest-encryption.html); memcached clusters "
+        "keep nothing on disk; global datastores take their primary group's setting",
+        "CloudWatch log groups and Secrets Manager secrets: AWS always encrypts them and offers no weaker option",
+        "which key is used (AWS-owned, AWS-managed or customer-managed KMS): any encryption passes",
+        "SNS topics, MSK, MemoryDB, Timestream, Backup vaults, FSx, Glue and SageMaker stores, and the account-wide "
+        "EBS encryption default (aws:ebs/encryptionByDefault), which this per-resource check cannot see",
+        "Aurora cluster instances (aws:rds/clusterInstance): their cluster decides",
+    ),
     mandatory=True,
 )
 
@@ -355,7 +524,16 @@ S3_TLS_ONLY = stack_policy(
         'Principal: "*", Action: "s3:*", Resource: [<bucket arn>, <bucket arn>/*], Condition: {Bool: '
         '{"aws:SecureTransport": "false"}}}.'
     ),
-    check=_check_tls,
+    checks=(
+        Check(
+            "deny-insecure-transport",
+            "a bucket has no bucket policy, or none that denies aws:SecureTransport=false for s3:* and everyone",
+            BUCKET_TYPES | {NATIVE_BUCKET} | BUCKET_POLICY_TYPES | {NATIVE_BUCKET_POLICY},
+            ("bucket", "policy", "policyDocument"),
+            _check_tls,
+        ),
+    ),
+    not_checked=("S3 access points and directory buckets", "the TLS version (s3:TlsVersion)"),
 )
 
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
@@ -367,7 +545,7 @@ def _block_problems(flags: Mapping[str, Any] | None, where: str) -> Iterator[str
         yield f"{where} leaves {', '.join(off)} unset or false: the bucket can be made public."
 
 
-def _block_check(where: str) -> Check:
+def _block_check(where: str) -> PropsCheck:
     return lambda props: _block_problems(props, where)
 
 
@@ -402,16 +580,26 @@ S3_PUBLIC_ACCESS_BLOCK = stack_policy(
         "Add aws.s3.BucketPublicAccessBlock(bucket=<bucket>.id, block_public_acls=True, block_public_policy=True, "
         "ignore_public_acls=True, restrict_public_buckets=True). Serve public content through CloudFront with OAC."
     ),
-    check=_check_public_access,
+    checks=(
+        Check(
+            "public-access-block",
+            "a bucket has no linked public access block, or one of its four flags is unset or false",
+            BUCKET_TYPES | PUBLIC_ACCESS_BLOCK_TYPES | {NATIVE_BUCKET},
+            ("bucket", *PUBLIC_ACCESS_FLAGS, "publicAccessBlockConfiguration"),
+            _check_public_access,
+        ),
+    ),
+    not_checked=("the account-level public access block (aws:s3/accountPublicAccessBlock), which is not per bucket",),
 )
 
 
 # --- log retention (resource) ------------------------------------------------------------------------------------
 
 
+LOG_GROUP_TYPES = frozenset({"aws:cloudwatch/logGroup:LogGroup", "aws-native:logs:LogGroup"})
+
+
 def _check_retention(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterator[str]:
-    if args.resource_type not in ("aws:cloudwatch/logGroup:LogGroup", "aws-native:logs:LogGroup"):
-        return
     days = get(args.props, "retentionInDays")
     if not days:
         yield f"retentionInDays={show(days)}: the log group keeps its events forever (and bills for them)."
@@ -426,7 +614,16 @@ LOG_RETENTION = resource_policy(
     description="Every CloudWatch log group sets retentionInDays (absent or 0 means never expire).",
     severity=Severity.LOW,
     remediation="Set retention_in_days on the log group (e.g. 30 in dev, 365 in prod for audit logs).",
-    check=_check_retention,
+    checks=(
+        Check(
+            "retention",
+            "a log group keeps its events forever, or longer than maxRetentionDays",
+            LOG_GROUP_TYPES,
+            ("retentionInDays",),
+            _check_retention,
+        ),
+    ),
+    not_checked=("log groups that AWS services create on first write (they are not in the program)",),
     properties={
         "maxRetentionDays": {
             "type": "integer",

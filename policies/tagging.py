@@ -12,7 +12,7 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from policies.base import as_list, get, plain, resource_policy
+from policies.base import Check, LazyTypes, as_list, get, plain, resource_policy
 
 DEFAULT_REQUIRED_TAGS = ("Project", "Environment", "Layer", "ManagedBy", "Owner")
 
@@ -69,8 +69,6 @@ def provider_default_tags(args: ResourceValidationArgs) -> dict[str, str]:
 
 
 def _check_tags(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterator[str]:
-    if args.resource_type not in taggable_types():
-        return
     tags = {**provider_default_tags(args), **tag_map(get(args.props, "tags"))}
     required = list(config.get("requiredTags") or DEFAULT_REQUIRED_TAGS)
     missing = [t for t in required if not tags.get(t, "").strip()]
@@ -92,7 +90,19 @@ REQUIRED_TAGS = resource_policy(
         "Set default_tags on the aws provider (shared by every resource of the stack) or tags on the resource, "
         "for each tag named in the message."
     ),
-    check=_check_tags,
+    checks=(
+        Check(
+            "missing-tags",
+            "a taggable resource lacks a required tag, or its value is empty",
+            LazyTypes(taggable_types, "every taggable type of pulumi-aws (those with tagsAll) and aws-native"),
+            ("tags", "provider defaultTags.tags"),
+            _check_tags,
+        ),
+    ),
+    not_checked=(
+        "tag values: any non-empty value passes",
+        "types the SDKs mark as not taggable, and tags that AWS or tag policies add outside the program",
+    ),
     properties={
         "requiredTags": {
             "type": "array",

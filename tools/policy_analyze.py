@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -45,6 +46,8 @@ EXIT_OK, EXIT_MANDATORY, EXIT_BAD_INPUT = 0, 1, 2
 LEVELS = {level.value: level for level in EnforcementLevel}
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270"
+# Every pack message starts with "[check-id] "; a preview note carries it after the CLI's "during preview: ".
+CHECK_IN_MESSAGE = re.compile(r"(?:^|during preview: )\[(?P<check>[a-z][a-z0-9-]*)\] ")
 
 
 class InputError(Exception):
@@ -66,10 +69,17 @@ class Violation:
     file: str = ""
     """The export it came from (only shown when several are analysed)."""
 
+    @property
+    def check(self) -> str:
+        """The id of the check that fired (its ``[check-id]`` prefix; in a preview note, after the CLI's wording)."""
+        match = CHECK_IN_MESSAGE.search(self.message)
+        return match.group("check") if match else ""
+
     def as_json(self, with_file: bool = False) -> dict[str, str]:
         """The contract's JSON object (plus ``file`` when several exports are analysed)."""
         out = {
             "policy": self.policy,
+            "check": self.check,
             "enforcementLevel": self.enforcement_level,
             "urn": self.urn,
             "message": self.message,

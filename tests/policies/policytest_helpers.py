@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.base import UNKNOWN_SENTINELS
+from policies.base import UNKNOWN_SENTINELS, checks_of
+from policies.registry import BY_NAME
 from tools.policy_analyze import Violation, analyze, parse_config
 
 STACK = "dev"
@@ -83,6 +84,10 @@ def make_export(
         }
         state.update(copy.deepcopy(r.extra))
         states.append(state)
+    urns = [state["urn"] for state in states]
+    # Two resources with one URN would silently shadow each other in the analyser.
+    duplicates = sorted({u for u in urns if urns.count(u) > 1})
+    assert not duplicates, f"duplicate URNs in a test export: {duplicates}"
     return {
         "version": 3,
         "deployment": {
@@ -101,9 +106,26 @@ def run(
 ) -> list[Violation]:
     """The diagnostics of ``policy`` (or all policies) on an export made of ``resources``."""
     found = analyze(make_export(resources, **export_kwargs), parse_config(dict(config or {})))
+    for violation in found:
+        assert_declared(violation)
     return [v for v in found if policy is None or v.policy == policy]
 
 
+def type_of(urn_: str) -> str:
+    """The resource type in a URN (the last segment of a parent$child type chain)."""
+    return urn_.split("::")[2].rsplit("$", 1)[-1]
+
+
+def assert_declared(violation: Violation) -> None:
+    """A violation names one of its policy's checks, on a type that check declares (so the docs table is true)."""
+    assert violation.check, f"no [check-id] in {violation.message!r}"
+    checks = {c.id: c for c in checks_of(BY_NAME[violation.policy])}
+    assert violation.check in checks, f"{violation.policy} has no check {violation.check!r}"
+    if violation.urn and not violation.message.startswith("can't run policy"):
+        kind = type_of(violation.urn)
+        assert kind in checks[violation.check].types, f"[{violation.check}] reported {kind}, which it does not declare"
+
+
 def messages(resources: Iterable[Res], policy: str, config: Mapping[str, Any] | None = None, **kw: Any) -> list[str]:
-    """Just the messages of ``policy``'s diagnostics."""
+    """Just the messages of ``policy``'s diagnostics (each starts with its ``[check-id]``)."""
     return [v.message for v in run(resources, policy, config, **kw)]

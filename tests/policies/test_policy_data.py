@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from policytest_helpers import UNKNOWN, Res, messages, run, urn
+from policytest_helpers import UNKNOWN, Res, messages, run
 
 BUCKET = "aws:s3/bucket:Bucket"
 SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -46,7 +46,7 @@ def linked(type_: str, name: str, target: Res, props: dict[str, Any], by: str = 
 
 
 ENCRYPTED_MAPPINGS = {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "true"}}]}
-COMPLIANT_LT = Res("aws:ec2/launchTemplate:LaunchTemplate", "lt", {})  # the compliant template below (its URN)
+COMPLIANT_LT = Res("aws:ec2/launchTemplate:LaunchTemplate", "ok-lt", {})  # the compliant template below (its URN)
 
 
 def uses(template: Res) -> dict[str, Any]:
@@ -82,7 +82,7 @@ def compliant_data() -> list[Res]:
             "legacy-sse",
             {"bucket": "legacy-1", "rules": AES},
         ),
-        Res("aws:rds/instance:Instance", "db", {"storageEncrypted": True}),
+        Res("aws:rds/instance:Instance", "ok-db", {"storageEncrypted": True}),
         Res("aws:rds/cluster:Cluster", "cluster", {"storageEncrypted": True}),
         Res("aws-native:rds:DbInstance", "aurora-member", {"dbClusterIdentifier": "c1"}),
         Res(
@@ -101,7 +101,7 @@ def compliant_data() -> list[Res]:
         Res("aws:ec2/instance:Instance", "from-named-lt", {"launchTemplate": {"name": "web-lt", "version": "2"}}),
         Res(
             "aws:ec2/launchTemplate:LaunchTemplate",
-            "lt",
+            "ok-lt",
             {
                 "blockDeviceMappings": [
                     {"deviceName": "/dev/xvda", "ebs": {"encrypted": "true"}},  # pulumi-aws spells it as a string
@@ -123,6 +123,65 @@ def compliant_data() -> list[Res]:
         Res("aws-native:s3vectors:VectorBucket", "nvectors", {"encryptionConfiguration": {"sseType": "AES256"}}),
         Res("aws:cloudwatch/logGroup:LogGroup", "logs", {"retentionInDays": 30}),
         Res("aws:secretsmanager/secret:Secret", "secret", {}),
+        *compliant_neighbours(),
+    ]
+
+
+ENCRYPTED_ROOT = {"rootBlockDevice": {"encrypted": True}, "ebsBlockDevices": [{"encrypted": True}]}
+
+
+def compliant_neighbours() -> list[Res]:
+    """The other stores encryption-at-rest judges, encrypted, in both providers."""
+    return [
+        Res("aws:efs/fileSystem:FileSystem", "efs", {"encrypted": True}),
+        Res("aws-native:efs:FileSystem", "native-efs", {"encrypted": True, "kmsKeyId": "k"}),
+        Res("aws:elasticache/replicationGroup:ReplicationGroup", "redis", {"atRestEncryptionEnabled": True}),
+        Res("aws:elasticache/replicationGroup:ReplicationGroup", "valkey", {"engine": "valkey"}),  # Valkey default
+        Res(
+            "aws-native:elasticache:ReplicationGroup",
+            "native-redis",
+            {"engine": "redis", "atRestEncryptionEnabled": True, "clusterMode": "enabled", "numNodeGroups": 3},
+        ),
+        Res("aws:elasticache/cluster:Cluster", "member", {"replicationGroupId": "redis"}),
+        Res("aws:elasticache/cluster:Cluster", "memcached", {"engine": "memcached"}),
+        Res("aws-native:elasticache:CacheCluster", "native-memcached", {"engine": "memcached"}),
+        Res("aws:kinesis/stream:Stream", "stream", {"encryptionType": "KMS", "kmsKeyId": "alias/aws/kinesis"}),
+        Res(
+            "aws-native:kinesis:Stream", "native-stream", {"streamEncryption": {"encryptionType": "KMS", "keyId": "k"}}
+        ),
+        Res("aws:opensearch/domain:Domain", "ok-search", {"encryptAtRest": {"enabled": True}}),
+        Res("aws-native:opensearchservice:Domain", "native-search", {"encryptionAtRestOptions": {"enabled": True}}),
+        Res("aws:neptune/cluster:Cluster", "graph", {"storageEncrypted": True}),
+        Res("aws-native:neptune:DbCluster", "native-graph", {"storageEncrypted": True}),
+        Res("aws:docdb/cluster:Cluster", "docs", {"storageEncrypted": True}),
+        Res("aws:redshift/cluster:Cluster", "warehouse", {"encrypted": "true"}),  # pulumi-aws 7 takes a string
+        Res("aws-native:redshift:Cluster", "native-warehouse", {"encrypted": True}),
+        Res("aws:ec2/launchConfiguration:LaunchConfiguration", "ok-lc", ENCRYPTED_ROOT),
+        Res(
+            "aws-native:autoscaling:LaunchConfiguration",
+            "native-lc",
+            {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": True}}]},
+        ),
+        Res("aws:ec2/spotInstanceRequest:SpotInstanceRequest", "ok-spot", ENCRYPTED_ROOT),
+        Res(
+            "aws:ec2/spotFleetRequest:SpotFleetRequest",
+            "ok-fleet",
+            {"launchSpecifications": [{"ami": "ami-1", "rootBlockDevices": [{"encrypted": True}]}]},
+        ),
+        Res(
+            "aws-native:ec2:SpotFleet",
+            "native-fleet",
+            {
+                "spotFleetRequestConfigData": {
+                    "launchSpecifications": [
+                        {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": True}}]}
+                    ]
+                }
+            },
+        ),
+        Res(
+            "aws-native:ec2:SpotFleet", "template-fleet", {"spotFleetRequestConfigData": {"launchTemplateConfigs": []}}
+        ),
     ]
 
 
@@ -134,37 +193,40 @@ ENCRYPTION_CASES = [
     (
         "rds unencrypted",
         [Res("aws:rds/instance:Instance", "x", {"storageEncrypted": False})],
-        ["storageEncrypted=false: the data is stored unencrypted; it must be true."],
+        ["[database-storage] storageEncrypted=false: the data is stored unencrypted; it must be true."],
     ),
     (
         "rds unset",
         [Res("aws:rds/instance:Instance", "x", {}, outputs={})],
-        ["storageEncrypted=null: the data is stored unencrypted; it must be true."],
+        ["[database-storage] storageEncrypted=null: the data is stored unencrypted; it must be true."],
     ),
     (
         "cluster unset",
         [Res("aws:rds/cluster:Cluster", "x", {})],
-        ["storageEncrypted=null: the data is stored unencrypted; it must be true."],
+        ["[database-storage] storageEncrypted=null: the data is stored unencrypted; it must be true."],
     ),
     (
         "native db",
         [Res("aws-native:rds:DbInstance", "x", {"storageEncrypted": False})],
-        ["storageEncrypted=false: the data is stored unencrypted; it must be true."],
+        ["[database-storage] storageEncrypted=false: the data is stored unencrypted; it must be true."],
     ),
     (
         "native cluster",
         [Res("aws-native:rds:DbCluster", "x", {})],
-        ["storageEncrypted=null: the data is stored unencrypted; it must be true."],
+        ["[database-storage] storageEncrypted=null: the data is stored unencrypted; it must be true."],
     ),
     (
         "root device unset",
         [Res("aws:ec2/instance:Instance", "x", {})],
-        ["rootBlockDevice is not set, so the root volume follows the AMI snapshot's encryption; set encrypted=true."],
+        [
+            "[ebs] rootBlockDevice is not set, so the root volume follows the AMI snapshot's encryption; set "
+            "encrypted=true."
+        ],
     ),
     (
         "root device plain",
         [Res("aws:ec2/instance:Instance", "x", {"rootBlockDevice": {"volumeSize": 8}})],
-        ["rootBlockDevice.encrypted=null: the data is stored unencrypted; it must be true."],
+        ["[ebs] rootBlockDevice.encrypted=null: the data is stored unencrypted; it must be true."],
     ),
     (
         "extra device",
@@ -175,35 +237,36 @@ ENCRYPTION_CASES = [
                 {"rootBlockDevice": {"encrypted": True}, "ebsBlockDevices": [{"encrypted": False}]},
             )
         ],
-        ["ebsBlockDevices.0.encrypted=false: the data is stored unencrypted; it must be true."],
+        ["[ebs] ebsBlockDevices.0.encrypted=false: the data is stored unencrypted; it must be true."],
     ),
     (
         "volume",
         [Res("aws:ebs/volume:Volume", "x", {"size": 10})],
-        ["encrypted=null: the data is stored unencrypted; it must be true."],
+        ["[ebs] encrypted=null: the data is stored unencrypted; it must be true."],
     ),
     (
         "native volume",
         [Res("aws-native:ec2:Volume", "x", {"encrypted": False})],
-        ["encrypted=false: the data is stored unencrypted; it must be true."],
+        ["[ebs] encrypted=false: the data is stored unencrypted; it must be true."],
     ),
     (
         "template string false",
         [Res("aws:ec2/launchTemplate:LaunchTemplate", "x", {"blockDeviceMappings": [{"ebs": {"encrypted": "false"}}]})],
-        ['blockDeviceMappings.0.ebs.encrypted="false": the data is stored unencrypted; it must be true.'],
+        ['[ebs] blockDeviceMappings.0.ebs.encrypted="false": the data is stored unencrypted; it must be true.'],
     ),
     (
         "template no mappings",
         [Res("aws:ec2/launchTemplate:LaunchTemplate", "x", {"imageId": "ami-1"})],
         [
-            "blockDeviceMappings is not set, so the root volume follows the AMI snapshot's encryption; declare it "
+            "[ebs] blockDeviceMappings is not set, so the root volume follows the AMI snapshot's encryption; declare "
+            "it "
             "encrypted."
         ],
     ),
     (
         "native instance mapping",
         [Res("aws-native:ec2:Instance", "x", {"blockDeviceMappings": [{"ebs": {}}]})],
-        ["blockDeviceMappings.0.ebs.encrypted=null: the data is stored unencrypted; it must be true."],
+        ["[ebs] blockDeviceMappings.0.ebs.encrypted=null: the data is stored unencrypted; it must be true."],
     ),
     (
         "template by name unencrypted",
@@ -216,8 +279,8 @@ ENCRYPTION_CASES = [
             Res("aws:ec2/instance:Instance", "web", {"launchTemplate": {"name": "bad"}}),
         ],
         [
-            'blockDeviceMappings.0.ebs.encrypted="false": the data is stored unencrypted; it must be true.',
-            "rootBlockDevice is not set, so the root volume comes from launch template 'bad-lt', whose "
+            '[ebs] blockDeviceMappings.0.ebs.encrypted="false": the data is stored unencrypted; it must be true.',
+            "[ebs] rootBlockDevice is not set, so the root volume comes from launch template 'bad-lt', whose "
             'blockDeviceMappings.0.ebs.encrypted="false": the data is stored unencrypted; it must be true.',
         ],
     ),
@@ -233,9 +296,10 @@ ENCRYPTION_CASES = [
             ),
         ],
         [
-            "blockDeviceMappings is not set, so the root volume follows the AMI snapshot's encryption; declare it "
+            "[ebs] blockDeviceMappings is not set, so the root volume follows the AMI snapshot's encryption; declare "
+            "it "
             "encrypted.",
-            "rootBlockDevice is not set, so the root volume comes from launch template 'bare-lt', whose "
+            "[ebs] rootBlockDevice is not set, so the root volume comes from launch template 'bare-lt', whose "
             "blockDeviceMappings is not set, so the root volume follows the AMI snapshot's encryption; declare it "
             "encrypted.",
         ],
@@ -243,7 +307,7 @@ ENCRYPTION_CASES = [
     (
         "encrypted template, extra device plain",
         [Res("aws:ec2/instance:Instance", "web", {"launchTemplate": {"name": "web-lt"}, "ebsBlockDevices": [{}]})],
-        ["ebsBlockDevices.0.encrypted=null: the data is stored unencrypted; it must be true."],
+        ["[ebs] ebsBlockDevices.0.encrypted=null: the data is stored unencrypted; it must be true."],
     ),
     (
         "template by id unencrypted",
@@ -257,8 +321,8 @@ ENCRYPTION_CASES = [
             Res("aws:ec2/instance:Instance", "web", {"launchTemplate": {"id": "lt-0abc", "version": "$Latest"}}),
         ],
         [
-            "blockDeviceMappings.0.ebs.encrypted=false: the data is stored unencrypted; it must be true.",
-            "rootBlockDevice is not set, so the root volume comes from launch template 'plain-lt', whose "
+            "[ebs] blockDeviceMappings.0.ebs.encrypted=false: the data is stored unencrypted; it must be true.",
+            "[ebs] rootBlockDevice is not set, so the root volume comes from launch template 'plain-lt', whose "
             "blockDeviceMappings.0.ebs.encrypted=false: the data is stored unencrypted; it must be true.",
         ],
     ),
@@ -273,9 +337,10 @@ ENCRYPTION_CASES = [
             Res("aws-native:ec2:Instance", "web", {"launchTemplate": {"launchTemplateName": "nbad"}}),
         ],
         [
-            "launchTemplateData.blockDeviceMappings.0.ebs.encrypted=null: the data is stored unencrypted; it must be "
+            "[ebs] launchTemplateData.blockDeviceMappings.0.ebs.encrypted=null: the data is stored unencrypted; it "
+            "must be "
             "true.",
-            "blockDeviceMappings is not set, so the root volume comes from launch template 'nbad', whose "
+            "[ebs] blockDeviceMappings is not set, so the root volume comes from launch template 'nbad', whose "
             "launchTemplateData.blockDeviceMappings.0.ebs.encrypted=null: the data is stored unencrypted; it must be "
             "true.",
         ],
@@ -283,17 +348,20 @@ ENCRYPTION_CASES = [
     (
         "sqs off",
         [Res("aws:sqs/queue:Queue", "x", {"sqsManagedSseEnabled": False})],
-        ["sqsManagedSseEnabled=false and no kmsMasterKeyId: messages are stored unencrypted."],
+        ["[queue] sqsManagedSseEnabled=false and no kmsMasterKeyId: messages are stored unencrypted."],
     ),
     (
         "native sqs off",
         [Res("aws-native:sqs:Queue", "x", {"sqsManagedSseEnabled": False})],
-        ["sqsManagedSseEnabled=false and no kmsMasterKeyId: messages are stored unencrypted."],
+        ["[queue] sqsManagedSseEnabled=false and no kmsMasterKeyId: messages are stored unencrypted."],
     ),
     (
         "ecr bad type",
         [Res("aws:ecr/repository:Repository", "x", {"encryptionConfigurations": [{"encryptionType": "NONE"}]})],
-        ["encryptionConfigurations[0].encryptionType=\"NONE\" is not one of ['AES256', 'KMS', 'KMS_DSSE']."],
+        [
+            "[encryption-type] encryptionConfigurations[0].encryptionType=\"NONE\" is not one of ['AES256', 'KMS', "
+            "'KMS_DSSE']."
+        ],
     ),
     (
         "vectors kms without key",
@@ -304,33 +372,220 @@ ENCRYPTION_CASES = [
                 {"encryptionConfigurations": [{"sseType": "aws:kms"}]},
             )
         ],
-        ['encryptionConfigurations[0].sseType="aws:kms" without kmsKeyArn: name the KMS key.'],
+        ['[encryption-type] encryptionConfigurations[0].sseType="aws:kms" without kmsKeyArn: name the KMS key.'],
     ),
     (
         "native vectors bad type",
         [Res("aws-native:s3vectors:Index", "x", {"encryptionConfiguration": {"sseType": "NONE", "kmsKeyArn": "k"}})],
-        ["encryptionConfiguration[0].sseType=\"NONE\" is not one of ['AES256', 'aws:kms']."],
+        ["[encryption-type] encryptionConfiguration[0].sseType=\"NONE\" is not one of ['AES256', 'aws:kms']."],
     ),
+]
+
+
+UNENCRYPTED = "the data is stored unencrypted; it must be true."
+ENCRYPTION_CASES += [
+    *[
+        (
+            f"efs {kind}",
+            [Res(kind, "x", props)],
+            [f"[file-system] encrypted={value}: {UNENCRYPTED}"],
+        )
+        for kind, props, value in [
+            ("aws:efs/fileSystem:FileSystem", {}, "null"),
+            ("aws-native:efs:FileSystem", {"encrypted": False}, "false"),
+        ]
+    ],
     (
-        "bucket without sse",
-        [bucket("orphan")],
+        "replication group, redis by default",
+        [Res("aws:elasticache/replicationGroup:ReplicationGroup", "x", {"description": "cache"})],
         [
-            "bucket 'orphan' has no BucketServerSideEncryptionConfiguration whose bucket property names it, "
-            "so its default "
-            "encryption is not declared."
+            "[cache] atRestEncryptionEnabled=null (engine redis): backups and the disk used during sync and swap are "
+            "unencrypted; set it to true (it cannot be changed after creation)."
         ],
     ),
     (
-        "sse without algorithm",
-        [b := bucket("weak"), linked(SSE, "weak-sse", b, {"rules": [{"bucketKeyEnabled": True}]})],
-        ["'weak-sse' rules sets no default encryption algorithm (found [null]; need AES256 or aws:kms)."],
+        "replication group, cluster mode, off",
+        [
+            Res(
+                "aws:elasticache/replicationGroup:ReplicationGroup",
+                "x",
+                {"engine": "redis", "clusterMode": "enabled", "numNodeGroups": 2, "atRestEncryptionEnabled": False},
+            )
+        ],
+        [
+            "[cache] atRestEncryptionEnabled=false (engine redis): backups and the disk used during sync and swap are "
+            "unencrypted; set it to true (it cannot be changed after creation)."
+        ],
     ),
     (
-        "native bucket",
-        [Res("aws-native:s3:Bucket", "x", {})],
+        "valkey turned off",
         [
-            "bucketEncryption.serverSideEncryptionConfiguration sets no default encryption algorithm (found []; need "
-            "AES256 or aws:kms)."
+            Res(
+                "aws-native:elasticache:ReplicationGroup",
+                "x",
+                {"engine": "valkey", "atRestEncryptionEnabled": False},
+            )
+        ],
+        [
+            "[cache] atRestEncryptionEnabled=false (engine valkey): backups and the disk used during sync and swap "
+            "are unencrypted; set it to true (it cannot be changed after creation)."
+        ],
+    ),
+    (
+        "native replication group unset",
+        [Res("aws-native:elasticache:ReplicationGroup", "x", {"engine": "redis"})],
+        [
+            "[cache] atRestEncryptionEnabled=null (engine redis): backups and the disk used during sync and swap are "
+            "unencrypted; set it to true (it cannot be changed after creation)."
+        ],
+    ),
+    (
+        "standalone redis cluster",
+        [Res("aws:elasticache/cluster:Cluster", "x", {"engine": "redis", "numCacheNodes": 1})],
+        [
+            '[cache] engine "redis" without a replication group cannot encrypt at rest: create a replication group '
+            "with atRestEncryptionEnabled=true instead of a standalone cluster."
+        ],
+    ),
+    (
+        "native standalone valkey cluster",
+        [Res("aws-native:elasticache:CacheCluster", "x", {"engine": "valkey"})],
+        [
+            '[cache] engine "valkey" without a replication group cannot encrypt at rest: create a replication group '
+            "with atRestEncryptionEnabled=true instead of a standalone cluster."
+        ],
+    ),
+    (
+        "kinesis default",
+        [Res("aws:kinesis/stream:Stream", "x", {"shardCount": 1})],
+        ['[stream] encryptionType=null: records are stored unencrypted; set it to "KMS".'],
+    ),
+    (
+        "kinesis none",
+        [Res("aws:kinesis/stream:Stream", "x", {"encryptionType": "NONE"})],
+        ['[stream] encryptionType="NONE": records are stored unencrypted; set it to "KMS".'],
+    ),
+    (
+        "native kinesis",
+        [Res("aws-native:kinesis:Stream", "x", {})],
+        ['[stream] streamEncryption.encryptionType=null: records are stored unencrypted; set it to "KMS".'],
+    ),
+    (
+        "opensearch unset",
+        [Res("aws:opensearch/domain:Domain", "x", {"engineVersion": "OpenSearch_2.13"})],
+        [f"[search-domain] encryptAtRest.enabled=null: {UNENCRYPTED}"],
+    ),
+    (
+        "elasticsearch off",
+        [Res("aws:elasticsearch/domain:Domain", "x", {"encryptAtRest": {"enabled": False}})],
+        [f"[search-domain] encryptAtRest.enabled=false: {UNENCRYPTED}"],
+    ),
+    (
+        "native opensearch",
+        [Res("aws-native:opensearchservice:Domain", "x", {"encryptionAtRestOptions": {}})],
+        [f"[search-domain] encryptionAtRestOptions.enabled=null: {UNENCRYPTED}"],
+    ),
+    *[
+        (f"database {kind}", [Res(kind, "x", props)], [f"[database-storage] {message}: {UNENCRYPTED}"])
+        for kind, props, message in [
+            ("aws:neptune/cluster:Cluster", {}, "storageEncrypted=null"),
+            ("aws-native:neptune:DbCluster", {"storageEncrypted": False}, "storageEncrypted=false"),
+            ("aws:docdb/cluster:Cluster", {"engine": "docdb"}, "storageEncrypted=null"),
+            ("aws:redshift/cluster:Cluster", {"encrypted": "false"}, 'encrypted="false"'),
+            ("aws-native:redshift:Cluster", {}, "encrypted=null"),
+        ]
+    ],
+    (
+        "launch configuration without root device",
+        [Res("aws:ec2/launchConfiguration:LaunchConfiguration", "x", {"imageId": "ami-1"})],
+        [
+            "[ebs] rootBlockDevice is not set, so the root volume follows the AMI snapshot's encryption; set "
+            "encrypted=true."
+        ],
+    ),
+    (
+        "launch configuration plain root",
+        [Res("aws:ec2/launchConfiguration:LaunchConfiguration", "x", {"rootBlockDevice": {"volumeSize": 20}})],
+        [f"[ebs] rootBlockDevice.encrypted=null: {UNENCRYPTED}"],
+    ),
+    (
+        "launch configuration plain extra device",
+        [
+            Res(
+                "aws:ec2/launchConfiguration:LaunchConfiguration",
+                "x",
+                {"rootBlockDevice": {"encrypted": True}, "ebsBlockDevices": [{"deviceName": "/dev/sdf"}]},
+            )
+        ],
+        [f"[ebs] ebsBlockDevices.0.encrypted=null: {UNENCRYPTED}"],
+    ),
+    (
+        "native launch configuration",
+        [
+            Res(
+                "aws-native:autoscaling:LaunchConfiguration",
+                "x",
+                {"blockDeviceMappings": [{"ebs": {"encrypted": False}}]},
+            )
+        ],
+        [f"[ebs] blockDeviceMappings.0.ebs.encrypted=false: {UNENCRYPTED}"],
+    ),
+    (
+        "spot request plain root",
+        [Res("aws:ec2/spotInstanceRequest:SpotInstanceRequest", "x", {"rootBlockDevice": {"encrypted": False}})],
+        [f"[ebs] rootBlockDevice.encrypted=false: {UNENCRYPTED}"],
+    ),
+    (
+        "spot fleet without root devices",
+        [Res("aws:ec2/spotFleetRequest:SpotFleetRequest", "x", {"launchSpecifications": [{"ami": "ami-1"}]})],
+        [
+            "[ebs] launchSpecifications[0].rootBlockDevices is not set, so the root volume follows the AMI snapshot's "
+            "encryption; declare it encrypted."
+        ],
+    ),
+    (
+        "spot fleet plain extra device",
+        [
+            Res(
+                "aws:ec2/spotFleetRequest:SpotFleetRequest",
+                "x",
+                {"launchSpecifications": [{"rootBlockDevices": [{"encrypted": True}], "ebsBlockDevices": [{}]}]},
+            )
+        ],
+        [f"[ebs] launchSpecifications[0].ebsBlockDevices[0].encrypted=null: {UNENCRYPTED}"],
+    ),
+    (
+        "native spot fleet",
+        [
+            Res(
+                "aws-native:ec2:SpotFleet",
+                "x",
+                {"spotFleetRequestConfigData": {"launchSpecifications": [{"imageId": "ami-1"}]}},
+            )
+        ],
+        [
+            "[ebs] spotFleetRequestConfigData.launchSpecifications.0.blockDeviceMappings is not set, so the root "
+            "volume follows the AMI snapshot's encryption; declare it encrypted."
+        ],
+    ),
+    (
+        "spot request from an unencrypted template",
+        [
+            Res(
+                "aws:ec2/launchTemplate:LaunchTemplate",
+                "spot-lt",
+                {"name": "spot-lt", "blockDeviceMappings": [{"ebs": {"encrypted": "false"}}]},
+            ),
+            Res(
+                "aws:ec2/spotInstanceRequest:SpotInstanceRequest",
+                "spot-from-lt",
+                {"launchTemplate": {"name": "spot-lt"}},
+            ),
+        ],
+        [
+            f'[ebs] blockDeviceMappings.0.ebs.encrypted="false": {UNENCRYPTED}',
+            "[ebs] rootBlockDevice is not set, so the root volume comes from launch template 'spot-lt', whose "
+            f'blockDeviceMappings.0.ebs.encrypted="false": {UNENCRYPTED}',
         ],
     ),
 ]
@@ -349,7 +604,7 @@ def test_instance_from_a_template_in_another_stack_gets_an_advisory_note() -> No
     assert [(v.enforcement_level, v.message) for v in found] == [
         (
             "advisory",
-            "can't run policy 'encryption-at-rest' from policy pack 'student-helper@v0.1.0' during preview: web: "
+            "can't run policy 'encryption-at-rest' from policy pack 'student-helper@v0.1.0' during preview: [ebs] web: "
             'rootBlockDevice is not set, so the root volume comes from launch template "lt-elsewhere", which is not '
             "in this stack; encryption-at-rest checks it where it is defined.",
         )
@@ -357,11 +612,26 @@ def test_instance_from_a_template_in_another_stack_gets_an_advisory_note() -> No
 
 
 def test_encryption_reports_the_offending_urn() -> None:
-    from policytest_helpers import run
+    plain_db = Res("aws:rds/instance:Instance", "plain", {"storageEncrypted": False})
+    found = run([*compliant_data(), plain_db], "encryption-at-rest")
+    assert [(v.urn, v.check, v.enforcement_level) for v in found] == [(plain_db.urn, "database-storage", "mandatory")]
 
-    found = run([bucket("orphan")], "encryption-at-rest")
-    assert [v.urn for v in found] == [urn(BUCKET, "orphan")]
-    assert found[0].enforcement_level == "mandatory"
+
+def test_buckets_pass_without_an_encryption_configuration() -> None:
+    # S3 encrypts every new object with SSE-S3 since 5 January 2023 and it cannot be turned off, so a bucket that
+    # declares nothing (pulumi-aws or aws-native), or a configuration without a default algorithm, is encrypted.
+    weak = bucket("weak")
+    resources = [
+        bucket("orphan"),
+        weak,
+        linked(SSE, "weak-sse", weak, {"rules": [{"bucketKeyEnabled": True}]}),
+        Res("aws-native:s3:Bucket", "native", {}),
+        Res("aws:dynamodb/table:Table", "table", {"serverSideEncryption": {"enabled": False}}),  # AWS-owned key
+        Res("aws-native:dynamodb:Table", "native-table", {}),
+        Res("aws:elasticache/serverlessCache:ServerlessCache", "serverless", {"engine": "valkey"}),
+        Res("aws-native:elasticache:ServerlessCache", "native-serverless", {"engine": "redis"}),
+    ]
+    assert messages(resources, "encryption-at-rest") == []
 
 
 def s3_hardened() -> list[Res]:
@@ -406,8 +676,9 @@ def test_s3_tls_only_violations() -> None:
         "s3-tls-only",
     )
     assert found == [
-        "bucket 'plain' has no bucket policy, so plain-HTTP requests are not denied.",
-        "bucket 'allow-only' policy (allow-policy) has no Deny for aws:SecureTransport=false on s3:*, so plain-HTTP "
+        "[deny-insecure-transport] bucket 'plain' has no bucket policy, so plain-HTTP requests are not denied.",
+        "[deny-insecure-transport] bucket 'allow-only' policy (allow-policy) has no Deny for "
+        "aws:SecureTransport=false on s3:*, so plain-HTTP "
         "requests are allowed.",
     ]
 
@@ -428,15 +699,20 @@ def test_s3_public_access_block_violations() -> None:
         "s3-public-access-block",
     )
     assert found == [
-        "public access block 'half-pab' leaves blockPublicPolicy, restrictPublicBuckets unset or false: the bucket "
+        "[public-access-block] public access block 'half-pab' leaves blockPublicPolicy, restrictPublicBuckets unset "
+        "or false: the bucket "
         "can be made public.",
-        "bucket 'open' has no BucketPublicAccessBlock whose bucket property names it.",
+        "[public-access-block] bucket 'open' has no BucketPublicAccessBlock whose bucket property names it.",
     ]
 
 
 LOG_CASES = [
-    ("unset", {}, "retentionInDays=null: the log group keeps its events forever (and bills for them)."),
-    ("zero", {"retentionInDays": 0}, "retentionInDays=0: the log group keeps its events forever (and bills for them)."),
+    ("unset", {}, "[retention] retentionInDays=null: the log group keeps its events forever (and bills for them)."),
+    (
+        "zero",
+        {"retentionInDays": 0},
+        "[retention] retentionInDays=0: the log group keeps its events forever (and bills for them).",
+    ),
 ]
 
 
@@ -454,7 +730,7 @@ def test_log_retention_maximum_is_configurable() -> None:
     resources = [Res("aws:cloudwatch/logGroup:LogGroup", "x", {"retentionInDays": 3653})]
     assert messages(resources, "log-retention") == []
     assert messages(resources, "log-retention", {"log-retention": {"maxRetentionDays": 365}}) == [
-        "retentionInDays=3653 is more than the configured maximum of 365 days."
+        "[retention] retentionInDays=3653 is more than the configured maximum of 365 days."
     ]
 
 
@@ -499,7 +775,7 @@ PROD_CASES = [
         "not protected",
         Res("aws:secretsmanager/secret:Secret", "s", {}),
         [
-            "'s' (aws:secretsmanager/secret:Secret) holds data but is not protect=True: a deploy or destroy "
+            "[protect] 's' (aws:secretsmanager/secret:Secret) holds data but is not protect=True: a deploy or destroy "
             "can delete it."
         ],
     ),
@@ -512,21 +788,21 @@ PROD_CASES = [
             extra={"protect": True},
         ),
         [
-            "deletionProtection=null: the database can be deleted by a deploy.",
-            "multiAz=null: one AZ failure takes the database down.",
-            "backupRetentionPeriod=1: keep automated backups at least 7 days.",
-            "skipFinalSnapshot=true: deleting the database leaves no final snapshot.",
+            "[deletion-protection] deletionProtection=null: the database can be deleted by a deploy.",
+            "[multi-az] multiAz=null: one AZ failure takes the database down.",
+            "[backup-retention] backupRetentionPeriod=1: keep automated backups at least 7 days.",
+            "[final-snapshot] skipFinalSnapshot=true: deleting the database leaves no final snapshot.",
         ],
     ),
     (
         "native cluster",
         Res("aws-native:rds:DbCluster", "c", {"deletionProtection": True}, extra={"protect": True}),
-        ["backupRetentionPeriod=null: keep automated backups at least 7 days."],
+        ["[backup-retention] backupRetentionPeriod=null: keep automated backups at least 7 days."],
     ),
     (
         "unversioned bucket",
         Res(BUCKET, "b", {}, outputs={"bucket": "b-1"}, extra={"protect": True}),
-        ["bucket 'b' has no BucketVersioning with status Enabled naming it."],
+        ["[versioning] bucket 'b' has no BucketVersioning with status Enabled naming it."],
     ),
     (
         "suspended versioning",
@@ -535,12 +811,12 @@ PROD_CASES = [
             "v",
             {"bucket": "documents-123", "versioningConfiguration": {"status": "Suspended"}},
         ),
-        ['versioningConfiguration.status="Suspended": it must be "Enabled".'],
+        ['[versioning] versioningConfiguration.status="Suspended": it must be "Enabled".'],
     ),
     (
         "native bucket",
         Res("aws-native:s3:Bucket", "nb", {}, extra={"protect": True}),
-        ['versioningConfiguration.status=null: it must be "Enabled".'],
+        ['[versioning] versioningConfiguration.status=null: it must be "Enabled".'],
     ),
 ]
 
@@ -567,13 +843,15 @@ REQUIRED_TAG_CASES = [
         "no tags",
         {},
         None,
-        "tags (with the provider's defaultTags) lack Project, Environment, Layer, ManagedBy, Owner; it has no tags.",
+        "[missing-tags] tags (with the provider's defaultTags) lack Project, Environment, Layer, ManagedBy, Owner; it "
+        "has no tags.",
     ),
     (
         "empty value",
         {"tags": {"Owner": " "}},
         {k: v for k, v in TAGS.items() if k != "Owner"},
-        "tags (with the provider's defaultTags) lack Owner; it has Environment, Layer, ManagedBy, Owner, Project.",
+        "[missing-tags] tags (with the provider's defaultTags) lack Owner; it has Environment, Layer, ManagedBy, "
+        "Owner, Project.",
     ),
 ]
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tools.policy_analyze import analyze, load_export
+from tests.conftest import REPO_ROOT
+from tools.policy_analyze import Violation, analyze, load_config, load_export
 
 Export = dict[str, Any]
 Mutation = Callable[[Export], str]  # mutates the export in place and returns the URN that must be flagged
@@ -89,14 +90,104 @@ def unencrypted(export: Export) -> str:
     return _inject(export, "aws:ebs/volume:Volume", "mutant-volume", {"encrypted": False})
 
 
-def bucket_without_sse(export: Export) -> str:
-    """A bucket loses (or never had) its encryption configuration."""
-    sse = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-    bucket = _first(export, "aws:s3/bucket:Bucket")
-    if bucket is not None:
-        export["deployment"]["resources"] = [r for r in _resources(export) if r["type"] != sse]
-        return str(bucket["urn"])
-    return _inject(export, "aws:s3/bucket:Bucket", "mutant-bucket", {}, {"id": "mutant-1", "bucket": "mutant-1"})
+def unencrypted_file_system(export: Export) -> str:
+    """An unencrypted EFS file system appears."""
+    return _inject(export, "aws:efs/fileSystem:FileSystem", "mutant-efs", {"encrypted": False})
+
+
+def unencrypted_cache(export: Export) -> str:
+    """A Redis OSS replication group without at-rest encryption appears."""
+    return _inject(
+        export,
+        "aws:elasticache/replicationGroup:ReplicationGroup",
+        "mutant-cache",
+        {"engine": "redis", "description": "c"},
+    )
+
+
+def nat_instance(export: Export) -> str:
+    """A route table sends its default route to a network interface: a NAT instance."""
+    table = _first(export, "aws:ec2/routeTable:RouteTable")
+    route = {"cidrBlock": "0.0.0.0/0", "networkInterfaceId": "eni-0nat"}
+    if table is None:
+        return _inject(export, "aws:ec2/routeTable:RouteTable", "mutant-rt", {"vpcId": "vpc-1", "routes": [route]})
+    table["inputs"]["routes"] = [route]
+    return str(table["urn"])
+
+
+def public_bucket_policy(export: Export) -> str:
+    """A bucket policy starts granting anonymous reads."""
+    policy = _first(export, "aws:s3/bucketPolicy:BucketPolicy")
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
+    if policy is None:
+        document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        return _inject(export, "aws:s3/bucketPolicy:BucketPolicy", "mutant-policy", {"bucket": "b", "policy": document})
+    document = json.loads(policy["inputs"]["policy"])
+    document["Statement"].append(statement)
+    policy["inputs"]["policy"] = json.dumps(document)
+    return str(policy["urn"])
+
+
+def internet_facing_load_balancer(export: Export) -> str:
+    """An application load balancer appears without internal=true."""
+    return _inject(export, "aws:lb/loadBalancer:LoadBalancer", "mutant-alb", {"subnets": ["subnet-1"]})
+
+
+def elastic_ip(export: Export) -> str:
+    """An Elastic IP appears."""
+    return _inject(export, "aws:ec2/eip:Eip", "mutant-eip", {"domain": "vpc"})
+
+
+def launch_configuration_imdsv1(export: Export) -> str:
+    """An autoscaling launch configuration allows IMDSv1."""
+    inputs = {"imageId": "ami-1", "instanceType": "t3.micro", "metadataOptions": {"httpTokens": "optional"}}
+    return _inject(export, "aws:ec2/launchConfiguration:LaunchConfiguration", "mutant-lc", inputs)
+
+
+def _role_policy(export: Export) -> dict[str, Any] | None:
+    return _first(export, "aws:iam/rolePolicy:RolePolicy")
+
+
+def misspelt_action(export: Export) -> str:
+    """A role policy names an action AWS does not know."""
+    role_policy = _role_policy(export)
+    if role_policy is None:
+        statement = {"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "arn:aws:s3:::b/*"}
+        document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        return _inject(export, "aws:iam/rolePolicy:RolePolicy", "mutant-typo", {"role": "r", "policy": document})
+    document = json.loads(role_policy["inputs"]["policy"])
+    document["Statement"][0]["Action"] = "s3:GetObjekt"
+    role_policy["inputs"]["policy"] = json.dumps(document)
+    return str(role_policy["urn"])
+
+
+def scopable_action_on_star(export: Export) -> str:
+    """A role policy grants an action that supports resource ARNs on Resource "*"."""
+    statement = {"Effect": "Allow", "Action": ["xray:PutTraceSegments", "s3:GetObject"], "Resource": "*"}
+    role_policy = _role_policy(export)
+    if role_policy is None:
+        document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        return _inject(export, "aws:iam/rolePolicy:RolePolicy", "mutant-star", {"role": "r", "policy": document})
+    document = json.loads(role_policy["inputs"]["policy"])
+    document["Statement"].append(statement)
+    role_policy["inputs"]["policy"] = json.dumps(document)
+    return str(role_policy["urn"])
+
+
+def github_trust_without_subject(export: Export) -> str:
+    """A role trusts GitHub Actions' OIDC provider for any repository."""
+    trust = {
+        "Effect": "Allow",
+        "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}},
+    }
+    document = json.dumps({"Version": "2012-10-17", "Statement": [trust]})
+    role = _first(export, "aws:iam/role:Role")
+    if role is None:
+        return _inject(export, "aws:iam/role:Role", "mutant-deploy", {"assumeRolePolicy": document})
+    role["inputs"]["assumeRolePolicy"] = document
+    return str(role["urn"])
 
 
 def admin_policy(export: Export) -> str:
@@ -144,9 +235,18 @@ MUTATIONS: list[tuple[str, Mutation]] = [
     ("no-nat-gateway", nat_gateway),
     ("private-subnets-only", public_subnet),
     ("imdsv2-required", imdsv1),
+    ("no-nat-gateway", nat_instance),
+    ("private-subnets-only", public_bucket_policy),
+    ("private-subnets-only", internet_facing_load_balancer),
+    ("private-subnets-only", elastic_ip),
+    ("imdsv2-required", launch_configuration_imdsv1),
     ("encryption-at-rest", unencrypted),
-    ("encryption-at-rest", bucket_without_sse),
+    ("encryption-at-rest", unencrypted_file_system),
+    ("encryption-at-rest", unencrypted_cache),
     ("iam-least-privilege", admin_policy),
+    ("iam-least-privilege", misspelt_action),
+    ("iam-least-privilege", scopable_action_on_star),
+    ("iam-least-privilege", github_trust_without_subject),
     ("no-world-ingress", world_ingress),
     ("log-retention", endless_logs),
 ]
@@ -172,3 +272,38 @@ def test_injected_violation_is_caught(
         assert before == [], f"{key}: {target} was already flagged: {before}"
         assert after, f"{key}: {policy} missed the injected violation on {target}"
         assert all(v.message and not v.message.startswith("can't run policy") for v in after), after
+
+
+def _with_project_config(export: Export) -> list[Violation]:
+    return analyze(export, load_config(REPO_ROOT / "policies" / "config.json"))
+
+
+def test_buckets_without_an_encryption_configuration_still_pass(
+    project_exports: dict[tuple[str, str], Path],
+) -> None:
+    # S3 encrypts every object with SSE-S3 whatever the bucket declares (docs/policies.md), so dropping the project's
+    # encryption configurations is not a violation of encryption-at-rest.
+    sse = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    data = {key: path for key, path in project_exports.items() if key[1] == "data"}
+    assert data
+    for key, path in data.items():
+        export = load_export(path)
+        before = len(_resources(export))
+        export["deployment"]["resources"] = [r for r in _resources(export) if r["type"] != sse]
+        assert len(_resources(export)) < before, f"{key}: the data layer has no encryption configuration to drop"
+        assert [v for v in analyze(export) if v.policy == "encryption-at-rest"] == [], key
+
+
+def test_an_exemption_waives_only_the_check_it_names(project_exports: dict[tuple[str, str], Path]) -> None:
+    # policies/config.json exempts the frontend buckets from s3-tls-only's deny-insecure-transport. Dropping a
+    # frontend bucket's public access block must still be reported: the exemption does not reach that check.
+    block = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+    for key, path in ((k, p) for k, p in project_exports.items() if k[1] == "data"):
+        export = load_export(path)
+        assert [v for v in _with_project_config(export) if v.policy.startswith("s3-")] == [], key
+        frontend = next(r for r in _resources(export) if r["type"] == "aws:s3/bucket:Bucket" and "frontend" in r["urn"])
+        export["deployment"]["resources"] = [
+            r for r in _resources(export) if not (r["type"] == block and "frontend" in r["urn"])
+        ]
+        found = [(v.policy, v.check, v.urn) for v in _with_project_config(export) if v.policy.startswith("s3-")]
+        assert found == [("s3-public-access-block", "public-access-block", frontend["urn"])], key

@@ -14,6 +14,7 @@ import pytest
 from policytest_helpers import UNKNOWN, Res, make_export, messages, run, secret
 
 from policies import registry
+from policies.base import checks_of
 from tools import policy_analyze
 from tools.policy_analyze import InputError, parse_config
 from tools.schemas import deployment_errors
@@ -35,10 +36,68 @@ SNAPSHOT = {
 }
 
 
+# Exemptions name these ids, so renaming one breaks users' configs: change them only on purpose.
+CHECK_IDS = {
+    "no-nat-gateway": ("nat-gateway", "route-to-nat-gateway", "nat-instance-route"),
+    "private-subnets-only": (
+        "public-subnet",
+        "internet-gateway",
+        "route-to-internet-gateway",
+        "public-ip",
+        "elastic-ip",
+        "public-load-balancer",
+        "public-database",
+        "public-search-domain",
+        "lambda-outside-vpc",
+        "public-function-url",
+        "public-bucket-policy",
+        "public-bucket-acl",
+    ),
+    "no-world-ingress": ("world-ingress",),
+    "imdsv2-required": ("http-tokens", "spot-fleet-launch-specification"),
+    "encryption-at-rest": (
+        "database-storage",
+        "ebs",
+        "file-system",
+        "cache",
+        "stream",
+        "search-domain",
+        "queue",
+        "encryption-type",
+    ),
+    "s3-tls-only": ("deny-insecure-transport",),
+    "s3-public-access-block": ("public-access-block",),
+    "log-retention": ("retention",),
+    "iam-least-privilege": (
+        "invalid-document",
+        "wildcard-action",
+        "not-action-or-resource",
+        "wildcard-resource",
+        "unknown-action",
+        "admin-managed-policy",
+        "open-trust",
+        "github-oidc-subject",
+    ),
+    "prod-data-protection": (
+        "protect",
+        "deletion-protection",
+        "multi-az",
+        "backup-retention",
+        "final-snapshot",
+        "versioning",
+    ),
+    "required-tags": ("missing-tags",),
+}
+
+
 def test_snapshot_of_names_severities_and_levels() -> None:
     actual = {p.name: (p.severity.value, registry.default_level(p).value) for p in registry.POLICIES}  # type: ignore[union-attr]
     assert actual == SNAPSHOT
     assert {n for n, (_, level) in SNAPSHOT.items() if level == "mandatory"} == set(registry.MANDATORY)
+
+
+def test_snapshot_of_check_ids() -> None:
+    assert {p.name: tuple(c.id for c in checks_of(p)) for p in registry.POLICIES} == CHECK_IDS
 
 
 @pytest.mark.parametrize("policy", registry.POLICIES, ids=lambda p: p.name)
@@ -111,7 +170,11 @@ def test_all_key_sets_every_level() -> None:
         ({"no-nat-gateway": {"enforcementLevel": 3}}, "no-nat-gateway.enforcementLevel: invalid enforcement level 3"),
         ({"iam-least-privilege": {"allowedWildcardResourceActions": "s3:*"}}, "'s3:*' is not of type 'array'"),
         ({"log-retention": {"maxRetentionDay": 3}}, "Additional properties are not allowed"),
-        ({"log-retention": {"exemptions": [{"resource": "x"}]}}, "'reason' is a required property"),
+        (
+            {"log-retention": {"exemptions": [{"resource": "x", "check": "retention"}]}},
+            "'reason' is a required property",
+        ),
+        ({"log-retention": {"exemptions": [{"resource": "x", "reason": "kept for audit"}]}}, "'check' is a required"),
         (["no-nat-gateway"], "expected a JSON object"),
     ],
 )
@@ -121,11 +184,13 @@ def test_bad_config_is_rejected(config: Any, error: str) -> None:
     assert error in str(info.value)
 
 
-def test_exemption_names_one_resource_and_a_reason() -> None:
+def test_exemption_names_one_resource_one_check_and_a_reason() -> None:
     resources = [Res("aws:lambda/function:Function", "edge-fn", {}), Res("aws:lambda/function:Function", "fn", {})]
     config = {
         "private-subnets-only": {
-            "exemptions": [{"resource": "edge-fn", "reason": "Lambda@Edge cannot be attached to a VPC"}]
+            "exemptions": [
+                {"resource": "edge-fn", "check": "lambda-outside-vpc", "reason": "Lambda@Edge cannot be in a VPC"}
+            ]
         }
     }
     found = run(resources, "private-subnets-only", config)
@@ -148,7 +213,7 @@ def test_unknown_value_is_an_advisory_note_not_a_crash() -> None:
         (
             "advisory",
             "can't run policy 'imdsv2-required' from policy pack 'student-helper@v0.1.0' during preview: "
-            "string value at "
+            "[http-tokens] string value at "
             ".metadataOptions.httpTokens can't be known during preview; it can be checked only at apply time",
         )
     ]
@@ -162,12 +227,12 @@ def test_unknown_in_stack_policy_still_reports_the_rest() -> None:
     ]
     found = run(resources, "encryption-at-rest")
     assert [(v.enforcement_level, v.message) for v in found] == [
-        ("mandatory", "storageEncrypted=false: the data is stored unencrypted; it must be true."),
+        ("mandatory", "[database-storage] storageEncrypted=false: the data is stored unencrypted; it must be true."),
         (
             "advisory",
             "can't run policy 'encryption-at-rest' from policy pack 'student-helper@v0.1.0' during "
-            "preview: db: string value at .storageEncrypted can't be known during preview; it can be "
-            "checked only at apply time",
+            "preview: [database-storage] db: string value at .storageEncrypted can't be known during preview; it can "
+            "be checked only at apply time",
         ),
     ]
 
@@ -176,9 +241,9 @@ def test_plaintext_secrets_are_unwrapped() -> None:
     statement = {"Effect": "Allow", "Action": "*", "Resource": "*"}
     resources = [Res("aws:iam/policy:Policy", "p", {"policy": secret(json.dumps({"Statement": [statement]}))})]
     assert messages(resources, "iam-least-privilege") == [
-        'policy Statement[0] allows Action ["*"]: name the actions the workload calls.',
-        'policy Statement[0] allows Resource "*" for ["*"]: only actions that AWS authorises solely on "*" may use '
-        "it; name the resource ARNs.",
+        '[wildcard-action] policy Statement[0] allows Action ["*"]: name the actions the workload calls.',
+        '[wildcard-resource] policy Statement[0] allows Resource "*" for ["*"]: AWS lets these actions be scoped to '
+        'resource ARNs (only actions that support no resource type may use "*"); name the resource ARNs.',
     ]
 
 
@@ -230,7 +295,9 @@ def test_cli_text_output_and_exit_status(bad_export: Path, tmp_path: Path) -> No
     assert result.returncode == 1, result.stderr
     assert "MANDATORY no-nat-gateway" in result.stdout
     assert "urn:pulumi:dev::student-helper-test::aws:ec2/natGateway:NatGateway::nat" in result.stdout
-    assert "NAT gateway 'nat' (aws:ec2/natGateway:NatGateway, connectivityType=public) is declared." in result.stdout
+    assert "[nat-gateway] NAT gateway 'nat' (aws:ec2/natGateway:NatGateway, connectivityType=public) is declared." in (
+        result.stdout
+    )
     assert "  no-nat-gateway           mandatory           1" in result.stdout
     assert "FAILED: 1 mandatory, 1 advisory diagnostic(s)" in result.stdout
     config = write(tmp_path, "config.json", {"no-nat-gateway": "advisory"})
@@ -243,15 +310,18 @@ def test_cli_json_output_is_only_the_array(bad_export: Path) -> None:
     assert json.loads(result.stdout) == [
         {
             "policy": "no-nat-gateway",
+            "check": "nat-gateway",
             "enforcementLevel": "mandatory",
             "urn": "urn:pulumi:dev::student-helper-test::aws:ec2/natGateway:NatGateway::nat",
-            "message": "NAT gateway 'nat' (aws:ec2/natGateway:NatGateway, connectivityType=public) is declared.",
+            "message": "[nat-gateway] NAT gateway 'nat' (aws:ec2/natGateway:NatGateway, connectivityType=public) is "
+            "declared.",
         },
         {
             "policy": "log-retention",
+            "check": "retention",
             "enforcementLevel": "advisory",
             "urn": "urn:pulumi:dev::student-helper-test::aws:cloudwatch/logGroup:LogGroup::logs",
-            "message": "retentionInDays=null: the log group keeps its events forever (and bills for them).",
+            "message": "[retention] retentionInDays=null: the log group keeps its events forever (and bills for them).",
         },
     ]
 
