@@ -55,6 +55,12 @@ INTERFACE_ENDPOINT_SERVICES: Final[dict[str, str]] = {
 }
 GATEWAY_ENDPOINT_SERVICES: Final[tuple[str, ...]] = ("s3",)
 
+
+def endpoint_service_name(region: str, service: str) -> str:
+    """``com.amazonaws.<region>.<service>``, the service name AWS gives every endpoint service."""
+    return f"com.amazonaws.{region}.{service}"
+
+
 # CloudWatch Logs accepts only these retention values (PutRetentionPolicy API reference).
 LOG_RETENTION_DAYS_ALLOWED: Final[tuple[int, ...]] = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,

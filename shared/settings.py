@@ -225,3 +225,8 @@ def read_edge_settings(reader: ConfigReader, env: EnvironmentConfig) -> EdgeSett
             allowed="an ACM certificate ARN in us-east-1 (CloudFront only uses certificates from us-east-1)",
         ),
     )
+
+
+def no_settings(reader: ConfigReader, env: EnvironmentConfig) -> None:
+    """For layers with no settings beyond the shared ones."""
+    return None

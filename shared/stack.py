@@ -83,11 +83,6 @@ def start_layer(layer: Layer, read_settings: Callable[[ConfigReader, Environment
     return LayerContext(layer, env, settings, ResourceNamer(PROJECT, env.environment), tags, upstream_stacks)
 
 
-def no_settings(reader: ConfigReader, env: EnvironmentConfig) -> None:
-    """For layers with no settings beyond the shared ones."""
-    return None
-
-
 def export_layer(layer: Layer, outputs: Mapping[str, Any]) -> None:
     """Export ``outputs``, which must be exactly the layer's contract in shared/contract.py."""
     expected = set(EXPORTS[layer])

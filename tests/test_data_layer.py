@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from shared import clock
 from shared.components.data import FILTERABLE_METADATA_KEYS, final_snapshot_identifier, sqs_visibility_timeout, stateful
 from shared.config import ConfigError, ConfigReader, read_environment
 from shared.settings import read_data_settings, vectors_index_name
 from tests.conftest import ENVS, Export, run_variant
+from tools.offline.schedule import canonical_export
 
 BUCKET = "aws:s3/bucket:Bucket"
 
@@ -127,10 +129,9 @@ def test_postgres(layer: tuple[str, Export], exports: dict[tuple[str, str], Expo
     assert "password" not in inputs, f"{db['urn']}: the master password must never be in state or config"
     assert "postgresql" in inputs["enabledCloudwatchLogsExports"], db["urn"]
     if env != "dev":
-        # One name per incarnation of the database (its creation time), so the next destroy cannot collide.
-        assert re.fullmatch(rf"student-helper-{env}-postgres-final-20[0-9]{{12}}", inputs["finalSnapshotIdentifier"]), (
-            db["urn"]
-        )
+        # One name per incarnation of the database (its creation time), so the next destroy cannot collide. Offline,
+        # the clock stands at the runner's fixed instant.
+        assert inputs["finalSnapshotIdentifier"] == f"student-helper-{env}-postgres-final-20260101000000", db["urn"]
     else:
         assert "finalSnapshotIdentifier" not in inputs, db["urn"]
     params = export.one("aws:rds/parameterGroup:ParameterGroup")
@@ -449,3 +450,29 @@ def test_another_embedding_model_deploys_a_new_index_beside_the_old(
     index = Export(path).one("aws:s3/vectorsIndex:VectorsIndex")
     assert index["inputs"]["indexName"] == "documents-cohere-embed-english-v3-1024", index["urn"]
     assert Export(path).outputs["embedding_model_id"] == "cohere.embed-english-v3"
+
+
+def test_a_second_run_of_the_data_layer_writes_the_same_export(
+    tmp_path: Path, offline_exports: dict[tuple[str, str], Path]
+) -> None:
+    # The layer cache and reviewers' diffs rely on it; the final-snapshot name is the one input made from the clock.
+    done, export = run_variant(tmp_path, offline_exports, "data", "staging")
+    assert done.returncode == 0, done.stderr
+    # As the cache compares them: registration order and the manifest's time are not content.
+    assert canonical_export(offline_exports[("staging", "data")]) == canonical_export(export)
+
+
+@pytest.mark.parametrize(
+    ("fixed", "expected"),
+    [
+        ("2026-01-01T00:00:00Z", datetime(2026, 1, 1, tzinfo=UTC)),
+        ("2026-11-30T20:05:07+11:00", datetime(2026, 11, 30, 9, 5, 7, tzinfo=UTC)),
+    ],
+)
+def test_the_clock_is_fixed_only_when_the_offline_runner_says_so(
+    monkeypatch: pytest.MonkeyPatch, fixed: str, expected: datetime
+) -> None:
+    monkeypatch.setenv(clock.FIXED_TIME_VARIABLE, fixed)
+    assert clock.now() == expected
+    monkeypatch.delenv(clock.FIXED_TIME_VARIABLE)
+    assert abs((clock.now() - datetime.now(UTC)).total_seconds()) < 5

@@ -4,6 +4,9 @@ this code sends and every response these tests answer with, so a misspelled para
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -205,6 +208,17 @@ def test_expired_credentials_say_what_to_do(aws: Aws) -> None:
     assert check.detail == (
         "ExpiredToken: The security token has expired: run 'aws sso login' or 'aws configure', or set AWS_PROFILE"
     )
+
+
+def test_keys_in_the_environment_are_found_without_loading_botocore() -> None:
+    # The environment is botocore's first provider; the check answers from it without paying for botocore.
+    probe = (
+        "import sys; from tools.deploy import account; "
+        "print(account.credentials_problem(), 'botocore.session' in sys.modules, 'boto3' in sys.modules)"
+    )
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIASTANDINEXAMPLE", "AWS_SECRET_ACCESS_KEY": "stand-in"}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert done.stdout.split() == ["None", "False", "False"], done.stderr
 
 
 def test_no_credentials_fail_locally(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pulumi
 import pulumi_aws as aws
 
+from shared import clock
 from shared.config import EnvironmentConfig
 from shared.constants import SQS_DEFAULTS, SQS_MAX_VISIBILITY_TIMEOUT_SECONDS, SQS_VISIBILITY_TIMEOUT_FACTOR
 from shared.iam import managed_policy_arn, policy_document, service_trust_policy
@@ -348,7 +349,7 @@ class Database(pulumi.ComponentResource):
             delete_automated_backups=not keep_final_snapshot,
             skip_final_snapshot=not keep_final_snapshot,
             final_snapshot_identifier=(
-                final_snapshot_identifier(identifier, datetime.now(UTC)) if keep_final_snapshot else None
+                final_snapshot_identifier(identifier, clock.now()) if keep_final_snapshot else None
             ),
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
             monitoring_interval=60,

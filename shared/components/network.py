@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared.config import EnvironmentConfig
-from shared.constants import GATEWAY_ENDPOINT_SERVICES, PORTS
+from shared.constants import GATEWAY_ENDPOINT_SERVICES, PORTS, endpoint_service_name
 from shared.iam import policy_document, service_trust_policy
 from shared.naming import ResourceNamer
 
@@ -57,11 +57,6 @@ def security_group_matrix() -> tuple[RuleSpec, ...]:
             RuleSpec(workload, "egress", pg, "group", "database", "PostgreSQL to the database"),
         ]
     return tuple(rules)
-
-
-def endpoint_service_name(region: str, service: str) -> str:
-    """``com.amazonaws.<region>.<service>``, the service name AWS gives every endpoint service."""
-    return f"com.amazonaws.{region}.{service}"
 
 
 @dataclass(frozen=True)

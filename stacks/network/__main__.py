@@ -9,10 +9,11 @@ from shared.components.network import (
     VpcArgs,
     VpcEndpoints,
     VpcEndpointsArgs,
-    endpoint_service_name,
 )
+from shared.constants import endpoint_service_name
 from shared.contract import Layer
-from shared.stack import export_layer, no_settings, start_layer
+from shared.settings import no_settings
+from shared.stack import export_layer, start_layer
 
 ctx = start_layer(Layer.NETWORK, no_settings)
 env, namer = ctx.env, ctx.namer

@@ -7,15 +7,13 @@ models validate every request and response. Each failure says what to do.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from shared.components.network import endpoint_service_name
-from shared.constants import GATEWAY_ENDPOINT_SERVICES
+from shared.constants import GATEWAY_ENDPOINT_SERVICES, endpoint_service_name
 from shared.settings import is_inference_profile
 from tools.deploy.checks import Check
 
@@ -38,6 +36,9 @@ MODEL_ACCESS_FIX = "an administrator enables it once (README, 'Bedrock model acc
 
 def boto3_clients(region: str) -> Clients:
     """Clients from the default credential chain, one per service, with short timeouts: doctor answers quickly."""
+    import boto3  # here, not at the top: every deploy target imports this module, few of them call AWS
+    from botocore.config import Config
+
     session = boto3.session.Session(region_name=region)
     config = Config(connect_timeout=5, read_timeout=15, retries={"max_attempts": 2, "mode": "standard"})
     cache: dict[str, Any] = {}
@@ -55,6 +56,12 @@ def credentials_problem() -> str | None:
 
     The deploy targets ask this before running the CLI, whose own error for missing credentials is a page long.
     """
+    if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
+        # The environment is the first provider of botocore's default chain: these keys are what it would use, so
+        # the answer is known without loading botocore (most of a deploy target's start-up).
+        return None
+    import boto3
+
     try:
         found = boto3.session.Session().get_credentials()
     except BotoCoreError as error:  # e.g. AWS_PROFILE names a profile that does not exist

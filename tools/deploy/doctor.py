@@ -20,12 +20,11 @@ from shared.config import ConfigReader, EnvironmentConfig, read_environment
 from shared.constants import PROCESSOR_FUNCTION, PROJECT
 from shared.contract import Layer
 from shared.naming import ResourceNamer
-from shared.settings import read_compute_settings, read_data_settings, read_image_tags
-from shared.stack import no_settings
+from shared.settings import no_settings, read_compute_settings, read_data_settings, read_image_tags
 from tools.deploy import account
 from tools.deploy.backend import REPO_ROOT, PulumiCli, layer_cwd
 from tools.deploy.checks import Check
-from tools.offline.runner import cli_config
+from tools.offline.stack_files import cli_config
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 S = TypeVar("S")

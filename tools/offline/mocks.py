@@ -17,7 +17,11 @@ from typing import Any
 
 import pulumi
 
+from tools.offline.stack_files import OfflineError
+
 ACCOUNT_ID = "123456789012"
+# The one instant of an offline run: creation times in the mocks' answers, and the programs' clock (shared/clock.py).
+FIXED_TIME = "2026-01-01T00:00:00Z"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
@@ -27,10 +31,6 @@ PROFILE_REGIONS = {
     "us": ["us-east-1", "us-east-2", "us-west-2"],
     "eu": ["eu-central-1", "eu-west-1", "eu-west-3"],
 }
-
-
-class OfflineError(Exception):
-    """The program asked for something the offline runner cannot answer; the message says what and why."""
 
 
 def digest(*parts: str, length: int = 17) -> str:
@@ -197,14 +197,14 @@ def _bucket_child(ctx: MockContext, name: str, inputs: dict[str, Any]) -> tuple[
 def _vector_bucket(ctx: MockContext, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
     physical = _physical(inputs, "vectorBucketName", name)
     arn = ctx.arn("s3vectors", f"bucket/{physical}")
-    return arn, {"vectorBucketName": physical, "vectorBucketArn": arn, "creationTime": "2026-01-01T00:00:00Z"}
+    return arn, {"vectorBucketName": physical, "vectorBucketArn": arn, "creationTime": FIXED_TIME}
 
 
 def _vector_index(ctx: MockContext, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:
     bucket = str(inputs.get("vectorBucketName"))
     index = _physical(inputs, "indexName", name)
     arn = ctx.arn("s3vectors", f"bucket/{bucket}/index/{index}")
-    return arn, {"indexName": index, "indexArn": arn, "creationTime": "2026-01-01T00:00:00Z"}
+    return arn, {"indexName": index, "indexArn": arn, "creationTime": FIXED_TIME}
 
 
 def _queue(ctx: MockContext, name: str, inputs: dict[str, Any]) -> tuple[str, Outputs]:

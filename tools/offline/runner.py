@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import pulumi
-import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
@@ -32,41 +31,14 @@ from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from shared.clock import FIXED_TIME_VARIABLE
 from tools.offline.export import Registration, build_export
-from tools.offline.mocks import MockContext, OfflineError, OfflineMocks
+from tools.offline.mocks import FIXED_TIME, MockContext, OfflineError, OfflineMocks
+from tools.offline.stack_files import cli_config, load_project
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACKS_DIR = REPO_ROOT / "stacks"
 ORGANIZATION = "organization"
-
-
-def load_project(layer_dir: Path) -> dict[str, Any]:
-    """The parsed ``Pulumi.yaml`` of a layer."""
-    project: dict[str, Any] = yaml.safe_load((layer_dir / "Pulumi.yaml").read_text())
-    return project
-
-
-def cli_config(layer_dir: Path, stack: str) -> tuple[dict[str, str], list[str]]:
-    """Config as the CLI hands it to a program: every value a string, objects and lists JSON-encoded.
-
-    Values marked ``secure:`` in the stack file are reported as secret keys; offline they cannot be decrypted,
-    so a program must not need them (ours never do: no secret lives in config).
-    """
-    path = layer_dir / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        raise OfflineError(f"{layer_dir.name}: no stack file {path} for stack '{stack}'")
-    document = yaml.safe_load(path.read_text()) or {}
-    config: dict[str, str] = {}
-    secret_keys: list[str] = []
-    for key, value in (document.get("config") or {}).items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            secret_keys.append(key)
-            config[key] = "<offline: encrypted value not available>"
-        elif isinstance(value, str):
-            config[key] = value
-        else:
-            config[key] = json.dumps(value)
-    return config, secret_keys
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -242,6 +214,8 @@ def run_layer(
     if not region:
         raise OfflineError(f"{layer}: stack '{env}' sets no aws:region in {layer_dir.name}/Pulumi.{env}.yaml")
 
+    # The program's clock stands still, so the same inputs always write the same export (the cache relies on it).
+    os.environ[FIXED_TIME_VARIABLE] = FIXED_TIME
     ctx = MockContext(region=region, stack=env, upstream_exports=upstream_exports(out_dir, env), preview=preview)
     monitor = RecordingMonitor(OfflineMocks(ctx))
     pulumi.runtime.set_mocks(

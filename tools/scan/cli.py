@@ -258,14 +258,15 @@ def _scan_key(
     """A hash of every input of one group of scans: its files, the policy documents, the tools.
 
     Files are named by their last two path parts (``scan/dev-network.tfplan.json``, ``workflows/deploy.yml``), not
-    their absolute paths, so a copied build directory still hits its cache while a renamed input misses it.
+    their absolute paths, and taken in name order, so a copied build directory, or the same exports listed in
+    another order, still hits the cache, while a renamed or edited input misses it.
     """
     digest = hashlib.sha256(group.encode())
-    tools = [*sorted(Path(__file__).parent.glob("*.py")), ROOT / "pyproject.toml", venv / ".installed"]
-    for path in [*inputs, *tools]:
-        digest.update("/".join(path.parts[-2:]).encode())
+    tools = [*Path(__file__).parent.glob("*.py"), ROOT / "pyproject.toml", venv / ".installed"]
+    for name, path in sorted(("/".join(path.parts[-2:]), path) for path in [*inputs, *tools]):
+        digest.update(name.encode())
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")
-    digest.update(repr([(doc, Path(source).parts[-2:]) for doc, source in policies]).encode())
+    digest.update(repr(sorted(repr((doc, Path(source).parts[-2:])) for doc, source in policies)).encode())
     return digest.hexdigest()
 
 
