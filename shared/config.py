@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 import yaml
 
@@ -27,7 +27,6 @@ from shared.constants import (
     VPC_CIDR,
 )
 
-ENVIRONMENTS: Final[tuple[str, ...]] = ("dev", "staging", "prod")
 MATRIX_PATH: Final[Path] = Path(__file__).with_name("environment_matrix.yaml")
 
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.(nano|micro|small|medium|large|metal|[0-9]*xlarge)$")
@@ -48,13 +47,6 @@ class ConfigError(ValueError):
         super().__init__(f"stack '{stack}': invalid configuration ({len(problems)} problem(s)):\n{lines}")
 
 
-@cache
-def environment_matrix() -> dict[str, dict[str, Any]]:
-    """The per-environment defaults, keyed by environment."""
-    loaded: dict[str, dict[str, Any]] = yaml.safe_load(MATRIX_PATH.read_text())
-    return loaded
-
-
 class ConfigReader:
     """Reads typed values from one project's config namespace and collects every validation problem.
 
@@ -68,11 +60,23 @@ class ConfigReader:
         self._raw = dict(raw)
         self._defaults = dict(defaults)
         self._read: set[str] = set()
+        self._environment: Environment | None = None
         self.problems: list[str] = []
 
-    def add_defaults(self, defaults: Mapping[str, Any]) -> None:
-        """Use ``defaults`` for keys that neither the stack config nor earlier defaults set."""
-        self._defaults = {**defaults, **self._defaults}
+    def use_environment(self, environment: Environment) -> None:
+        """Take defaults from ``environment`` (the stack config still wins) and judge values by its class."""
+        self._environment = environment
+        self._defaults = {**environment.defaults, **self._defaults}
+
+    def require(self, setting: Setting, value: Any) -> None:
+        """Record a problem when ``value`` breaks what the environment's class requires of ``setting``."""
+        if self._environment is None or value is None:
+            return
+        requirement = self._environment.environment_class.requires.get(setting.key)
+        problem = requirement.problem(setting, value) if requirement else None
+        if problem:
+            shown = list(value) if isinstance(value, tuple) else value
+            self.problem(setting.key, shown, f"in {self._environment.name}: {problem}")
 
     def _key(self, key: str) -> str:
         return key if ":" in key else f"{self.namespace}:{key}"
@@ -238,7 +242,9 @@ class EnvironmentConfig:
     stack: str
     """The Pulumi stack name, used in error messages."""
     environment: str
-    """dev, staging or prod."""
+    """The environment: an entry of environment_matrix.yaml."""
+    environment_class: str
+    """Its class (development, preproduction, production): what it must guarantee."""
     region: str
     """The AWS region, from ``aws:region`` (never hard-coded)."""
     owner: str
@@ -246,21 +252,15 @@ class EnvironmentConfig:
     domain: str
     """The application's base domain; CloudFront serves it when the edge layer has a certificate for it."""
     ec2_instance_type: str
-    """The backend instance type."""
     rds_instance_class: str
-    """The PostgreSQL instance class."""
     rds_allocated_storage: int
-    """PostgreSQL storage in GiB (gp3, 20 or more)."""
+    """GiB, gp3."""
     rds_multi_az: bool
-    """Whether PostgreSQL runs with a standby in a second AZ."""
     rds_backup_retention_days: int
-    """Automated backup retention, 1 to 35 days."""
     rds_deletion_protection: bool
-    """RDS deletion protection."""
     lambda_memory_mb: int
-    """Processor Lambda memory."""
     lambda_timeout_seconds: int
-    """Processor Lambda timeout; the SQS visibility timeout is derived from it."""
+    """The SQS visibility timeout is derived from it."""
     log_retention_days: int
     """Retention for every log group the stacks create."""
     interface_endpoints: tuple[str, ...]
@@ -268,105 +268,254 @@ class EnvironmentConfig:
     endpoint_az_count: int
     """How many AZs the private and lambda subnets, and so the interface endpoints, span."""
     subnets: SubnetPlan
-    """The CIDR plan."""
     protect_stateful: bool
     """Pulumi ``protect`` (and retain-on-delete where no snapshot covers the data) on stateful resources."""
     rds_final_snapshot: bool
-    """Take a final snapshot when the database is deleted."""
     rds_performance_insights: bool
-    """Turn on Performance Insights (7-day free retention)."""
     ec2_termination_protection: bool
-    """Termination protection on the backend instance."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Extra tags from config, merged under the base tags."""
 
     @property
     def is_production(self) -> bool:
-        """True for prod, where validation demands the safeguards (protect, multi-AZ, backups, ...)."""
-        return self.environment == "prod"
+        """True in a production-class environment, whose validation demands every safeguard."""
+        return self.environment_class == PRODUCTION
+
+
+# --- The settings, as data: what docs/configuration.md tabulates and what every reader reads ------------------------
+
+Kind = Literal[
+    "string", "optional_string", "integer", "optional_integer", "one_of_ints", "boolean", "string_list", "mapping"
+]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One config key: what it means and what it accepts. Defaults come from the environment matrix (or
+    ``default``); a stack file overrides them under its project's namespace."""
+
+    key: str
+    meaning: str
+    kind: Kind
+    allowed: str = ""
+    """What is allowed, in words, for kinds whose bounds do not say it (strings, lists, mappings)."""
+    pattern: re.Pattern[str] | None = None
+    choices: tuple[Any, ...] = ()
+    minimum: int = 0
+    maximum: int = 0
+    unit: str = ""
+    default: Any = None
+    """The value when neither the stack file nor the environment matrix sets one."""
+
+    def describe(self) -> str:
+        """What is allowed, as messages and the docs say it."""
+        unit = f" {self.unit}" if self.unit else ""
+        if self.kind == "integer":
+            return f"an integer from {self.minimum} to {self.maximum}{unit}"
+        if self.kind == "optional_integer":
+            return f"an integer from {self.minimum} to {self.maximum}{unit}, or unset"
+        if self.kind == "one_of_ints":
+            return f"one of {', '.join(str(c) for c in self.choices)}{unit}"
+        if self.kind == "boolean":
+            return "true or false"
+        if self.choices:
+            return "one of " + ", ".join(str(c) for c in self.choices)
+        return self.allowed or "a non-empty string"
+
+
+def read_setting(reader: ConfigReader, setting: Setting) -> Any:
+    """``setting``'s value through ``reader``, problems recorded there; a class requirement is checked too."""
+    key = setting.key
+    value: Any
+    if setting.kind == "string":
+        if setting.choices:
+            value = reader.string(key, setting.default, choices=setting.choices)
+        else:
+            value = reader.string(key, setting.default, pattern=setting.pattern, allowed=setting.describe())
+    elif setting.kind == "optional_string":
+        assert setting.pattern is not None, f"{key}: an optional string needs a pattern"
+        value = reader.optional_string(key, pattern=setting.pattern, allowed=setting.describe())
+    elif setting.kind == "integer":
+        value = reader.integer(
+            key, setting.default, minimum=setting.minimum, maximum=setting.maximum, unit=setting.unit
+        )
+    elif setting.kind == "optional_integer":
+        value = reader.optional_integer(key, minimum=setting.minimum, maximum=setting.maximum, unit=setting.unit)
+    elif setting.kind == "one_of_ints":
+        value = reader.one_of_ints(key, setting.default, setting.choices, unit=setting.unit)
+    elif setting.kind == "boolean":
+        value = reader.boolean(key, setting.default)
+    elif setting.kind == "string_list":
+        value = reader.string_list(key, setting.default, allowed=setting.describe())
+    else:
+        value = reader.mapping(key, setting.default, allowed=setting.describe())
+    reader.require(setting, value)
+    return value
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What an environment class demands of one setting, and why."""
+
+    key: str
+    rule: Literal["equals", "minimum", "includes_all"]
+    value: Any
+    why: str = ""
+
+    def problem(self, setting: Setting, value: Any) -> str | None:
+        """What is allowed instead of ``value``, or None when ``value`` meets the requirement."""
+        why = f" ({self.why})" if self.why else ""
+        if self.rule == "equals":
+            return None if value == self.value else f"{json.dumps(self.value)}{why}"
+        if self.rule == "minimum":
+            if value is None or value >= self.value:
+                return None
+            unit = f" {setting.unit}" if setting.unit else ""
+            bound = f"{self.value}" if self.value == setting.maximum else f"{self.value} to {setting.maximum}"
+            return f"{bound}{unit}{why}"
+        missing = [name for name in self.value if name not in value]
+        return f"{self.why or 'all of them'}; missing {', '.join(missing)}" if missing else None
+
+
+@dataclass(frozen=True)
+class EnvironmentClass:
+    """What every environment of a class must guarantee: its requirements on the settings."""
+
+    name: str
+    description: str
+    requires: Mapping[str, Requirement]
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One entry of the environment matrix: its class and its default settings."""
+
+    name: str
+    environment_class: EnvironmentClass
+    defaults: Mapping[str, Any]
+
+
+PRODUCTION: Final[str] = "production"
+
+
+@cache
+def environments() -> dict[str, Environment]:
+    """Every environment, in promotion order, from ``environment_matrix.yaml`` (validated: a typo fails here)."""
+    document = yaml.safe_load(MATRIX_PATH.read_text())
+    return parse_matrix(document)
+
+
+def parse_matrix(document: Any) -> dict[str, Environment]:
+    """The environments of a parsed matrix; raises ValueError naming every problem."""
+    from shared.settings import ALL_SETTINGS
+
+    known = {s.key: s for s in ALL_SETTINGS}
+    problems: list[str] = []
+    if not isinstance(document, dict) or set(document) != {"classes", "environments"}:
+        raise ValueError(f"{MATRIX_PATH.name}: the top level must have exactly 'classes' and 'environments'")
+    classes: dict[str, EnvironmentClass] = {}
+    for name, entry in (document["classes"] or {}).items():
+        requires: dict[str, Requirement] = {}
+        for key, rule in (entry.get("requires") or {}).items():
+            rules: list[Literal["equals", "minimum", "includes_all"]] = [
+                r for r in ("equals", "minimum", "includes_all") if r in rule
+            ]
+            if key not in known or len(rules) != 1 or set(rule) - {*rules, "why"}:
+                problems.append(f"classes.{name}.requires.{key}: a setting, with one of equals, minimum, includes_all")
+                continue
+            value = rule[rules[0]]
+            if rules[0] == "includes_all":
+                value = tuple(known[key].choices)
+            requires[key] = Requirement(key, rules[0], value, str(rule.get("why", "")))
+        if set(entry) - {"description", "requires"} or not entry.get("description"):
+            problems.append(f"classes.{name}: a description, and optionally requires")
+        classes[name] = EnvironmentClass(name, str(entry.get("description", "")), requires)
+    if PRODUCTION not in classes:
+        problems.append(f"classes: a '{PRODUCTION}' class (the protections prod-like environments get)")
+    found: dict[str, Environment] = {}
+    for name, entry in (document["environments"] or {}).items():
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,15}", str(name)):
+            problems.append(f"environments.{name}: a name of lower-case letters, digits and '-' (a stack name)")
+        if not isinstance(entry, dict) or entry.get("class") not in classes or set(entry) - {"class", "settings"}:
+            problems.append(f"environments.{name}: class (one of {', '.join(classes)}) and settings")
+            continue
+        settings = dict(entry.get("settings") or {})
+        for key in settings:
+            if key not in known:
+                problems.append(f"environments.{name}.settings.{key}: not a setting (see docs/configuration.md)")
+        found[str(name)] = Environment(str(name), classes[entry["class"]], settings)
+    if problems:
+        raise ValueError(f"{MATRIX_PATH.name}: " + "; ".join(problems))
+    return found
+
+
+def environment_matrix() -> dict[str, dict[str, Any]]:
+    """The per-environment default settings, keyed by environment."""
+    return {name: dict(env.defaults) for name, env in environments().items()}
+
+
+_CIDR = "an IPv4 CIDR such as 10.0.0.0/16"
+SHARED_SETTINGS: Final[tuple[Setting, ...]] = (
+    Setting("owner", "The Owner tag: the team accountable for the stack (required).", "string",
+            allowed="the owning team's name, non-empty"),
+    Setting("domain", "Base domain; CloudFront serves it (and CORS allows it) when certificate_arn is set.", "string",
+            pattern=_DOMAIN, allowed="a lower-case DNS name such as dev.example.com"),
+    Setting("ec2_instance_type", "The backend instance type.", "string", pattern=_INSTANCE_TYPE,
+            allowed="an EC2 instance type such as t3.small"),
+    Setting("rds_instance_class", "The PostgreSQL instance class.", "string", pattern=_RDS_CLASS,
+            allowed="an RDS instance class such as db.t3.medium"),
+    Setting("rds_allocated_storage", "PostgreSQL storage, gp3.", "integer", minimum=20, maximum=65536,
+            unit="GiB (gp3 minimum is 20)"),
+    Setting("rds_multi_az", "A standby database in a second AZ.", "boolean"),
+    Setting("rds_backup_retention_days", "Automated backup retention.", "integer", minimum=1, maximum=35, unit="days"),
+    Setting("rds_deletion_protection", "RDS deletion protection.", "boolean"),
+    Setting("lambda_memory_mb", "Processor Lambda memory.", "integer", minimum=128, maximum=10240, unit="MB"),
+    Setting("lambda_timeout_seconds", "Processor Lambda timeout; the queue's visibility timeout is 6 times it.",
+            "integer", minimum=1, maximum=900, unit="seconds (Lambda maximum)"),
+    Setting("log_retention_days", "Retention of every log group the stacks create.", "one_of_ints",
+            choices=LOG_RETENTION_DAYS_ALLOWED, unit="days"),
+    Setting("interface_endpoints", "Interface VPC endpoints to create: without NAT, each one a workload path needs.",
+            "string_list", choices=tuple(INTERFACE_ENDPOINT_SERVICES),
+            allowed="a list drawn from " + ", ".join(INTERFACE_ENDPOINT_SERVICES)),
+    Setting("endpoint_az_count", "AZs for the private and lambda subnets, and so the interface endpoints.",
+            "integer", minimum=1, maximum=2, unit="AZs"),
+    Setting("vpc_cidr", "The VPC's IPv4 block.", "string", default=VPC_CIDR, allowed=_CIDR),
+    Setting("subnet_cidrs", "The CIDR plan by role (private, lambda, data): inside the VPC, none overlapping.",
+            "mapping", default={k: list(v) for k, v in SUBNET_CIDRS.items()},
+            allowed="a mapping role -> list of CIDRs"),
+    Setting("tags", "Extra tags, merged under the base tags.", "mapping", default={},
+            allowed="a mapping of tag key -> string value"),
+    Setting("protect_stateful", "Pulumi protect (and retain-on-delete) on the stateful resources.", "boolean"),
+    Setting("rds_final_snapshot", "A final snapshot when the database is deleted.", "boolean"),
+    Setting("rds_performance_insights", "Performance Insights on the database (7-day free retention).", "boolean"),
+    Setting("ec2_termination_protection", "Termination protection on the backend instance.", "boolean"),
+)  # fmt: skip
 
 
 def read_environment(reader: ConfigReader) -> EnvironmentConfig:
     """Read and validate the shared settings. Problems are recorded on ``reader``; call ``reader.finish()``."""
-    environment = reader.string("environment", reader.stack, choices=ENVIRONMENTS)
-    reader.add_defaults(environment_matrix().get(environment, {}))
-
+    known = environments()
+    name = reader.string("environment", reader.stack, choices=known)
+    environment = known.get(name)
+    if environment is not None:
+        reader.use_environment(environment)
     region = reader.string("aws:region", pattern=_REGION, allowed="an AWS region such as ap-southeast-2")
-    owner = reader.string("owner", allowed="the owning team's name, non-empty")
-    domain = reader.string("domain", pattern=_DOMAIN, allowed="a lower-case DNS name such as dev.example.com")
-    ec2_type = reader.string(
-        "ec2_instance_type", pattern=_INSTANCE_TYPE, allowed="an EC2 instance type such as t3.small"
-    )
-    rds_class = reader.string(
-        "rds_instance_class", pattern=_RDS_CLASS, allowed="an RDS instance class such as db.t3.medium"
-    )
-    storage = reader.integer("rds_allocated_storage", minimum=20, maximum=65536, unit="GiB (gp3 minimum is 20)")
-    multi_az = reader.boolean("rds_multi_az")
-    backups = reader.integer("rds_backup_retention_days", minimum=1, maximum=35, unit="days")
-    deletion_protection = reader.boolean("rds_deletion_protection")
-    memory = reader.integer("lambda_memory_mb", minimum=128, maximum=10240, unit="MB")
-    timeout = reader.integer("lambda_timeout_seconds", minimum=1, maximum=900, unit="seconds (Lambda maximum)")
-    retention = reader.one_of_ints("log_retention_days", None, LOG_RETENTION_DAYS_ALLOWED, unit="days")
-    endpoints = reader.string_list(
-        "interface_endpoints", allowed="a list drawn from " + ", ".join(INTERFACE_ENDPOINT_SERVICES)
-    )
-    az_count = reader.integer("endpoint_az_count", minimum=1, maximum=2, unit="AZs")
-    vpc_cidr = reader.string("vpc_cidr", VPC_CIDR, allowed="an IPv4 CIDR such as 10.0.0.0/16")
-    subnet_override = reader.mapping(
-        "subnet_cidrs", {k: list(v) for k, v in SUBNET_CIDRS.items()}, allowed="a mapping role -> list of CIDRs"
-    )
-    extra_tags = reader.mapping("tags", {}, allowed="a mapping of tag key -> string value")
-    safeguards = {
-        key: reader.boolean(key)
-        for key in ("protect_stateful", "rds_final_snapshot", "rds_performance_insights", "ec2_termination_protection")
-    }
-
-    for name in endpoints:
-        if name not in INTERFACE_ENDPOINT_SERVICES:
+    values = {setting.key: read_setting(reader, setting) for setting in SHARED_SETTINGS}
+    for service in values["interface_endpoints"]:
+        if service not in INTERFACE_ENDPOINT_SERVICES:
             reader.problem(
-                "interface_endpoints", name, "endpoint service names: " + ", ".join(INTERFACE_ENDPOINT_SERVICES)
+                "interface_endpoints", service, "endpoint service names: " + ", ".join(INTERFACE_ENDPOINT_SERVICES)
             )
-    if environment == "prod":
-        missing = [name for name in INTERFACE_ENDPOINT_SERVICES if name not in endpoints]
-        if missing:
-            reader.problem(
-                "interface_endpoints",
-                list(endpoints),
-                "in prod: every endpoint the workloads need; missing " + ", ".join(missing),
-            )
-        if not multi_az:
-            reader.problem("rds_multi_az", multi_az, "in prod: true (a single-AZ database is an outage risk)")
-        if not deletion_protection:
-            reader.problem("rds_deletion_protection", deletion_protection, "in prod: true")
-        if backups < 7:
-            reader.problem("rds_backup_retention_days", backups, "in prod: 7 to 35 days")
-        for key in ("protect_stateful", "rds_final_snapshot", "ec2_termination_protection"):
-            if not safeguards[key]:
-                reader.problem(key, safeguards[key], "in prod: true (prod data and the instance must survive mistakes)")
-    if environment in ("staging", "prod") and az_count < 2:
-        reader.problem("endpoint_az_count", az_count, f"in {environment}: 2 (endpoints must survive an AZ loss)")
-
-    plan = _subnet_plan(reader, vpc_cidr, subnet_override, az_count)
+    plan = _subnet_plan(reader, values.pop("vpc_cidr"), values.pop("subnet_cidrs"), values["endpoint_az_count"])
+    values["interface_endpoints"] = tuple(values["interface_endpoints"])
+    values["tags"] = {str(k): str(v) for k, v in values["tags"].items()}
     return EnvironmentConfig(
         stack=reader.stack,
-        environment=environment,
+        environment=name,
+        environment_class=environment.environment_class.name if environment else "",
         region=region,
-        owner=owner,
-        domain=domain,
-        ec2_instance_type=ec2_type,
-        rds_instance_class=rds_class,
-        rds_allocated_storage=storage,
-        rds_multi_az=multi_az,
-        rds_backup_retention_days=backups,
-        rds_deletion_protection=deletion_protection,
-        lambda_memory_mb=memory,
-        lambda_timeout_seconds=timeout,
-        log_retention_days=retention,
-        interface_endpoints=tuple(endpoints),
-        endpoint_az_count=az_count,
         subnets=plan,
-        **safeguards,
-        tags={str(k): str(v) for k, v in extra_tags.items()},
+        **values,
     )
 
 

@@ -1,4 +1,4 @@
-"""Each layer's own settings, read through the same validating :class:`~shared.config.ConfigReader`."""
+"""Each layer's own settings: the keys as data (:class:`~shared.config.Setting`), read and validated together."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from shared.config import ConfigReader, EnvironmentConfig
+from shared.config import SHARED_SETTINGS, ConfigReader, EnvironmentConfig, Setting, read_setting
 
 # Bedrock embedding models we support, with the output dimensions each can produce.
 # Titan Text Embeddings V2: 1024 (default), 512 or 256; Titan v1: 1536 only (Bedrock user guide,
@@ -53,29 +53,49 @@ class DataSettings:
     """Settings of the data layer."""
 
     embedding_model_id: str
-    """The Bedrock embedding model the processor uses; fixes the index dimension."""
     embedding_dimension: int
-    """Vector dimension; must be one the model produces."""
+    """Must be one the model produces."""
     vectors_index_name: str
-    """The S3 Vectors index name, derived from ``vectors_index_prefix``, the model and the dimension."""
+    """Derived from ``vectors_index_prefix``, the model and the dimension."""
     documents_noncurrent_version_days: int
-    """Days before a replaced or deleted document version expires."""
     ecr_keep_images: int
-    """Images kept per ECR repository."""
     access_log_retention_days: int
-    """Days S3 server access logs are kept."""
     secret_recovery_window_days: int
-    """Days a deleted secret stays recoverable (0 deletes at once, the default outside prod; 7-30 in prod)."""
     db_name: str
-    """The application database."""
     db_username: str
-    """The master user; its password is managed by RDS in Secrets Manager."""
+    """Its password is managed by RDS in Secrets Manager."""
+
+
+DATA_SETTINGS: Final[tuple[Setting, ...]] = (
+    Setting("embedding_model_id", "The Bedrock embedding model; it fixes the index dimension.", "string",
+            choices=tuple(EMBEDDING_MODELS)),
+    Setting("embedding_dimension", "The vector dimension: one the model produces.", "integer", minimum=1,
+            maximum=4096),
+    Setting("vectors_index_prefix", "The index name's prefix; the name adds the model and dimension.", "string",
+            default="documents", pattern=_INDEX_NAME, allowed="3-63 lower-case letters, digits, - or ."),
+    Setting("documents_noncurrent_version_days", "Days before a replaced or deleted document version expires.",
+            "integer", minimum=1, maximum=3650, unit="days"),
+    Setting("ecr_keep_images", "Images each ECR repository keeps.", "integer", minimum=1, maximum=1000,
+            unit="images"),
+    Setting("access_log_retention_days", "Days S3 server access logs are kept.", "integer", minimum=1, maximum=3650,
+            unit="days"),
+    # A secret deleted with a recovery window keeps its name for that long: re-creating the environment within it
+    # fails (CreateSecret: "already scheduled for deletion"). So 0 where stores are disposable, and a window where a
+    # deleted key must stay recoverable (Secrets Manager API reference, DeleteSecret).
+    Setting("secret_recovery_window_days", "Days a deleted API-key secret stays recoverable (0: deleted at once).",
+            "integer", minimum=0, maximum=30, unit="days"),
+    Setting("db_name", "The application database.", "string", default="studenthelper",
+            pattern=re.compile(r"^[a-z][a-z0-9_]{0,62}$"), allowed="a PostgreSQL identifier"),
+    Setting("db_username", "The master user; RDS manages its password in Secrets Manager.", "string",
+            default="postgres", pattern=re.compile(r"^[a-z][a-z0-9_]{0,15}$"),
+            allowed="1-16 lower-case letters, digits or _"),
+)  # fmt: skip
 
 
 def read_data_settings(reader: ConfigReader, env: EnvironmentConfig) -> DataSettings:
     """Validate the data layer's settings, including that the embedding model and dimension agree."""
-    model = reader.string("embedding_model_id", choices=EMBEDDING_MODELS)
-    dimension = reader.integer("embedding_dimension", minimum=1, maximum=4096)
+    values = {setting.key: read_setting(reader, setting) for setting in DATA_SETTINGS}
+    model, dimension = values["embedding_model_id"], values["embedding_dimension"]
     if model in EMBEDDING_MODELS and dimension not in EMBEDDING_MODELS[model]:
         producers = [m for m, dims in EMBEDDING_MODELS.items() if dimension in dims]
         hint = f" ({dimension} is what {', '.join(producers)} produces)" if producers else ""
@@ -84,17 +104,10 @@ def read_data_settings(reader: ConfigReader, env: EnvironmentConfig) -> DataSett
             dimension,
             f"for {model}: {', '.join(str(d) for d in EMBEDDING_MODELS[model])}{hint}",
         )
-    # A secret deleted with a recovery window keeps its name for that long: re-creating the environment within it
-    # fails (CreateSecret: "already scheduled for deletion"). So 0 outside prod (the matrix default), and a window
-    # in prod, where a deleted key must stay recoverable (Secrets Manager API reference, DeleteSecret).
-    recovery = reader.integer("secret_recovery_window_days", minimum=0, maximum=30, unit="days")
+    recovery = values["secret_recovery_window_days"]
     if 0 < recovery < 7:
         reader.problem("secret_recovery_window_days", recovery, "0 (delete at once) or 7 to 30 days")
-    if env.is_production and recovery < 7:
-        reader.problem("secret_recovery_window_days", recovery, "in prod: 7 to 30 days (deleted keys stay recoverable)")
-    prefix = reader.string(
-        "vectors_index_prefix", "documents", pattern=_INDEX_NAME, allowed="3-63 lower-case letters, digits, - or ."
-    )
+    prefix = values.pop("vectors_index_prefix")
     index_name = vectors_index_name(prefix, model, dimension)
     if prefix and model and not _INDEX_NAME.match(index_name):
         reader.problem(
@@ -103,26 +116,7 @@ def read_data_settings(reader: ConfigReader, env: EnvironmentConfig) -> DataSett
             f"a prefix short enough that the index name '{index_name}' ({len(index_name)} characters, the prefix "
             "plus the model and dimension) stays within S3 Vectors' 63",
         )
-    return DataSettings(
-        embedding_model_id=model,
-        embedding_dimension=dimension,
-        vectors_index_name=index_name,
-        documents_noncurrent_version_days=reader.integer(
-            "documents_noncurrent_version_days", minimum=1, maximum=3650, unit="days"
-        ),
-        ecr_keep_images=reader.integer("ecr_keep_images", minimum=1, maximum=1000, unit="images"),
-        access_log_retention_days=reader.integer("access_log_retention_days", minimum=1, maximum=3650, unit="days"),
-        secret_recovery_window_days=recovery,
-        db_name=reader.string(
-            "db_name", "studenthelper", pattern=re.compile(r"^[a-z][a-z0-9_]{0,62}$"), allowed="a PostgreSQL identifier"
-        ),
-        db_username=reader.string(
-            "db_username",
-            "postgres",
-            pattern=re.compile(r"^[a-z][a-z0-9_]{0,15}$"),
-            allowed="1-16 lower-case letters, digits or _",
-        ),
-    )
+    return DataSettings(vectors_index_name=index_name, **values)
 
 
 @dataclass(frozen=True)
@@ -130,33 +124,52 @@ class ComputeSettings:
     """Settings of the compute layer."""
 
     backend_image_tag: str
-    """The backend image tag in its ECR repository (immutable; required)."""
     processor_image_tag: str
-    """The processor Lambda image tag in its ECR repository (immutable; required)."""
     chat_model_id: str
-    """The Bedrock model the backend invokes for answers."""
     processor_max_concurrency: int
     """The most processor invocations the SQS event source runs at once (its ``scaling_config``)."""
     lambda_reserved_concurrency: int | None
-    """Concurrency reserved for the processor; None (the default) draws from the account's unreserved pool."""
+    """None (the default) draws from the account's unreserved pool."""
     ec2_root_volume_gb: int
-    """Backend root volume size (gp3, encrypted)."""
 
 
-def _image_tag(reader: ConfigReader, key: str, repository: str) -> str:
+def _image_tag_setting(key: str, repository: str) -> Setting:
     allowed = (
         f"an immutable image tag pushed to the {repository} ECR repository, e.g. a release or commit id "
         f"(set it with: pulumi config set {key} <tag>)"
     )
-    tag = reader.string(key, allowed=allowed)
+    return Setting(key, f"The {repository} image's tag (required; 'latest' is refused).", "string", allowed=allowed)
+
+
+IMAGE_TAG_SETTINGS: Final[tuple[Setting, Setting]] = (
+    _image_tag_setting("backend_image_tag", "backend"),
+    _image_tag_setting("processor_image_tag", "processor"),
+)
+COMPUTE_SETTINGS: Final[tuple[Setting, ...]] = (
+    Setting("chat_model_id", "The Bedrock model the backend answers with.", "string", pattern=_MODEL_ID,
+            allowed="a Bedrock foundation model id or a cross-region inference profile id (au.anthropic.claude-...)"),
+    *IMAGE_TAG_SETTINGS,
+    # The SQS event source's maximum concurrency is 2 to 1000 (Lambda API reference, ScalingConfig).
+    Setting("processor_max_concurrency", "The most processor invocations the SQS event source runs at once.",
+            "integer", minimum=2, maximum=1000, unit="(SQS event source maximum concurrency)"),
+    Setting("lambda_reserved_concurrency", "Concurrency reserved for the processor (unset: none reserved).",
+            "optional_integer", minimum=1, maximum=100_000),
+    Setting("ec2_root_volume_gb", "The backend's root volume, gp3, encrypted.", "integer", minimum=8, maximum=16384,
+            unit="GiB"),
+)  # fmt: skip
+
+
+def _image_tag(reader: ConfigReader, setting: Setting) -> str:
+    tag: str = read_setting(reader, setting)
     if tag and (not _IMAGE_TAG.match(tag) or tag == "latest"):
-        reader.problem(key, tag, allowed + "; 'latest' is refused: the repositories are immutable")
+        reader.problem(setting.key, tag, setting.allowed + "; 'latest' is refused: the repositories are immutable")
     return tag
 
 
 def read_image_tags(reader: ConfigReader) -> tuple[str, str]:
     """The backend and processor image tags; ``make doctor`` checks them with the same rules before a deploy."""
-    return _image_tag(reader, "backend_image_tag", "backend"), _image_tag(reader, "processor_image_tag", "processor")
+    backend, processor = IMAGE_TAG_SETTINGS
+    return _image_tag(reader, backend), _image_tag(reader, processor)
 
 
 def reserved_concurrency_problem(reserved: int | None, max_concurrency: int) -> str | None:
@@ -178,28 +191,12 @@ def reserved_concurrency_problem(reserved: int | None, max_concurrency: int) -> 
 
 def read_compute_settings(reader: ConfigReader, env: EnvironmentConfig) -> ComputeSettings:
     """Validate the compute layer's settings. A missing image tag fails here, offline and in a real deploy."""
-    chat_model = reader.string(
-        "chat_model_id",
-        pattern=_MODEL_ID,
-        allowed="a Bedrock foundation model id or a cross-region inference profile id (au.anthropic.claude-...)",
-    )
     backend_tag, processor_tag = read_image_tags(reader)
-    # The SQS event source's maximum concurrency is 2 to 1000 (Lambda API reference, ScalingConfig).
-    max_concurrency = reader.integer(
-        "processor_max_concurrency", minimum=2, maximum=1000, unit="(SQS event source maximum concurrency)"
-    )
-    reserved = reader.optional_integer("lambda_reserved_concurrency", minimum=1, maximum=100_000)
-    problem = reserved_concurrency_problem(reserved, max_concurrency)
+    values = {s.key: read_setting(reader, s) for s in COMPUTE_SETTINGS if s not in IMAGE_TAG_SETTINGS}
+    problem = reserved_concurrency_problem(values["lambda_reserved_concurrency"], values["processor_max_concurrency"])
     if problem:
-        reader.problem("lambda_reserved_concurrency", reserved, problem)
-    return ComputeSettings(
-        backend_image_tag=backend_tag,
-        processor_image_tag=processor_tag,
-        chat_model_id=chat_model,
-        processor_max_concurrency=max_concurrency,
-        lambda_reserved_concurrency=reserved,
-        ec2_root_volume_gb=reader.integer("ec2_root_volume_gb", minimum=8, maximum=16384, unit="GiB"),
-    )
+        reader.problem("lambda_reserved_concurrency", values["lambda_reserved_concurrency"], problem)
+    return ComputeSettings(backend_image_tag=backend_tag, processor_image_tag=processor_tag, **values)
 
 
 @dataclass(frozen=True)
@@ -207,26 +204,33 @@ class EdgeSettings:
     """Settings of the edge layer."""
 
     api_throttling_burst_limit: int
-    """API Gateway stage burst limit (requests)."""
+    """Requests."""
     api_throttling_rate_limit: int
-    """API Gateway stage steady-state limit (requests per second)."""
+    """Requests per second."""
     certificate_arn: str | None
-    """An ACM certificate in us-east-1 for the custom domain; without it CloudFront serves its own domain."""
+    """Without it CloudFront serves its own domain."""
+
+
+EDGE_SETTINGS: Final[tuple[Setting, ...]] = (
+    Setting("api_throttling_burst_limit", "API Gateway stage burst limit (requests).", "integer", minimum=1,
+            maximum=10000),
+    Setting("api_throttling_rate_limit", "API Gateway stage steady-state limit (requests per second).", "integer",
+            minimum=1, maximum=10000),
+    Setting("certificate_arn", "An ACM certificate in us-east-1 for the domain; unset, CloudFront serves its own.",
+            "optional_string", pattern=_ACM_CLOUDFRONT_ARN,
+            allowed="an ACM certificate ARN in us-east-1 (CloudFront only uses certificates from us-east-1), or unset"),
+)  # fmt: skip
 
 
 def read_edge_settings(reader: ConfigReader, env: EnvironmentConfig) -> EdgeSettings:
     """Validate the edge layer's settings."""
-    return EdgeSettings(
-        api_throttling_burst_limit=reader.integer("api_throttling_burst_limit", minimum=1, maximum=10000),
-        api_throttling_rate_limit=reader.integer("api_throttling_rate_limit", minimum=1, maximum=10000),
-        certificate_arn=reader.optional_string(
-            "certificate_arn",
-            pattern=_ACM_CLOUDFRONT_ARN,
-            allowed="an ACM certificate ARN in us-east-1 (CloudFront only uses certificates from us-east-1)",
-        ),
-    )
+    return EdgeSettings(**{setting.key: read_setting(reader, setting) for setting in EDGE_SETTINGS})
 
 
 def no_settings(reader: ConfigReader, env: EnvironmentConfig) -> None:
     """For layers with no settings beyond the shared ones."""
     return None
+
+
+# Every key of every layer, in the order docs/configuration.md lists them.
+ALL_SETTINGS: Final[tuple[Setting, ...]] = (*SHARED_SETTINGS, *DATA_SETTINGS, *COMPUTE_SETTINGS, *EDGE_SETTINGS)

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import re
+from dataclasses import fields
 from typing import Any
 
 import pytest
+import yaml
 
-from shared.config import ConfigError, ConfigReader, EnvironmentConfig, environment_matrix, read_environment
+from shared import config
+from shared.config import (
+    MATRIX_PATH,
+    SHARED_SETTINGS,
+    ConfigError,
+    ConfigReader,
+    EnvironmentConfig,
+    environment_matrix,
+    environments,
+    parse_matrix,
+    read_environment,
+)
 from shared.constants import INTERFACE_ENDPOINT_SERVICES
+from shared.settings import ALL_SETTINGS
 from tests.conftest import REPO_ROOT
 
 NS = "student-helper-network"
@@ -312,3 +328,92 @@ def test_the_readme_environment_matrix_shows_the_configured_sizes() -> None:
     }
     for setting, values in expected.items():
         assert rows.get(setting) == values, f"README environment matrix, row {setting!r}: shows {rows.get(setting)}"
+
+
+# --- environments as data ---------------------------------------------------------------------------------------------
+
+MATRIX = yaml.safe_load(MATRIX_PATH.read_text())
+
+
+def _matrix(**changes: Any) -> dict[str, Any]:
+    document = copy.deepcopy(MATRIX)
+    for path, value in changes.items():
+        *parents, last = path.split(".")
+        node = document
+        for part in parents:
+            node = node[part]
+        node[last] = value
+    return document
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"environments.dev.settings.rds_multiaz": True}, "environments.dev.settings.rds_multiaz: not a setting"),
+        ({"environments.dev.class": "sandbox"}, "environments.dev: class (one of development, preproduction"),
+        ({"environments.dev.region": "us-east-1"}, "environments.dev: class (one of"),
+        (
+            {"classes.production.requires.rds_multiaz": {"equals": True}},
+            "classes.production.requires.rds_multiaz: a setting",
+        ),
+        (
+            {"classes.production.requires.rds_multi_az": {"at_least": True}},
+            "requires.rds_multi_az: a setting, with one of",
+        ),
+        ({"classes.development.description": ""}, "classes.development: a description"),
+        ({"environments.Perf EU": {"class": "production"}}, "environments.Perf EU: a name of lower-case letters"),
+        ({"promotion": ["dev"]}, "the top level must have exactly 'classes' and 'environments'"),
+    ],
+)
+def test_a_bad_matrix_fails_naming_the_entry(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_matrix(_matrix(**changes))
+
+
+def test_environments_are_in_promotion_order_with_their_class() -> None:
+    found = environments()
+    assert [(name, env.environment_class.name) for name, env in found.items()] == [
+        ("dev", "development"),
+        ("staging", "preproduction"),
+        ("prod", "production"),
+    ]
+
+
+def test_safety_follows_the_class_not_the_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A second production environment gets every production requirement; a copy of staging under another name gets
+    # staging's, and nothing of production's.
+    document = _matrix()
+    document["environments"]["prod-eu"] = copy.deepcopy(document["environments"]["prod"])
+    document["environments"]["perf"] = copy.deepcopy(document["environments"]["staging"])
+    monkeypatch.setattr(config, "environments", lambda: parse_matrix(document))
+    assert load("prod-eu").is_production
+    with pytest.raises(ConfigError) as caught:
+        load("prod-eu", rds_multi_az="false", protect_stateful="false", endpoint_az_count="1")
+    problems = caught.value.problems
+    assert (
+        f"{NS}:rds_multi_az = False is invalid: allowed in prod-eu: true (a single-AZ database is an outage risk)"
+        in problems
+    )
+    assert any(p.startswith(f"{NS}:protect_stateful = False is invalid: allowed in prod-eu: true") for p in problems)
+    assert (
+        f"{NS}:endpoint_az_count = 1 is invalid: allowed in prod-eu: 2 AZs (endpoints must survive an AZ loss)"
+        in problems
+    )
+    perf = load("perf", rds_multi_az="false", protect_stateful="false")
+    assert not perf.is_production and perf.environment_class == "preproduction"
+    with pytest.raises(ConfigError, match="allowed in perf: 2 AZs"):
+        load("perf", endpoint_az_count="1")
+
+
+def test_every_setting_reaches_its_reader_and_every_matrix_key_is_a_setting() -> None:
+    assert {f.name for f in fields(EnvironmentConfig)} - {
+        "stack",
+        "environment",
+        "environment_class",
+        "region",
+        "subnets",
+    } == {s.key for s in SHARED_SETTINGS} - {"vpc_cidr", "subnet_cidrs"}
+    keys = [s.key for s in ALL_SETTINGS]
+    assert len(keys) == len(set(keys)), "a key is declared twice"
+    for env in environments().values():
+        assert set(env.defaults) <= set(keys), env.name

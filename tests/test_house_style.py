@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO_ROOT, Export
 
 COMPONENT_TYPE = re.compile(r"^student-helper:(network|data|compute|edge):[A-Z][A-Za-z]+$")
-DOCUMENTED_MODULES = sorted(
-    path for folder in ("shared", "tools", "policies") for path in (REPO_ROOT / folder).rglob("*.py")
-)
 
 
 def test_every_resource_belongs_to_a_component_of_its_layer(exports: dict[tuple[str, str], Export]) -> None:
@@ -32,31 +28,6 @@ def test_every_component_registers_outputs(exports: dict[tuple[str, str], Export
             if component["type"] != "pulumi:pulumi:Stack":
                 assert COMPONENT_TYPE.match(component["type"]), component["urn"]
                 assert "outputs" in component, f"{component['urn']}: register_outputs was not called"
-
-
-def _dataclasses(path: Path) -> list[ast.ClassDef]:
-    tree = ast.parse(path.read_text())
-    return [
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ClassDef)
-        and any("dataclass" in ast.unparse(decorator) for decorator in node.decorator_list)
-    ]
-
-
-@pytest.mark.parametrize("path", DOCUMENTED_MODULES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
-def test_every_dataclass_field_has_a_docstring(path: Path) -> None:
-    for cls in _dataclasses(path):
-        body = cls.body
-        for index, node in enumerate(body):
-            if isinstance(node, ast.AnnAssign):
-                following = body[index + 1] if index + 1 < len(body) else None
-                documented = (
-                    isinstance(following, ast.Expr)
-                    and isinstance(following.value, ast.Constant)
-                    and isinstance(following.value.value, str)
-                )
-                assert documented, f"{path.name}: {cls.name}.{ast.unparse(node.target)} has no docstring"
 
 
 @pytest.mark.parametrize("layer", ["network", "data", "compute", "edge"])

@@ -24,7 +24,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from shared.config import ENVIRONMENTS
+from shared.config import environments
 from shared.contract import LAYER_ORDER, Layer
 from tools.deploy import account, doctor, guard
 from tools.deploy import outputs as outputs_file
@@ -62,12 +62,13 @@ def needs_aws(command: str, backend: Backend) -> bool:
 
 def check_env(env: str, target: str) -> str:
     """``env`` when it is one of the stacks every layer has; a one-line usage error otherwise."""
-    allowed = "|".join(ENVIRONMENTS)
+    known = list(environments())
+    allowed = "|".join(known)
     if not env:
         raise UsageError(f"ENV is required: make {target} ENV=<{allowed}>")
-    if env not in ENVIRONMENTS:
+    if env not in known:
         raise UsageError(
-            f"ENV='{env}' is not a stack of this repo: allowed {', '.join(ENVIRONMENTS)} "
+            f"ENV='{env}' is not a stack of this repo: allowed {', '.join(known)} "
             "(each layer has stacks/<layer>/Pulumi.<env>.yaml)"
         )
     return env
