@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from policies.base import elsewhere_note, get, launch_template_label, resource_policy, show
+from .base import elsewhere_note, get, launch_template_label, resource_policy, show
 
 # Where each type keeps its metadata options. Instances and templates from both providers are covered.
 METADATA_OPTIONS_PATH: dict[str, tuple[str, ...]] = {

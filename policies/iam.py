@@ -9,7 +9,7 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from policies.base import as_list, get, load_json, resource_policy, show
+from .base import as_list, get, load_json, resource_policy, show
 
 # Actions that AWS authorises only on Resource "*" (the Service Authorization Reference lists no resource type for
 # them), so a statement of nothing but these may use "*". Sources, per service:

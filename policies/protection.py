@@ -7,8 +7,8 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, Severity, StackValidationArgs
 
-from policies.base import get, is_true, is_unknown, peek, references, show, stack_of, stack_policy, unknown_error
-from policies.data import BUCKET_TYPES, NATIVE_BUCKET, judge
+from .base import get, is_true, is_unknown, peek, references, show, stack_of, stack_policy, unknown_error
+from .data import BUCKET_TYPES, NATIVE_BUCKET, judge
 
 VERSIONING_TYPES = frozenset(
     {"aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"}

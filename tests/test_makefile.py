@@ -85,6 +85,8 @@ class StandIn:
                 f"PULUMI={self.root / 'pulumi'}",
                 f"AWS={self.root / 'aws'}",
                 "GATE=",
+                # The stand-in never starts the pack, so no pack venv (tests/policies/test_pack_folder.py builds one).
+                "POLICY_VENV=",
             ],
             cwd=REPO_ROOT,
             env=env,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import pulumi_policy
 import pytest
 from policytest_helpers import UNKNOWN, Res, make_export, messages, run, secret
 
-from policies import registry
+from policies import registry, server
 from tools import policy_analyze
 from tools.policy_analyze import InputError, parse_config
 from tools.schemas import deployment_errors
@@ -54,29 +53,19 @@ def test_registry_rejects_duplicate_names() -> None:
         registry.build([*registry.POLICIES, registry.POLICIES[0]])
 
 
-def test_main_builds_the_pack_from_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    built: dict[str, Any] = {}
-
-    def fake_pack(**kwargs: Any) -> None:
-        # Validate exactly as the real constructor does, without starting its gRPC server.
-        servicer = pulumi_policy.policy._PolicyAnalyzerServicer(  # type: ignore[attr-defined]
-            kwargs["name"], "0.1.0", kwargs["policies"], kwargs["enforcement_level"]
-        )
-        built.update(kwargs, info=servicer.GetAnalyzerInfo(None, None))
-
-    monkeypatch.setattr(pulumi_policy, "PolicyPack", fake_pack)
-    runpy.run_module("policies.__main__", run_name="__main__")
-    assert built["name"] == registry.PACK_NAME
-    assert [p.name for p in built["policies"]] == list(SNAPSHOT)
-    assert [p.name for p in built["info"].policies] == list(SNAPSHOT)
+def test_server_serves_the_registry_with_the_yaml_version() -> None:
+    info = server.servicer().GetAnalyzerInfo(None, None)
+    assert (info.name, info.version) == (registry.PACK_NAME, "0.1.0")
+    assert [p.name for p in info.policies] == list(SNAPSHOT)
+    assert registry.PACK_VERSION == registry.pack_version(ROOT / "policies") == "0.1.0"
 
 
-def test_policy_yaml_uses_the_repo_venv() -> None:
+def test_policy_yaml_runs_the_pack_from_its_own_venv() -> None:
     import yaml
 
     project = yaml.safe_load((ROOT / "policies" / "PulumiPolicy.yaml").read_text())
-    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "../.venv"}}
-    assert project["description"]
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    assert project["description"] and project["version"] == registry.PACK_VERSION
 
 
 # --- config -------------------------------------------------------------------------------------------------------
