@@ -291,3 +291,33 @@ def test_cli_all_mode_analyses_every_export(tmp_path: Path, bad_export: Path) ->
         f"policy-analyze: --all {tmp_path / 'empty'}: no such directory",
     )
     assert policy_analyze.main([]) == 2
+
+
+def test_cli_judges_an_encrypted_secret_as_the_cli_does_and_says_so(tmp_path: Path) -> None:
+    sealed = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "v1:abc"}
+    export = write(tmp_path, "sealed.json", make_export([Res("aws:iam/policy:Policy", "p", {"policy": sealed})]))
+    result = cli(str(export), "--json")
+    assert result.returncode == 1
+    verdicts = [(v["policy"], v["enforcementLevel"], v["message"]) for v in json.loads(result.stdout)]
+    assert ("iam-least-privilege", "mandatory", 'policy is not a JSON policy document: "[secret]".') in verdicts
+    assert result.stderr == (
+        f"policy-analyze: warning: could not decrypt secrets in {export}; analyzing with secret values redacted "
+        '("[secret]"), as `pulumi policy analyze --file` does\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ({"plaintext": "not json"}, "a secret's plaintext is not JSON"),
+        ({"value": "x"}, "malformed secret value: exactly one of ciphertext or plaintext is required"),
+        ({"plaintext": "1", "ciphertext": "v1:x"}, "malformed secret value"),
+    ],
+    ids=["plaintext-not-json", "runtime-form", "both"],
+)
+def test_cli_refuses_a_secret_the_cli_could_not_read(tmp_path: Path, value: dict[str, str], error: str) -> None:
+    broken = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", **value}
+    export = write(tmp_path, "bad.json", make_export([Res("aws:iam/policy:Policy", "p", {"policy": broken})]))
+    result = cli(str(export))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"policy-analyze: export {export}: urn:pulumi:dev::") and error in result.stderr
