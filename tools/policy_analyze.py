@@ -254,11 +254,15 @@ class _State:
     """One non-deleted resource of an export, its properties already in the protocol's form."""
 
     resource: Mapping[str, Any]
+    """The export's resource state."""
     inputs: dict[str, Any]
+    """Its inputs as the pack receives them (what resource policies judge)."""
     outputs: dict[str, Any]
+    """Its outputs as the pack receives them (what stack policies judge)."""
 
     @property
     def urn(self) -> str:
+        """The resource's URN."""
         return str(self.resource["urn"])
 
 

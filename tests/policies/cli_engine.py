@@ -34,13 +34,13 @@ import grpc
 import jsonschema
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from pulumi_policy.deserialize import SPECIAL_SECRET_SIG as SECRET_SIG
+from pulumi_policy.deserialize import SPECIAL_SIG_KEY as SIG_KEY
 
 # pulumi.policy parses the engine address but never dials it (sdk/python/lib/pulumi/policy/__main__.py), and neither
 # does the pack: nothing listens here.
 ENGINE_ADDRESS = "127.0.0.1:1"
 CALL_TIMEOUT = 60.0
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 TO_PROTO = {
     "advisory": analyzer_pb2.ADVISORY,

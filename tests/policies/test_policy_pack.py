@@ -10,7 +10,7 @@ from typing import Any
 
 import pulumi_policy
 import pytest
-from policytest_helpers import UNKNOWN, Res, make_export, messages, run, secret
+from policytest_helpers import SECRET_SIG, UNKNOWN, Res, make_export, messages, run, secret
 
 from policies import registry, server
 from tools import policy_analyze
@@ -294,7 +294,7 @@ def test_cli_all_mode_analyses_every_export(tmp_path: Path, bad_export: Path) ->
 
 
 def test_cli_judges_an_encrypted_secret_as_the_cli_does_and_says_so(tmp_path: Path) -> None:
-    sealed = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "v1:abc"}
+    sealed = {**SECRET_SIG, "ciphertext": "v1:abc"}
     export = write(tmp_path, "sealed.json", make_export([Res("aws:iam/policy:Policy", "p", {"policy": sealed})]))
     result = cli(str(export), "--json")
     assert result.returncode == 1
@@ -316,7 +316,7 @@ def test_cli_judges_an_encrypted_secret_as_the_cli_does_and_says_so(tmp_path: Pa
     ids=["plaintext-not-json", "runtime-form", "both"],
 )
 def test_cli_refuses_a_secret_the_cli_could_not_read(tmp_path: Path, value: dict[str, str], error: str) -> None:
-    broken = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", **value}
+    broken = {**SECRET_SIG, **value}
     export = write(tmp_path, "bad.json", make_export([Res("aws:iam/policy:Policy", "p", {"policy": broken})]))
     result = cli(str(export))
     assert (result.returncode, result.stdout) == (2, "")

@@ -15,7 +15,7 @@ from typing import Any
 import grpc
 import pytest
 from cli_engine import Pack, PackError, Verdict
-from policytest_helpers import UNKNOWN, Res, make_export
+from policytest_helpers import SECRET_SIG, UNKNOWN, Res, make_export
 from test_policy_mutations import MUTATIONS, Mutation
 
 from policies.registry import BY_NAME, MANDATORY, PACK_NAME, PACK_VERSION, POLICIES, default_level
@@ -87,20 +87,18 @@ def test_each_mandatory_violation_is_judged_alike(
 
 # --- the divergences a CLI run found, each pinned --------------------------------------------------------------------
 
-SECRET = "4dabf18193072939515e22adb298388d"
-SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 TAGS = {"Project": "p", "Environment": "e", "Layer": "l", "ManagedBy": "m", "Owner": "o"}
 
 
 def test_a_secret_the_cli_cannot_decrypt_is_judged_as_the_string_it_sees(pack: Pack) -> None:
     admin = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
     encrypted = Res(
-        "aws:iam/rolePolicy:RolePolicy", "sealed", {"role": "r", "policy": {SECRET: SECRET_VALUE, "ciphertext": "v1:x"}}
+        "aws:iam/rolePolicy:RolePolicy", "sealed", {"role": "r", "policy": {**SECRET_SIG, "ciphertext": "v1:x"}}
     )
     readable = Res(
         "aws:iam/rolePolicy:RolePolicy",
         "open",
-        {"role": "r", "policy": {SECRET: SECRET_VALUE, "plaintext": json.dumps(json.dumps(admin))}},
+        {"role": "r", "policy": {**SECRET_SIG, "plaintext": json.dumps(json.dumps(admin))}},
     )
     verdicts = both(pack, make_export([encrypted, readable], default_tags=TAGS), {})
     assert [(v.urn.rsplit("::", 1)[1], v.level, v.message) for v in verdicts] == [
@@ -159,10 +157,13 @@ def test_a_stack_note_is_filed_under_the_root_stack(pack: Pack) -> None:
 def test_levels_and_properties_apply_alike(pack: Pack, config: dict[str, Any]) -> None:
     resources = [
         Res("aws:ec2/natGateway:NatGateway", "nat", {}),
+        # Pending deletion in the state: neither path judges it.
+        Res("aws:ec2/natGateway:NatGateway", "old-nat", {}, extra={"delete": True}),
         Res("aws:cloudwatch/logGroup:LogGroup", "logs", {"retentionInDays": 90}),
         Res("aws:iam/policy:Policy", "p", {"policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "*"}]})}),
     ]
-    assert both(pack, make_export(resources, default_tags=TAGS), config)
+    verdicts = both(pack, make_export(resources, default_tags=TAGS), config)
+    assert verdicts and not any(v.urn.endswith("::old-nat") for v in verdicts)
 
 
 def test_a_misspelt_property_fails_the_run_on_both_paths(pack: Pack) -> None:
