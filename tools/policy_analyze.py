@@ -69,7 +69,7 @@ class Violation:
     enforcement_level: str
     """``advisory`` or ``mandatory`` (``remediate`` is reported as mandatory, as the SDK does)."""
     urn: str
-    """The offending resource's URN; empty for a stack-wide note."""
+    """The offending resource's URN; the root stack's for a stack-wide note, as the CLI files it."""
     message: str
     """What is wrong with this resource."""
     file: str = ""
@@ -407,7 +407,7 @@ def render_text(violations: Sequence[Violation], settings: Mapping[str, PolicySe
     lines: list[str] = []
     for v in violations:
         where = f" [{v.file}]" if files > 1 else ""
-        lines.append(f"{v.enforcement_level.upper():<9} {v.policy}{where}\n  {v.urn or '(stack)'}\n  {v.message}")
+        lines.append(f"{v.enforcement_level.upper():<9} {v.policy}{where}\n  {v.urn}\n  {v.message}")
     mandatory = sum(v.enforcement_level == "mandatory" for v in violations)
     advisory = len(violations) - mandatory
     lines.append(f"\nPolicy pack {PACK_NAME}: {files} export(s)")

@@ -60,12 +60,23 @@ def test_server_serves_the_registry_with_the_yaml_version() -> None:
     assert registry.PACK_VERSION == registry.pack_version(ROOT / "policies") == "0.1.0"
 
 
+# PolicyPackProject's fields (sdk/go/common/workspace/project.go in pulumi/pulumi).
+POLICY_PROJECT_FIELDS = {"runtime", "version", "main", "description", "author", "website", "license"}
+
+
 def test_policy_yaml_runs_the_pack_from_its_own_venv() -> None:
+    import jsonschema
     import yaml
 
     project = yaml.safe_load((ROOT / "policies" / "PulumiPolicy.yaml").read_text())
+    assert set(project) <= POLICY_PROJECT_FIELDS
+    runtime_schema = json.loads((ROOT / "schemas" / "pulumi-project.json").read_text())["properties"]["runtime"]
+    jsonschema.validate(project["runtime"], runtime_schema)
+    # The Python language host's options (pulumi-language-python parseOptions): the venv, relative to the pack.
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
     assert project["description"] and project["version"] == registry.PACK_VERSION
+    # `pulumi policy publish` honours .gitignore: the venv stays out of the published pack.
+    assert "venv/" in (ROOT / "policies" / ".gitignore").read_text().splitlines()
 
 
 # --- config -------------------------------------------------------------------------------------------------------
