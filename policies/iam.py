@@ -15,8 +15,8 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from policies.base import Check, as_list, get, load_json, resource_policy, show
-from policies.iam_actions import CATALOG
+from .base import Check, as_list, get, load_json, resource_policy, show
+from .iam_actions import CATALOG
 
 # Where each type keeps a permissions document (a JSON string in pulumi-aws, an object in aws-native).
 POLICY_DOCUMENT_TYPES: dict[str, tuple[str, ...]] = {

@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from policies.base import Check, as_list, get, is_true, is_unknown, load_json, peek, resource_policy, show
+from .base import Check, as_list, get, is_true, is_unknown, load_json, peek, resource_policy, show
 
 NAT_GATEWAY_TYPES = frozenset({"aws:ec2/natGateway:NatGateway", "aws-native:ec2:NatGateway"})
 ROUTE_TYPES = frozenset({"aws:ec2/route:Route", "aws-native:ec2:Route"})

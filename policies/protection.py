@@ -8,7 +8,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, Severity, StackValidationArgs
 
-from policies.base import (
+from .base import (
     Check,
     StackRun,
     get,
@@ -22,7 +22,7 @@ from policies.base import (
     stack_policy,
     unknown_error,
 )
-from policies.data import BUCKET_TYPES, NATIVE_BUCKET
+from .data import BUCKET_TYPES, NATIVE_BUCKET
 
 VERSIONING_TYPES = frozenset(
     {"aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"}

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
+import yaml
 from pulumi_policy import EnforcementLevel, Policy
 
-from policies import compute, data, iam, network, protection, tagging
+from . import compute, data, iam, network, protection, tagging
 
 PACK_NAME = "student-helper"
+PACK_DIR = Path(__file__).resolve().parent
+
+
+def pack_version(pack_dir: Path = PACK_DIR) -> str:
+    """The version in PulumiPolicy.yaml: what the CLI shows and publishes, so the pack's own messages say it too."""
+    project = yaml.safe_load((pack_dir / "PulumiPolicy.yaml").read_text(encoding="utf-8"))
+    return str(project["version"])
+
+
+PACK_VERSION = pack_version()
 
 # Other tools and users depend on these exact names being mandatory by default.
 MANDATORY = ("no-nat-gateway", "imdsv2-required", "encryption-at-rest", "private-subnets-only", "iam-least-privilege")

@@ -2,45 +2,20 @@
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
-import re
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from policies.base import Check, LazyTypes, as_list, get, plain, resource_policy
+from .base import Check, NamedTypes, as_list, get, plain, resource_policy
+from .taggable import tag_styles
 
 DEFAULT_REQUIRED_TAGS = ("Project", "Environment", "Layer", "ManagedBy", "Owner")
 
-_RESOURCE_CLASS = re.compile(r'@pulumi\.type_token\("([^"]+)"\)\nclass \w+\(pulumi\.CustomResource\):')
-# A pulumi-aws resource is taggable when it has the computed tagsAll output; an aws-native one when it has tags.
-_TAG_MARKERS = {"pulumi_aws": "def tags_all(self)", "pulumi_aws_native": "def tags(self)"}
-
-
-@functools.cache
-def taggable_types() -> frozenset[str]:
-    """Type tokens of every taggable resource in the installed pulumi-aws and aws-native SDKs.
-
-    Read from the SDK sources (no import: importing pulumi_aws takes seconds), so the list always matches the pins.
-    """
-    found: set[str] = set()
-    for package, marker in _TAG_MARKERS.items():
-        spec = importlib.util.find_spec(package)
-        for root in (spec.submodule_search_locations or []) if spec else []:
-            for path in Path(root).rglob("*.py"):
-                source = path.read_text(encoding="utf-8")
-                if "pulumi.CustomResource" not in source:
-                    continue
-                matches = list(_RESOURCE_CLASS.finditer(source))
-                for i, match in enumerate(matches):
-                    end = matches[i + 1].start() if i + 1 < len(matches) else len(source)
-                    if marker in source[match.end() : end]:
-                        found.add(match.group(1))
-    return frozenset(found)
+# Read when the pack starts, so a missing or broken data file stops the pack before it serves anything, and the first
+# Analyze does not pay for it.
+TAGGABLE = tag_styles()
 
 
 def tag_map(value: Any) -> dict[str, str]:
@@ -94,7 +69,7 @@ REQUIRED_TAGS = resource_policy(
         Check(
             "missing-tags",
             "a taggable resource lacks a required tag, or its value is empty",
-            LazyTypes(taggable_types, "every taggable type of pulumi-aws (those with tagsAll) and aws-native"),
+            NamedTypes(TAGGABLE, "every taggable type of pulumi-aws (those with tagsAll) and aws-native"),
             ("tags", "provider defaultTags.tags"),
             _check_tags,
         ),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from collections.abc import Mapping
-from functools import cache
 
 import pulumi
+
+from policies.taggable import tag_style
 
 MANAGED_BY = "pulumi"
 BASE_TAG_KEYS = ("Project", "Environment", "Layer", "ManagedBy", "Owner")
@@ -24,33 +23,13 @@ def base_tags(project: str, environment: str, layer: str, owner: str) -> dict[st
     }
 
 
-@cache
 def tags_style(type_token: str) -> str | None:
     """How a resource type takes tags: ``"map"``, ``"list"`` (aws-native key/value list) or None if untaggable.
 
-    Derived from the installed provider SDK (the resource class's constructor), so a new resource type is
-    handled without a hand-kept list.
+    From the policy pack's data file of taggable types (generated from the pinned provider SDKs), so the transform
+    tags exactly the resources the ``required-tags`` policy checks.
     """
-    package, _, rest = type_token.partition(":")
-    module_path, _, class_name = rest.rpartition(":")
-    sdk = {"aws": "pulumi_aws", "aws-native": "pulumi_aws_native"}.get(package)
-    if sdk is None or not module_path:
-        return None
-    module_name = module_path.split("/")[0]
-    for candidate in (module_name, f"{module_name}_"):  # lambda -> lambda_
-        try:
-            module = importlib.import_module(f"{sdk}.{candidate}")
-        except ImportError:
-            continue
-        cls = getattr(module, class_name, None)
-        if cls is None:
-            continue
-        parameters = inspect.signature(cls._internal_init).parameters
-        if "tags" not in parameters:
-            return None
-        annotation = str(parameters["tags"].annotation)
-        return "list" if "Sequence" in annotation else "map"
-    return None
+    return tag_style(type_token)
 
 
 def merge_tags(existing: object, tags: Mapping[str, str], style: str) -> object:

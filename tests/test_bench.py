@@ -23,6 +23,8 @@ def _figures(**overrides: Any) -> dict[str, Any]:
         "check_cold": 8.0,
         "check_warm": 1.5,
         "test": 55.0,
+        "pack_launch": 0.3,
+        "first_analyze": 0.004,
         "first_run": {
             "setup": 40.0,
             "venv_bytes": {".venv": 400_000_000, ".venv-scan": 350_000_000},
@@ -47,6 +49,7 @@ def test_the_committed_texts_are_rendered_from_the_committed_figures() -> None:
         ({"check_cold": 10.5}, ["make check, 3 environments, cold (NO_CACHE=1)"]),
         ({"check_warm": 2.1}, ["make check, warm (inputs unchanged)"]),
         ({"test": 61.0}, ["make test, venvs in place"]),
+        ({"first_analyze": 0.2}, ["the policy pack's first Analyze, in a fresh pack process"]),
         (
             {"cold": {**_figures()["cold"], "layer": 0.6}},
             ["one layer run, as make check runs it, within 2x the floor"],
@@ -63,6 +66,7 @@ def test_skipped_measurements_are_left_out_not_invented() -> None:
     assert [text for text, *_ in bench.verdicts(figures)] == [
         "make check, 3 environments, cold (NO_CACHE=1)",
         "make check, warm (inputs unchanged)",
+        "the policy pack's first Analyze, in a fresh pack process",
         "one layer run, as make check runs it, within 2x the floor",
     ]
     paragraph = bench.render_first_run(figures)

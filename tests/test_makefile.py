@@ -83,8 +83,9 @@ class StandIn:
         env = isolated_environ(credentials)
         env.update(STANDIN_RECORD=str(record), STANDIN_DIR=str(self.answers), **environ)
         done = subprocess.run(
-            # Later assignments win: a test's own PULUMI=... overrides the stand-in.
-            ["make", "--no-print-directory", f"PULUMI={self.root / 'pulumi'}", "GATE=", *args],
+            # Later assignments win: a test's own PULUMI=... overrides the stand-in. The stand-in never starts the
+            # pack, so no pack venv (POLICY_VENV=; tests/policies/test_pack_folder.py builds one).
+            ["make", "--no-print-directory", f"PULUMI={self.root / 'pulumi'}", "GATE=", "POLICY_VENV=", *args],
             cwd=REPO_ROOT,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -77,12 +77,17 @@ def test_base_tags() -> None:
         ("aws:s3/vectorsIndex:VectorsIndex", "map"),
         ("aws:s3/bucketVersioning:BucketVersioning", None),
         ("aws:iam/rolePolicy:RolePolicy", None),
+        # Its tags are propagation rules ({key, value, propagateAtLaunch}), not the group's own: no tagsAll.
+        ("aws:autoscaling/group:Group", None),
+        # Its tags select the instances it groups.
+        ("aws:inspector/resourceGroup:ResourceGroup", None),
+        ("aws-native:gameliftstreams:StreamGroup", "map"),
         ("aws-native:s3vectors:Index", "list"),
         ("student-helper:network:Vpc", None),
         ("pulumi:pulumi:StackReference", None),
     ],
 )
-def test_taggability_comes_from_the_provider_sdk(token: str, style: str | None) -> None:
+def test_taggability_comes_from_the_pack_data_file(token: str, style: str | None) -> None:
     assert tags_style(token) == style
 
 

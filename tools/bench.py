@@ -8,6 +8,7 @@ Measures, on this machine:
   same program forked from a warm parent, as ``make check`` forks its layer runs;
 - **make check** N times cold (``NO_CACHE=1``: every layer, scanner and drawing afresh) and N times warm (inputs
   unchanged), with each run's phase timings from its ``summary.json``;
+- **the policy pack**: launched as the Pulumi CLI launches it, the time to its port and of its first Analyze;
 - **make test**, once, after the texts below have been rendered from the other figures (the suite checks them).
 
 Every figure is a median. The results go to ``docs/benchmarks.json``; ``docs/benchmarks.md`` and the first-run
@@ -88,6 +89,7 @@ TARGETS: tuple[tuple[str, float, str], ...] = (
     ("check_cold", 10.0, "make check, 3 environments, cold (NO_CACHE=1)"),
     ("check_warm", 2.0, "make check, warm (inputs unchanged)"),
     ("test", 60.0, "make test, venvs in place"),
+    ("first_analyze", 0.1, "the policy pack's first Analyze, in a fresh pack process"),
 )
 LAYER_TARGET_RATIO = 2.0
 PHASES = ("layers", "policies", "scans", "cost", "diagrams")
@@ -154,6 +156,55 @@ def check_run(build: Path, cold: bool) -> dict[str, float]:
     return {"wall": wall, **document["timings"], "layer": statistics.median(layer_runs) if layer_runs else 0.0}
 
 
+# --- the policy pack: the first Analyze of a fresh pack process ------------------------------------------------------
+
+
+def first_analyze(runs: int) -> tuple[float, float]:
+    """Median seconds, over ``runs`` fresh pack processes, from launch to the port and of the first Analyze call.
+
+    The pack is started as the Pulumi CLI's language host starts it (``python -u -m pulumi.policy <engine> <pack
+    dir>`` in the pack dir) and configured with every policy's default; the resource analysed is a taggable VPC, so
+    every policy, required-tags' data included, does its first real work inside the timed call.
+    """
+    import grpc
+    from google.protobuf import empty_pb2, json_format, struct_pb2
+    from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+    pack_dir = REPO_ROOT / "policies"
+    resource = struct_pb2.Struct()
+    resource.update({"cidrBlock": "10.0.0.0/16", "tags": {"Project": "p", "Owner": "o"}})
+    request = analyzer_pb2.AnalyzeRequest(
+        urn="urn:pulumi:dev::bench::aws:ec2/vpc:Vpc::vpc", type="aws:ec2/vpc:Vpc", name="vpc", properties=resource
+    )
+    launches, analyses = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        command = [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(pack_dir)]
+        process = subprocess.Popen([*PIN, *command], cwd=pack_dir, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            assert process.stdout is not None
+            port = int(process.stdout.readline())
+            launches.append(time.perf_counter() - started)
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+                configure = analyzer_pb2.ConfigureAnalyzerRequest()
+                for policy in stub.GetAnalyzerInfo(empty_pb2.Empty()).policies:
+                    defaults = struct_pb2.Struct()
+                    schema = json_format.MessageToDict(policy.configSchema.properties)
+                    defaults.update({k: v["default"] for k, v in schema.items() if "default" in v})
+                    configure.policyConfig[policy.name].CopyFrom(
+                        analyzer_pb2.PolicyConfig(enforcementLevel=policy.enforcementLevel, properties=defaults)
+                    )
+                stub.Configure(configure)
+                started = time.perf_counter()
+                stub.Analyze(request)
+                analyses.append(time.perf_counter() - started)
+        finally:
+            process.kill()
+            process.wait()
+    return statistics.median(launches), statistics.median(analyses)
+
+
 def measure(runs: int, skip: Sequence[str]) -> dict[str, Any]:
     """Every figure, as the JSON document ``render`` reads."""
     python = sys.executable
@@ -188,6 +239,8 @@ def measure(runs: int, skip: Sequence[str]) -> dict[str, Any]:
         for run in range(1, runs + 1):
             print(f"bench: make check, warm run {run}/{runs}", flush=True)
             warm.append(check_run(build, cold=False))
+    print("bench: the policy pack's first Analyze", flush=True)
+    figures["pack_launch"], figures["first_analyze"] = first_analyze(max(runs, 5))
     figures["cold"] = {key: statistics.median(s.get(key, 0.0) for s in cold) for key in (*PHASES, "layer", "wall")}
     figures["check_cold"] = figures["cold"]["wall"]
     figures["check_warm"] = statistics.median(s["wall"] for s in warm)
@@ -241,6 +294,10 @@ def render_report(figures: Mapping[str, Any]) -> str:
         *((f"make check, cold: {phase}", cold[phase]) for phase in PHASES),
         ("make check, cold: total (wall)", figures["check_cold"]),
         ("make check, warm: total (wall)", figures["check_warm"]),
+    ]
+    rows += [
+        ("policy pack: launch to port", figures["pack_launch"]),
+        ("policy pack: first Analyze", figures["first_analyze"]),
     ]
     if "test" in figures:
         rows.append(("make test (wall)", figures["test"]))

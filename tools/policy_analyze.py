@@ -3,10 +3,14 @@
     python -m tools.policy_analyze FILE [FILE ...] [--config CONFIG] [--json]
     python -m tools.policy_analyze --all build [--config CONFIG] [--json]
 
-Semantics copied from the CLI and the pulumi-policy SDK: resource policies see each resource's *inputs* and its
-provider's inputs, stack policies see *outputs*; values are wrapped in the SDK's unknown-checking proxy, and a policy
-that reads a value unknown during preview yields an advisory note instead of a verdict; ``remediate`` is reported as
-mandatory; a config maps a policy name (or ``all``) to a level or to ``{"enforcementLevel": ..., <properties>}``.
+Semantics copied from the CLI (pkg/cmd/pulumi/policy/policy_analyze.go, pkg/resource/deploy/analyze_snapshot.go)
+and the pulumi-policy SDK, and held to them by tests/policies/test_protocol.py, which runs the pack over gRPC as the
+CLI does: resource policies see each non-deleted resource's *inputs* and its provider's inputs, stack policies see
+*outputs*; properties take the protocol's path (a protobuf Struct, so every number is a float, then the SDK's own
+deserializer and unknown-checking proxy); a secret the CLI cannot decrypt offline is the string ``"[secret]"``; a policy
+that reads a value unknown during preview yields an advisory note instead of a verdict; a stack policy's finding
+without a resource of the stack is the root stack's; ``remediate`` is reported as mandatory; a config maps a policy
+name (or ``all``) to a level or to ``{"enforcementLevel": ..., <properties>}``.
 
 Exit status: 0 no mandatory violation, 1 at least one mandatory violation, 2 bad input (one line on stderr).
 """
@@ -18,12 +22,13 @@ import json
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
 import jsonschema
+from google.protobuf import json_format, struct_pb2
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -36,16 +41,20 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
+from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from policies.registry import BY_NAME, PACK_NAME, POLICIES, default_level
+from policies.registry import BY_NAME, PACK_NAME, PACK_VERSION, POLICIES, default_level
 from shared.contract import LAYER_ORDER
 
-PACK_VERSION = "0.1.0"  # PulumiPolicy.yaml's version, which the CLI shows in its notes
 EXIT_OK, EXIT_MANDATORY, EXIT_BAD_INPUT = 0, 1, 2
 LEVELS = {level.value: level for level in EnforcementLevel}
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
-SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+# What `pulumi policy analyze --file` hands policies for a secret it cannot decrypt (config.BlindingCrypter's
+# sentinel, whatever the secret's type), when the export's secrets provider needs a passphrase or a key it lacks.
+REDACTED_SECRET = "[secret]"
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 # Every pack message starts with "[check-id] "; a preview note carries it after the CLI's "during preview: ".
 CHECK_IN_MESSAGE = re.compile(r"(?:^|during preview: )\[(?P<check>[a-z][a-z0-9-]*)\] ")
 
@@ -63,7 +72,7 @@ class Violation:
     enforcement_level: str
     """``advisory`` or ``mandatory`` (``remediate`` is reported as mandatory, as the SDK does)."""
     urn: str
-    """The offending resource's URN; empty for a stack-wide note."""
+    """The offending resource's URN; the root stack's for a stack-wide note, as the CLI files it."""
     message: str
     """What is wrong with this resource."""
     file: str = ""
@@ -188,23 +197,50 @@ def load_config(path: Path | None) -> dict[str, PolicySettings]:
 # --- analysis ------------------------------------------------------------------------------------------------------
 
 
-def decode(value: Any) -> Any:
-    """Export property values as policies see them: secrets unwrapped, unknowns left as the CLI's sentinels."""
+def decode(value: Any, where: str = "export") -> Any:
+    """An export property value in the protocol's form, as the CLI sends it to the pack.
+
+    A plaintext secret carries its value (JSON, as the CLI requires); an encrypted one becomes ``"[secret]"``, as
+    ``pulumi policy analyze --file`` redacts a secret it cannot decrypt; unknowns stay the CLI's sentinels.
+    """
     if isinstance(value, list):
-        return [decode(v) for v in value]
+        return [decode(v, where) for v in value]
     if isinstance(value, dict):
-        if value.get(SECRET_SIG) == SECRET_VALUE_SIG:
-            if "plaintext" in value:
-                try:
-                    return decode(json.loads(value["plaintext"]))
-                except (TypeError, json.JSONDecodeError):
-                    return value["plaintext"]
-            if "value" in value:
-                return decode(value["value"])
-            # An encrypted secret cannot be read here: like a preview unknown, it is checked only where it is known.
-            return UNKNOWN_STRING_VALUE
-        return {k: decode(v) for k, v in value.items()}
+        if value.get(SIG_KEY) == SECRET_SIG:
+            plaintext, ciphertext = value.get("plaintext"), value.get("ciphertext")
+            if bool(plaintext) == bool(ciphertext):
+                raise InputError(f"{where}: malformed secret value: exactly one of ciphertext or plaintext is required")
+            if ciphertext:
+                return {SIG_KEY: SECRET_SIG, "value": REDACTED_SECRET}
+            try:
+                return {SIG_KEY: SECRET_SIG, "value": decode(json.loads(str(plaintext)), where)}
+            except (TypeError, json.JSONDecodeError):
+                raise InputError(f"{where}: a secret's plaintext is not JSON") from None
+        return {k: decode(v, where) for k, v in value.items()}
     return value
+
+
+def has_encrypted_secret(value: Any) -> bool:
+    """Whether an export value holds a secret only its secrets provider can read."""
+    if isinstance(value, list):
+        return any(has_encrypted_secret(v) for v in value)
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return bool(value.get("ciphertext"))
+        return any(has_encrypted_secret(v) for v in value.values())
+    return False
+
+
+def wire(properties: Mapping[str, Any] | None, where: str) -> dict[str, Any]:
+    """Properties after the trip the CLI gives them: a protobuf Struct (every number becomes a float) and back."""
+    struct = struct_pb2.Struct()
+    struct.update(decode(dict(properties or {}), where))
+    return json_format.MessageToDict(struct)
+
+
+def received(properties: Mapping[str, Any]) -> Any:
+    """What a policy holds: the SDK's deserializer (secrets unwrapped, assets as objects) behind its unknown proxy."""
+    return unknown_checking_proxy(deserialize_properties(dict(properties)))
 
 
 def _name(urn: str) -> str:
@@ -214,7 +250,7 @@ def _name(urn: str) -> str:
 def _options(resource: Mapping[str, Any]) -> PolicyResourceOptions:
     return PolicyResourceOptions(
         bool(resource.get("protect")),
-        [],
+        list(resource.get("ignoreChanges") or []),
         None,
         [],
         PolicyCustomTimeouts(0, 0, 0),
@@ -223,32 +259,56 @@ def _options(resource: Mapping[str, Any]) -> PolicyResourceOptions:
     )
 
 
-def _providers(resources: Sequence[Mapping[str, Any]]) -> dict[str, PolicyProviderResource]:
-    """Provider references (``urn::id``) to the provider each resource policy is given."""
-    out: dict[str, PolicyProviderResource] = {}
-    for r in resources:
-        if str(r["type"]).startswith("pulumi:providers:"):
-            provider = PolicyProviderResource(
-                r["type"], unknown_checking_proxy(decode(r.get("inputs") or {})), r["urn"], _name(r["urn"])
-            )
-            out[f"{r['urn']}::{r.get('id', '')}"] = provider
-            out.setdefault(r["urn"], provider)
-    return out
+@dataclass(frozen=True)
+class _State:
+    """One non-deleted resource of an export, its properties already in the protocol's form."""
+
+    resource: Mapping[str, Any]
+    """The export's resource state."""
+    inputs: dict[str, Any]
+    """Its inputs as the pack receives them (what resource policies judge)."""
+    outputs: dict[str, Any]
+    """Its outputs as the pack receives them (what stack policies judge)."""
+
+    @property
+    def urn(self) -> str:
+        """The resource's URN."""
+        return str(self.resource["urn"])
 
 
-def _provider_for(reference: Any, providers: Mapping[str, PolicyProviderResource]) -> PolicyProviderResource | None:
+def _states(resources: Sequence[Mapping[str, Any]], where: str) -> list[_State]:
+    return [
+        _State(r, wire(r.get("inputs"), f"{where}: {r['urn']}"), wire(r.get("outputs"), f"{where}: {r['urn']}"))
+        for r in resources
+    ]
+
+
+def _provider_states(states: Sequence[_State]) -> dict[str, _State]:
+    """Provider URN -> provider state (a resource names its provider as ``urn::id``)."""
+    return {s.urn: s for s in states if str(s.resource["type"]).startswith("pulumi:providers:")}
+
+
+def _provider_for(resource: Mapping[str, Any], providers: Mapping[str, _State]) -> PolicyProviderResource | None:
+    """The provider a policy is given: the provider resource's inputs, as the CLI sends them."""
+    reference = resource.get("provider")
     if not isinstance(reference, str) or not reference:
         return None
-    return providers.get(reference) or providers.get(reference.rsplit("::", 1)[0])
+    state = providers.get(reference.rsplit("::", 1)[0])
+    if state is None:
+        return None
+    return PolicyProviderResource(state.resource["type"], received(state.inputs), state.urn, _name(state.urn))
 
 
-def _stack_resources(resources: Sequence[Mapping[str, Any]]) -> list[PolicyResource]:
+def _stack_resources(states: Sequence[_State], providers: Mapping[str, _State]) -> list[PolicyResource]:
     by_urn: dict[str, PolicyResource] = {}
-    for r in resources:
-        props = unknown_checking_proxy(decode(r.get("outputs") or {}))
-        by_urn[r["urn"]] = PolicyResource(r["type"], props, r["urn"], _name(r["urn"]), _options(r), None, None, [], {})
-    for r in resources:
-        resource = by_urn[r["urn"]]
+    for s in states:
+        r = s.resource
+        provider = _provider_for(r, providers)
+        by_urn[s.urn] = PolicyResource(
+            r["type"], received(s.outputs), s.urn, _name(s.urn), _options(r), provider, None, [], {}
+        )
+    for s in states:
+        r, resource = s.resource, by_urn[s.urn]
         resource.parent = by_urn.get(r.get("parent") or "")
         resource.dependencies = [by_urn[d] for d in r.get("dependencies") or [] if d in by_urn]
         resource.property_dependencies = {
@@ -257,18 +317,39 @@ def _stack_resources(resources: Sequence[Mapping[str, Any]]) -> list[PolicyResou
     return list(by_urn.values())
 
 
+def root_stack_urn(resources: Sequence[Mapping[str, Any]]) -> str:
+    """Where the CLI files a stack policy's finding that names no resource of the stack (analyze_snapshot.go).
+
+    The root stack resource, else the default root stack URN of the first resource's stack and project.
+    """
+    for r in resources:
+        if r["type"] == ROOT_STACK_TYPE and not r.get("parent"):
+            return str(r["urn"])
+    for r in resources:
+        parts = str(r["urn"]).split("::")
+        if len(parts) >= 4 and parts[0].startswith("urn:pulumi:"):
+            stack, project = parts[0][len("urn:pulumi:") :], parts[1]
+            return f"urn:pulumi:{stack}::{project}::{ROOT_STACK_TYPE}::{project}-{stack}"
+    return ""
+
+
 def _unknown_note(policy: Policy, err: UnknownValueError, urn: str) -> Violation:
     # The CLI's own wording for a policy that could not run on a preview value, at advisory level.
     message = f"can't run policy '{policy.name}' from policy pack '{PACK_NAME}@v{PACK_VERSION}' during preview: "
     return Violation(policy.name, EnforcementLevel.ADVISORY.value, urn, message + err.message)
 
 
-def analyze(export: Mapping[str, Any], settings: Mapping[str, PolicySettings] | None = None) -> list[Violation]:
-    """Every diagnostic the pack produces for one export."""
+def analyze(
+    export: Mapping[str, Any], settings: Mapping[str, PolicySettings] | None = None, where: str = "export"
+) -> list[Violation]:
+    """Every diagnostic the pack produces for one export, as the CLI reports it."""
     settings = settings or parse_config({})
     resources = [r for r in export.get("deployment", {}).get("resources") or [] if not r.get("delete")]
-    providers = _providers(resources)
-    stack_resources = _stack_resources(resources)
+    states = _states(resources, where)
+    providers = _provider_states(states)
+    stack_resources = _stack_resources(states, providers)
+    stack_urns = {s.urn for s in states}
+    root = root_stack_urn(resources)
     found: list[Violation] = []
     for policy in POLICIES:
         setting = settings.get(policy.name, PolicySettings(default_level(policy)))
@@ -277,34 +358,43 @@ def analyze(export: Mapping[str, Any], settings: Mapping[str, PolicySettings] | 
         level = EnforcementLevel.MANDATORY if setting.level == EnforcementLevel.REMEDIATE else setting.level
         config = setting.properties or None
         if isinstance(policy, ResourceValidationPolicy):
-            for r in resources:
+            for s in states:
+                r = s.resource
                 args = ResourceValidationArgs(
                     r["type"],
-                    unknown_checking_proxy(decode(r.get("inputs") or {})),
-                    r["urn"],
-                    _name(r["urn"]),
+                    received(s.inputs),
+                    s.urn,
+                    _name(s.urn),
                     _options(r),
-                    _provider_for(r.get("provider"), providers),
+                    _provider_for(r, providers),
                     config,
                 )
-                found.extend(_run(policy, level, args, r["urn"]))
+                # The CLI files every diagnostic of a resource's Analyze under that resource.
+                found.extend(_run(policy, level, args, _always(s.urn)))
         elif isinstance(policy, StackValidationPolicy):
-            found.extend(_run(policy, level, StackValidationArgs(stack_resources, config), ""))
+            stack_args = StackValidationArgs(stack_resources, config)
+            found.extend(_run(policy, level, stack_args, lambda urn: urn if urn in stack_urns else root))
     return found
 
 
-def _run(policy: Policy, level: EnforcementLevel, args: Any, urn: str) -> list[Violation]:
+def _always(urn: str) -> Callable[[str], str]:
+    return lambda _named: urn
+
+
+def _run(policy: Policy, level: EnforcementLevel, args: Any, file_under: Callable[[str], str]) -> list[Violation]:
+    """One policy's diagnostics; ``file_under`` maps the URN a diagnostic names ("" if none) to the one shown."""
     out: list[Violation] = []
 
     def report(message: str, violation_urn: str | None = None) -> None:
-        out.append(Violation(policy.name, level.value, violation_urn or urn, message))
+        out.append(Violation(policy.name, level.value, file_under(violation_urn or ""), message))
 
     try:
         policy.validate(args, report)  # type: ignore[attr-defined]
     except UnknownValueError as err:
-        out.append(_unknown_note(policy, err, urn))
+        out.append(_unknown_note(policy, err, file_under("")))
     except Exception as err:
-        raise InputError(f"policy {policy.name} failed on {urn or 'the stack'}: {type(err).__name__}: {err}") from err
+        where = getattr(args, "urn", "") or "the stack"
+        raise InputError(f"policy {policy.name} failed on {where}: {type(err).__name__}: {err}") from err
     return out
 
 
@@ -327,7 +417,7 @@ def render_text(violations: Sequence[Violation], settings: Mapping[str, PolicySe
     lines: list[str] = []
     for v in violations:
         where = f" [{v.file}]" if files > 1 else ""
-        lines.append(f"{v.enforcement_level.upper():<9} {v.policy}{where}\n  {v.urn or '(stack)'}\n  {v.message}")
+        lines.append(f"{v.enforcement_level.upper():<9} {v.policy}{where}\n  {v.urn}\n  {v.message}")
     mandatory = sum(v.enforcement_level == "mandatory" for v in violations)
     advisory = len(violations) - mandatory
     lines.append(f"\nPolicy pack {PACK_NAME}: {files} export(s)")
@@ -374,14 +464,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_config(args.config)
         paths = _export_paths(args.files, args.all_dir)
         violations: list[Violation] = []
+        redacted: list[Path] = []
         for path in paths:
             export = load_export(path)
             violations.extend(
-                Violation(v.policy, v.enforcement_level, v.urn, v.message, str(path)) for v in analyze(export, settings)
+                Violation(v.policy, v.enforcement_level, v.urn, v.message, str(path))
+                for v in analyze(export, settings, f"export {path}")
             )
+            if has_encrypted_secret(export.get("deployment", {}).get("resources")):
+                redacted.append(path)
     except InputError as err:
         print(f"policy-analyze: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    for path in redacted:
+        # The CLI's own warning, for the same reason: judged with the secrets redacted.
+        print(
+            f"policy-analyze: warning: could not decrypt secrets in {path}; analyzing with secret values redacted "
+            f'("{REDACTED_SECRET}"), as `pulumi policy analyze --file` does',
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps([v.as_json(with_file=len(paths) > 1) for v in violations], indent=2))
     else:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from policies.base import LazyTypes, checks_of
+from policies.base import NamedTypes, checks_of
 from policies.registry import POLICIES, default_level
 
 DOC_PATH = Path(__file__).resolve().parents[1] / "docs" / "policies.md"
@@ -22,7 +22,7 @@ END = "<!-- END generated -->"
 
 
 def _types(types: Collection[str]) -> str:
-    if isinstance(types, LazyTypes):
+    if isinstance(types, NamedTypes):
         return f"{types.summary} ({len(types)} types)"
     groups = {
         "pulumi-aws": sorted(t for t in types if t.startswith("aws:")),

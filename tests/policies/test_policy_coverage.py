@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from policies.base import CHECK_ID, Check, LazyTypes, checks_of
+from policies.base import CHECK_ID, Check, NamedTypes, checks_of
 from policies.registry import POLICIES
 
 ALL_CHECKS = [(policy.name, check) for policy in POLICIES for check in checks_of(policy)]
 # Checks that list their types (required-tags computes its set from the SDKs, see the last test).
-LISTED = [(name, check) for name, check in ALL_CHECKS if not isinstance(check.types, LazyTypes)]
+LISTED = [(name, check) for name, check in ALL_CHECKS if not isinstance(check.types, NamedTypes)]
 # A property path as the engine names it: segments of letters, "[]" for a list item, "." between segments.
 ENGINE_PATH = re.compile(r"^[a-z][A-Za-z0-9]*(\[\])?(\.[a-z][A-Za-z0-9]*(\[\])?)*$")
 
@@ -73,7 +73,7 @@ def test_every_policy_says_what_it_does_not_check() -> None:
 
 
 def test_computed_type_sets_hold_real_types() -> None:
-    computed = [c for _, c in ALL_CHECKS if isinstance(c.types, LazyTypes)]
+    computed = [c for _, c in ALL_CHECKS if isinstance(c.types, NamedTypes)]
     assert [c.id for c in computed] == ["missing-tags"]
     types = computed[0].types
     assert {"aws:s3/bucket:Bucket", "aws-native:s3:Bucket"} <= set(types)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +10,9 @@ from typing import Any
 
 import pulumi_policy
 import pytest
-from policytest_helpers import UNKNOWN, Res, make_export, messages, run, secret
+from policytest_helpers import SECRET_SIG, UNKNOWN, Res, make_export, messages, run, secret
 
-from policies import registry
+from policies import registry, server
 from policies.base import checks_of
 from tools import policy_analyze
 from tools.policy_analyze import InputError, parse_config
@@ -113,29 +112,30 @@ def test_registry_rejects_duplicate_names() -> None:
         registry.build([*registry.POLICIES, registry.POLICIES[0]])
 
 
-def test_main_builds_the_pack_from_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    built: dict[str, Any] = {}
-
-    def fake_pack(**kwargs: Any) -> None:
-        # Validate exactly as the real constructor does, without starting its gRPC server.
-        servicer = pulumi_policy.policy._PolicyAnalyzerServicer(  # type: ignore[attr-defined]
-            kwargs["name"], "0.1.0", kwargs["policies"], kwargs["enforcement_level"]
-        )
-        built.update(kwargs, info=servicer.GetAnalyzerInfo(None, None))
-
-    monkeypatch.setattr(pulumi_policy, "PolicyPack", fake_pack)
-    runpy.run_module("policies.__main__", run_name="__main__")
-    assert built["name"] == registry.PACK_NAME
-    assert [p.name for p in built["policies"]] == list(SNAPSHOT)
-    assert [p.name for p in built["info"].policies] == list(SNAPSHOT)
+def test_server_serves_the_registry_with_the_yaml_version() -> None:
+    info = server.servicer().GetAnalyzerInfo(None, None)
+    assert (info.name, info.version) == (registry.PACK_NAME, "0.1.0")
+    assert [p.name for p in info.policies] == list(SNAPSHOT)
+    assert registry.PACK_VERSION == registry.pack_version(ROOT / "policies") == "0.1.0"
 
 
-def test_policy_yaml_uses_the_repo_venv() -> None:
+# PolicyPackProject's fields (sdk/go/common/workspace/project.go in pulumi/pulumi).
+POLICY_PROJECT_FIELDS = {"runtime", "version", "main", "description", "author", "website", "license"}
+
+
+def test_policy_yaml_runs_the_pack_from_its_own_venv() -> None:
+    import jsonschema
     import yaml
 
     project = yaml.safe_load((ROOT / "policies" / "PulumiPolicy.yaml").read_text())
-    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "../.venv"}}
-    assert project["description"]
+    assert set(project) <= POLICY_PROJECT_FIELDS
+    runtime_schema = json.loads((ROOT / "schemas" / "pulumi-project.json").read_text())["properties"]["runtime"]
+    jsonschema.validate(project["runtime"], runtime_schema)
+    # The Python language host's options (pulumi-language-python parseOptions): the venv, relative to the pack.
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    assert project["description"] and project["version"] == registry.PACK_VERSION
+    # `pulumi policy publish` honours .gitignore: the venv stays out of the published pack.
+    assert "venv/" in (ROOT / "policies" / ".gitignore").read_text().splitlines()
 
 
 # --- config -------------------------------------------------------------------------------------------------------
@@ -372,3 +372,37 @@ def test_cli_all_mode_analyses_every_export(tmp_path: Path, bad_export: Path) ->
         f"policy-analyze: --all {tmp_path / 'empty'}: no such directory",
     )
     assert policy_analyze.main([]) == 2
+
+
+def test_cli_judges_an_encrypted_secret_as_the_cli_does_and_says_so(tmp_path: Path) -> None:
+    sealed = {**SECRET_SIG, "ciphertext": "v1:abc"}
+    export = write(tmp_path, "sealed.json", make_export([Res("aws:iam/policy:Policy", "p", {"policy": sealed})]))
+    result = cli(str(export), "--json")
+    assert result.returncode == 1
+    verdicts = [(v["policy"], v["enforcementLevel"], v["message"]) for v in json.loads(result.stdout)]
+    assert (
+        "iam-least-privilege",
+        "mandatory",
+        '[invalid-document] policy is not a JSON policy document: "[secret]".',
+    ) in verdicts
+    assert result.stderr == (
+        f"policy-analyze: warning: could not decrypt secrets in {export}; analyzing with secret values redacted "
+        '("[secret]"), as `pulumi policy analyze --file` does\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ({"plaintext": "not json"}, "a secret's plaintext is not JSON"),
+        ({"value": "x"}, "malformed secret value: exactly one of ciphertext or plaintext is required"),
+        ({"plaintext": "1", "ciphertext": "v1:x"}, "malformed secret value"),
+    ],
+    ids=["plaintext-not-json", "runtime-form", "both"],
+)
+def test_cli_refuses_a_secret_the_cli_could_not_read(tmp_path: Path, value: dict[str, str], error: str) -> None:
+    broken = {**SECRET_SIG, **value}
+    export = write(tmp_path, "bad.json", make_export([Res("aws:iam/policy:Policy", "p", {"policy": broken})]))
+    result = cli(str(export))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"policy-analyze: export {export}: urn:pulumi:dev::") and error in result.stderr

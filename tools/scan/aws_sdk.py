@@ -1,4 +1,7 @@
-"""What the installed pulumi-aws SDK says about a resource type: its Terraform type and attribute names.
+"""What the installed provider SDKs say about a resource type: its Terraform type, attribute names and tag style.
+
+This module is the project's one reader of the provider SDKs' source. The scan uses it at run time (Terraform names);
+``python -m tools.gen_taggable`` uses it to write the pack's data file of taggable types, which everything else reads.
 
 pulumi-aws is bridged from terraform-provider-aws, so every Pulumi property is a renamed Terraform attribute. The
 Python SDK keeps enough of that to undo the renaming without importing the (very large) package: each resource class
@@ -21,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-_TOKEN_RE = re.compile(r'@pulumi\.type_token\("(aws:[^"]+)"\)\nclass (\w+)\(pulumi\.CustomResource\)')
+_TOKEN_RE = re.compile(r'@pulumi\.type_token\("([^"]+)"\)\nclass (\w+)\(pulumi\.CustomResource\)')
 _CLASS_RE = re.compile(r"^class (\w+)\b.*:$", re.MULTILINE)
 _GETTER_RE = re.compile(
     r'@pulumi\.getter(?:\(name="(?P<camel>\w+)"\))?\s*\n\s*def (?P<py>\w+)\(self\) -> (?P<ann>[^\n]+):\n'
@@ -156,28 +159,79 @@ def snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
+# The provider SDKs this module reads: the type-token package -> the Python package and its distribution.
+SDK_PACKAGES: dict[str, tuple[str, str]] = {
+    "aws": ("pulumi_aws", "pulumi-aws"),
+    "aws-native": ("pulumi_aws_native", "pulumi-aws-native"),
+}
+# What makes a resource taggable: pulumi-aws resources that take tags have the computed ``tagsAll`` output (the
+# resource's tags merged with the provider's default tags; ``aws:autoscaling/group`` has ``tags`` without it,
+# they are propagation rules); aws-native resources have ``tags``.
+TAG_MARKERS = {"aws": "tagsAll", "aws-native": "tags"}
+
+
 @functools.cache
-def sdk_root() -> Path:
-    """The installed ``pulumi_aws`` package directory (found without importing it: the import takes seconds)."""
-    spec = importlib.util.find_spec("pulumi_aws")
+def package_root(package: str = "pulumi_aws") -> Path:
+    """An installed SDK's package directory (found without importing it: the import takes seconds)."""
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("pulumi_aws is not installed in this environment")
+        raise RuntimeError(f"{package} is not installed in this environment")
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-@functools.cache
-def resource_files() -> dict[str, tuple[Path, str]]:
-    """Every pulumi-aws custom resource token → (its Python file, its class name)."""
+def sdk_root() -> Path:
+    """The installed ``pulumi_aws`` package directory."""
+    return package_root("pulumi_aws")
+
+
+def _resource_classes(provider: str) -> dict[str, tuple[Path, str]]:
+    """Every custom resource token of one provider's SDK → (its Python file, its class name)."""
+    package, _ = SDK_PACKAGES[provider]
     found: dict[str, tuple[Path, str]] = {}
-    for path in sorted(sdk_root().glob("*/*.py")):
+    for path in sorted(package_root(package).rglob("*.py")):
         if path.name.startswith("_") or path.name == "outputs.py":
             continue
         text = path.read_text(encoding="utf-8")
         if "@pulumi.type_token(" not in text:
             continue
         for match in _TOKEN_RE.finditer(text):
-            found[match.group(1)] = (path, match.group(2))
+            if match.group(1).startswith(f"{provider}:"):
+                found[match.group(1)] = (path, match.group(2))
     return found
+
+
+@functools.cache
+def resource_files() -> dict[str, tuple[Path, str]]:
+    """Every pulumi-aws custom resource token → (its Python file, its class name)."""
+    return _resource_classes("aws")
+
+
+def sdk_versions() -> dict[str, str]:
+    """The installed version of each provider SDK, by distribution name."""
+    from importlib.metadata import version
+
+    return {dist: version(dist) for _, dist in SDK_PACKAGES.values()}
+
+
+def tag_styles() -> dict[str, str]:
+    """Every taggable resource type of both SDKs → ``"map"`` (tags map) or ``"list"`` (a list of key/value tags).
+
+    Read from each resource class's getters: the marker in :data:`TAG_MARKERS` says the type is taggable, the ``tags``
+    getter's annotation says the shape (a Sequence is a list, anything else, a map or aws-native's free-form JSON, a
+    map).
+    """
+    styles: dict[str, str] = {}
+    for provider, marker in TAG_MARKERS.items():
+        by_file: dict[Path, list[tuple[str, str]]] = {}
+        for token, (path, class_name) in _resource_classes(provider).items():
+            by_file.setdefault(path, []).append((token, class_name))
+        for path, classes in by_file.items():
+            bodies = _class_bodies(path.read_text(encoding="utf-8"))
+            for token, class_name in classes:
+                getters = _props_of(bodies[class_name], class_name)
+                if marker in getters and "tags" in getters:
+                    styles[token] = "list" if getters["tags"].is_list else "map"
+    return dict(sorted(styles.items()))
 
 
 def tf_type_candidates(token: str) -> list[str]:
