@@ -61,8 +61,11 @@ check: $(VENV_STAMP) $(SCAN_STAMP) ## The main job: offline preview, policies, s
 bench: $(VENV_STAMP) $(SCAN_STAMP) ## Measure a first run, make check (cold, warm) and make test against their targets
 	$(PY) -m tools.bench $(if $(RUNS),--runs $(RUNS)) $(if $(SKIP),--skip $(SKIP))
 
-docs: preview ## Redraw the README's architecture drawing (docs/architecture-prod.svg and its .dot) from prod
+# Tests fail when any of these is stale; this target regenerates them all.
+docs: preview ## Regenerate the generated docs: the prod drawing, the configuration, outputs and policy tables
 	$(PY) -m tools.report.diagram --build $(BUILD) --env prod --docs docs
+	$(PY) -m tools.reference_docs
+	$(PY) -m tools.policy_docs
 
 clean: ## Remove build output (keeps the virtualenvs)
 	rm -rf $(BUILD) .pytest_cache .mypy_cache .ruff_cache

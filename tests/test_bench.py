@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tools import bench
+from tools.generated import SectionError, replace_section
 
 
 def _figures(**overrides: Any) -> dict[str, Any]:
@@ -39,7 +40,9 @@ def test_the_committed_texts_are_rendered_from_the_committed_figures() -> None:
     figures = json.loads(bench.RESULTS.read_text())
     assert bench.REPORT.read_text() == bench.render_report(figures), "run `python -m tools.bench render`"
     readme = bench.README.read_text()
-    assert bench.render_first_run(figures) in readme, "the README's first-run paragraph is not the JSON's"
+    assert f"{bench.FIRST_RUN_BEGIN}\n\n{bench.render_first_run(figures)}\n\n{bench.FIRST_RUN_END}" in readme, (
+        "the README's first-run paragraph is not the JSON's"
+    )
 
 
 @pytest.mark.parametrize(
@@ -83,12 +86,13 @@ def test_the_first_run_paragraph_states_time_and_disk() -> None:
 
 
 @pytest.mark.parametrize("blocks", [0, 2])
-def test_the_readme_must_hold_exactly_one_generated_paragraph(blocks: int) -> None:
+def test_a_document_must_hold_exactly_one_generated_section(blocks: int) -> None:
     text = "intro\n" + (bench.FIRST_RUN_BEGIN + "\nold\n" + bench.FIRST_RUN_END + "\n") * blocks
-    with pytest.raises(SystemExit, match="exactly one block"):
-        bench.replace_block(text, "new")
+    with pytest.raises(SectionError, match="exactly one section"):
+        replace_section(text, bench.FIRST_RUN_BEGIN, bench.FIRST_RUN_END, "new")
 
 
-def test_the_paragraph_is_replaced_in_place() -> None:
+def test_a_section_is_replaced_in_place_between_its_markers() -> None:
     text = f"intro\n{bench.FIRST_RUN_BEGIN}\nold\n{bench.FIRST_RUN_END}\noutro\n"
-    assert bench.replace_block(text, "NEW") == "intro\nNEW\noutro\n"
+    expected = f"intro\n{bench.FIRST_RUN_BEGIN}\n\nNEW\n\n{bench.FIRST_RUN_END}\noutro\n"
+    assert replace_section(text, bench.FIRST_RUN_BEGIN, bench.FIRST_RUN_END, "NEW") == expected

@@ -26,6 +26,7 @@ from shared.config import (
 from shared.constants import INTERFACE_ENDPOINT_SERVICES
 from shared.settings import ALL_SETTINGS
 from tests.conftest import REPO_ROOT
+from tools import reference_docs
 
 NS = "student-helper-network"
 
@@ -417,3 +418,8 @@ def test_every_setting_reaches_its_reader_and_every_matrix_key_is_a_setting() ->
     assert len(keys) == len(set(keys)), "a key is declared twice"
     for env in environments().values():
         assert set(env.defaults) <= set(keys), env.name
+
+
+def test_the_reference_tables_are_generated_from_the_code() -> None:
+    # docs/configuration.md and docs/outputs.md: `python -m tools.reference_docs` rewrites them from the code.
+    assert reference_docs.main(["--check"]) == 0, "stale: run `make docs`"

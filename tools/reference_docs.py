@@ -1,0 +1,137 @@
+"""Regenerate the reference tables of docs/configuration.md and docs/outputs.md from the code, as terraform-docs does.
+
+- docs/configuration.md: the environments and their classes (shared/environment_matrix.yaml), and every setting
+  (shared/config.py, shared/settings.py): what it means, what it accepts, and each environment's default;
+- docs/outputs.md: every output of every layer (shared/contract.py).
+
+    python -m tools.reference_docs           # rewrite the generated sections
+    python -m tools.reference_docs --check   # exit 1 when one is stale (a test runs this)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from shared.config import SHARED_SETTINGS, Setting, environments
+from shared.contract import EXPORTS, LAYER_ORDER, Layer
+from shared.settings import COMPUTE_SETTINGS, DATA_SETTINGS, EDGE_SETTINGS
+from tools.generated import begin_marker, end_marker, replace_section, write_or_check
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+GENERATOR = "python -m tools.reference_docs"
+LAYER_SETTINGS: dict[Layer, tuple[Setting, ...]] = {
+    Layer.DATA: DATA_SETTINGS,
+    Layer.COMPUTE: COMPUTE_SETTINGS,
+    Layer.EDGE: EDGE_SETTINGS,
+}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _value(setting: Setting, value: Any) -> str:
+    """A default as the table shows it."""
+    if value is None:
+        return "unset" if setting.kind.startswith("optional") else "required (stack file)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return f"all {len(value)}" if setting.choices and set(value) == set(setting.choices) else ", ".join(value)
+    if isinstance(value, dict):
+        return f"`{json.dumps(value, separators=(',', ':'))}`" if value else "{}"
+    return str(value)
+
+
+def _settings_table(settings: Iterable[Setting]) -> list[str]:
+    envs = list(environments().values())
+    lines = [
+        "| key | meaning | allowed | " + " | ".join(e.name for e in envs) + " |",
+        "|---|---|---|" + "---|" * len(envs),
+    ]
+    for setting in settings:
+        cells = [_value(setting, env.defaults.get(setting.key, setting.default)) for env in envs]
+        lines.append(
+            f"| `{setting.key}` | {_cell(setting.meaning)} | {_cell(setting.describe())} | "
+            + " | ".join(_cell(c) for c in cells)
+            + " |"
+        )
+    return lines
+
+
+def configuration() -> str:
+    """The generated part of docs/configuration.md."""
+    envs = environments()
+    classes = {env.environment_class.name: env.environment_class for env in envs.values()}
+    out = ["### Environments", "", "In promotion order.", "", "| environment | class |", "|---|---|"]
+    out += [
+        f"| `{name}` | [{env.environment_class.name}](#class-{env.environment_class.name}) |"
+        for name, env in envs.items()
+    ]
+    out += ["", "### Classes", ""]
+    for name, env_class in classes.items():
+        out += [f'<a id="class-{name}"></a>', "", f"**{name}**: {env_class.description}", ""]
+        if env_class.requires:
+            out += ["| setting | required | why |", "|---|---|---|"]
+            for requirement in env_class.requires.values():
+                rule = {"equals": "=", "minimum": "≥", "includes_all": "includes every one of"}[requirement.rule]
+                shown = "its choices" if requirement.rule == "includes_all" else json.dumps(requirement.value)
+                out.append(f"| `{requirement.key}` | {rule} {shown} | {_cell(requirement.why) or '-'} |")
+        else:
+            out.append("No requirements beyond each setting's own bounds.")
+        out.append("")
+    out += [
+        "### Settings every layer reads",
+        "",
+        "Under each layer's namespace (`student-helper-network:owner`, `student-helper-data:owner`, ...).",
+        "",
+    ]
+    out += _settings_table(SHARED_SETTINGS)
+    for layer, settings in LAYER_SETTINGS.items():
+        out += ["", f"### {layer.value} layer (`{layer.project}:<key>`)", ""]
+        out += _settings_table(settings)
+    out += ["", "### Upstream stacks", ""]
+    out += ["| layer | key | default |", "|---|---|---|"]
+    for layer in LAYER_ORDER[1:]:
+        for upstream in LAYER_ORDER[: LAYER_ORDER.index(layer)]:
+            default = f"`<stack_organization>/{upstream.project}/<environment>`"
+            out.append(f"| {layer.value} | `{layer.project}:{upstream.stack_config_key}` | {default} |")
+    return "\n".join(out)
+
+
+def outputs() -> str:
+    """The generated part of docs/outputs.md."""
+    out: list[str] = []
+    for layer in LAYER_ORDER:
+        out += [f"### {layer.value} (`{layer.project}`)", "", "| output | what it is |", "|---|---|"]
+        out += [f"| `{name}` | {_cell(text)} |" for name, text in EXPORTS[layer].items()]
+        out.append("")
+    return "\n".join(out)
+
+
+SECTIONS = {
+    DOCS / "configuration.md": ("settings", configuration, "shared/config.py, shared/settings.py, the matrix"),
+    DOCS / "outputs.md": ("outputs", outputs, "shared/contract.py"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Rewrite every generated section, or with ``--check`` exit 1 when one is stale."""
+    parser = argparse.ArgumentParser(prog=GENERATOR, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="fail (exit 1) if a section is stale")
+    args = parser.parse_args(argv)
+    status = 0
+    for path, (name, render, source) in SECTIONS.items():
+        begin, end = begin_marker(name, GENERATOR, source), end_marker(name)
+        updated = replace_section(path.read_text(encoding="utf-8"), begin, end, render())
+        status |= write_or_check(path, updated, args.check, GENERATOR)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
