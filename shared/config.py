@@ -565,7 +565,7 @@ def subnet_plan_problems(
 def pulumi_config_reader() -> ConfigReader:
     """A reader over the running program's config, exactly as the Pulumi CLI passed it."""
     import pulumi
-    from pulumi.runtime import config as runtime_config
 
-    raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    return ConfigReader(pulumi.get_stack(), pulumi.get_project(), raw, {})
+    from shared.sdk_internals import program_config
+
+    return ConfigReader(pulumi.get_stack(), pulumi.get_project(), program_config(), {})

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT, Export
+from tools.offline.runner import require_valid_export
+from tools.offline.stack_files import OfflineError
 from tools.schemas import deployment_errors, project_errors
 
 PROJECT_FILES = sorted(REPO_ROOT.glob("stacks/*/Pulumi.yaml"))
@@ -46,3 +49,11 @@ def test_schema_rejects_a_broken_export(exports: dict[tuple[str, str], Export]) 
     assert deployment_errors({"version": 3, "deployment": {"resources": []}}) == [
         "deployment: 'manifest' is a required property"
     ]
+
+
+def test_a_layer_run_refuses_to_write_an_export_the_schema_rejects(exports: dict[tuple[str, str], Export]) -> None:
+    document = copy.deepcopy(exports[("dev", "network")].document)
+    document["deployment"]["resources"][1]["custom"] = "yes"
+    with pytest.raises(OfflineError, match=r"^network \[dev\]: the export breaks Pulumi's deployment schema: "):
+        require_valid_export(document, "network", "dev")
+    require_valid_export(exports[("dev", "network")].document, "network", "dev")

@@ -26,15 +26,13 @@ from typing import Any, cast
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc
-from pulumi.runtime.settings import SETTINGS, get_root_resource
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
+from shared import sdk_internals
 from shared.clock import FIXED_TIME_VARIABLE
 from tools.offline.export import Registration, build_export
 from tools.offline.mocks import FIXED_TIME, MockContext, OfflineError, OfflineMocks
 from tools.offline.stack_files import cli_config, load_project
+from tools.schemas import deployment_errors
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACKS_DIR = REPO_ROOT / "stacks"
@@ -119,7 +117,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
     def _apply_transforms(self, request: Any) -> Any:
-        props = rpc.deserialize_properties(request.object)
+        props = sdk_internals.deserialize(request.object)
         args = pulumi.ResourceTransformArgs(
             custom=bool(request.custom),
             type_=request.type,
@@ -131,11 +129,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             outcome = transform(args)
             result = cast(
                 "pulumi.ResourceTransformResult | None",
-                _sync_await(outcome) if inspect.isawaitable(outcome) else outcome,
+                sdk_internals.sync_await(outcome) if inspect.isawaitable(outcome) else outcome,
             )
             if result is not None:
                 args = pulumi.ResourceTransformArgs(args.custom, args.type_, args.name, result.props, result.opts)
-        struct = _sync_await(rpc.serialize_properties(args.props, {}))
+        struct = sdk_internals.serialize(args.props)
         request.object.Clear()
         request.object.update(json_format.MessageToDict(struct))
         return request
@@ -200,6 +198,14 @@ def upstream_exports(out_dir: Path, env: str) -> dict[str, Path]:
     return {default_stack_name(layer, env): out_dir / env / f"{layer.value}.json" for layer in LAYER_ORDER}
 
 
+def require_valid_export(document: dict[str, Any], layer: str, env: str) -> None:
+    """Raise :class:`OfflineError` unless ``document`` is what Pulumi's deployment schema (schemas/) allows: an
+    export that would not load into `pulumi stack import` or `pulumi policy analyze --file` fails its layer run."""
+    problems = deployment_errors(document)
+    if problems:
+        raise OfflineError(f"{layer} [{env}]: the export breaks Pulumi's deployment schema: " + "; ".join(problems[:5]))
+
+
 def run_layer(
     layer: str, env: str, out_dir: Path, *, preview: bool = False, stacks_dir: Path = STACKS_DIR
 ) -> RunResult:
@@ -228,14 +234,12 @@ def run_layer(
     os.chdir(layer_dir)  # the CLI runs a program from its project directory
     sys.path.insert(0, str(layer_dir))
     try:
-        SETTINGS.rpc_manager.clear()
 
         def program_body() -> None:
             runpy.run_path(str(program), run_name="__main__")
 
-        _sync_await(run_pulumi_func(program_body))
-        stack = get_root_resource()
-        stack_outputs = _struct_to_json(_sync_await(rpc.serialize_properties(getattr(stack, "outputs", {}), {})))
+        sdk_internals.run_program(program_body)
+        stack_outputs = _struct_to_json(sdk_internals.serialize(getattr(sdk_internals.root_resource(), "outputs", {})))
     finally:
         os.chdir(previous_cwd)
         sys.path.remove(str(layer_dir))
@@ -249,6 +253,7 @@ def run_layer(
         stack_outputs=stack_outputs,
         secret_config_keys=secret_keys,
     )
+    require_valid_export(document, layer, env)
     export_path = out_dir / env / f"{layer}.json"
     export_path.parent.mkdir(parents=True, exist_ok=True)
     export_path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")

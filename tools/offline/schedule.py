@@ -146,7 +146,11 @@ def provider_modules(roots: Sequence[Path]) -> list[str]:
 
 
 def warm(stacks_dir: Path) -> None:
-    """Import what every child needs, once: the provider SDKs load submodules lazily, on first use."""
+    """Import what every child needs, once: the provider SDKs load submodules lazily, on first use; and build the
+    export schema's validator, which every child uses to check what it writes."""
+    from tools.schemas import deployment_validator
+
+    deployment_validator()
     for module in provider_modules([stacks_dir, REPO_ROOT / "shared"]):
         try:
             # The SDKs hand out lazy modules that load on first attribute access: touch one to load it now.
