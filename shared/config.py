@@ -33,6 +33,8 @@ _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.(nano|micro|small
 _RDS_CLASS = re.compile(r"^db\.[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.(micro|small|medium|large|[0-9]*xlarge)$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(?P<account>[0-9]{12}):role/[A-Za-z0-9+=,.@_/-]{1,512}")
 
 T = TypeVar("T")
 
@@ -379,11 +381,16 @@ class Requirement:
 
 @dataclass(frozen=True)
 class EnvironmentClass:
-    """What every environment of a class must guarantee: its requirements on the settings."""
+    """What every environment of a class must guarantee: its requirements on the settings, and how the deploy
+    tooling treats it."""
 
     name: str
     description: str
     requires: Mapping[str, Requirement]
+    destroy_checks_every_layer: bool = False
+    """Any protected resource in any layer stops a destroy of any layer (one layer down is an outage)."""
+    team_state: bool = False
+    """Its state belongs in a team backend: the embedded file backend says where the state lives."""
 
 
 @dataclass(frozen=True)
@@ -393,6 +400,10 @@ class Environment:
     name: str
     environment_class: EnvironmentClass
     defaults: Mapping[str, Any]
+    account_id: str | None = None
+    """The AWS account it lives in; the deploy targets refuse credentials for any other."""
+    ci_role_arn: str | None = None
+    """The role CI assumes to deploy it (else the GitHub environment's AWS_ROLE_ARN variable)."""
 
 
 PRODUCTION: Final[str] = "production"
@@ -414,6 +425,7 @@ def parse_matrix(document: Any) -> dict[str, Environment]:
     if not isinstance(document, dict) or set(document) != {"classes", "environments"}:
         raise ValueError(f"{MATRIX_PATH.name}: the top level must have exactly 'classes' and 'environments'")
     classes: dict[str, EnvironmentClass] = {}
+    class_keys = {"description", "requires", "destroy_checks_every_layer", "team_state"}
     for name, entry in (document["classes"] or {}).items():
         requires: dict[str, Requirement] = {}
         for key, rule in (entry.get("requires") or {}).items():
@@ -427,23 +439,39 @@ def parse_matrix(document: Any) -> dict[str, Environment]:
             if rules[0] == "includes_all":
                 value = tuple(known[key].choices)
             requires[key] = Requirement(key, rules[0], value, str(rule.get("why", "")))
-        if set(entry) - {"description", "requires"} or not entry.get("description"):
-            problems.append(f"classes.{name}: a description, and optionally requires")
-        classes[name] = EnvironmentClass(name, str(entry.get("description", "")), requires)
+        flags = {flag: entry.get(flag, False) for flag in ("destroy_checks_every_layer", "team_state")}
+        if (
+            set(entry) - class_keys
+            or not entry.get("description")
+            or not all(isinstance(v, bool) for v in flags.values())
+        ):
+            problems.append(f"classes.{name}: a description, and optionally requires, {', '.join(flags)} (true/false)")
+        classes[name] = EnvironmentClass(name, str(entry.get("description", "")), requires, **flags)
     if PRODUCTION not in classes:
         problems.append(f"classes: a '{PRODUCTION}' class (the protections prod-like environments get)")
     found: dict[str, Environment] = {}
+    environment_keys = {"class", "settings", "account_id", "ci_role_arn"}
     for name, entry in (document["environments"] or {}).items():
         if not re.fullmatch(r"[a-z][a-z0-9-]{0,15}", str(name)):
             problems.append(f"environments.{name}: a name of lower-case letters, digits and '-' (a stack name)")
-        if not isinstance(entry, dict) or entry.get("class") not in classes or set(entry) - {"class", "settings"}:
-            problems.append(f"environments.{name}: class (one of {', '.join(classes)}) and settings")
+        if not isinstance(entry, dict) or entry.get("class") not in classes or set(entry) - environment_keys:
+            problems.append(
+                f"environments.{name}: class (one of {', '.join(classes)}), settings, account_id, ci_role_arn"
+            )
             continue
         settings = dict(entry.get("settings") or {})
         for key in settings:
             if key not in known:
                 problems.append(f"environments.{name}.settings.{key}: not a setting (see docs/configuration.md)")
-        found[str(name)] = Environment(str(name), classes[entry["class"]], settings)
+        account = entry.get("account_id")
+        account = None if account is None else str(account)
+        if account is not None and not _ACCOUNT_ID.fullmatch(account):
+            problems.append(f"environments.{name}.account_id: 12 digits, quoted (got {entry.get('account_id')!r})")
+        role = entry.get("ci_role_arn")
+        role_account = _ROLE_ARN.fullmatch(str(role)) if role is not None else None
+        if role is not None and (role_account is None or (account and role_account.group("account") != account)):
+            problems.append(f"environments.{name}.ci_role_arn: an IAM role ARN in the environment's account_id")
+        found[str(name)] = Environment(str(name), classes[entry["class"]], settings, account, role)
     if problems:
         raise ValueError(f"{MATRIX_PATH.name}: " + "; ".join(problems))
     return found

@@ -364,11 +364,33 @@ def _matrix(**changes: Any) -> dict[str, Any]:
         ({"classes.development.description": ""}, "classes.development: a description"),
         ({"environments.Perf EU": {"class": "production"}}, "environments.Perf EU: a name of lower-case letters"),
         ({"promotion": ["dev"]}, "the top level must have exactly 'classes' and 'environments'"),
+        ({"environments.prod.account_id": 1234}, "environments.prod.account_id: 12 digits, quoted (got 1234)"),
+        (
+            {
+                "environments.prod.account_id": "111122223333",
+                "environments.prod.ci_role_arn": "arn:aws:iam::999988887777:role/d",
+            },
+            "environments.prod.ci_role_arn: an IAM role ARN in the environment's account_id",
+        ),
+        ({"environments.prod.ci_role_arn": "deployer"}, "environments.prod.ci_role_arn: an IAM role ARN"),
+        ({"classes.production.team_state": "yes"}, "classes.production: a description, and optionally requires"),
     ],
 )
 def test_a_bad_matrix_fails_naming_the_entry(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         parse_matrix(_matrix(**changes))
+
+
+def test_an_environment_may_name_its_account_and_ci_role() -> None:
+    document = _matrix(
+        **{
+            "environments.prod.account_id": "111122223333",
+            "environments.prod.ci_role_arn": "arn:aws:iam::111122223333:role/deploy-prod",
+        }
+    )
+    prod = parse_matrix(document)["prod"]
+    assert (prod.account_id, prod.ci_role_arn) == ("111122223333", "arn:aws:iam::111122223333:role/deploy-prod")
+    assert parse_matrix(_matrix())["dev"].account_id is None
 
 
 def test_environments_are_in_promotion_order_with_their_class() -> None:

@@ -13,11 +13,13 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 from botocore.stub import Stubber
 
+from shared import config
 from tests import fakes
 from tests.conftest import REPO_ROOT, Export
-from tools.deploy import account, doctor
+from tools.deploy import account, cli, doctor
 from tools.deploy.backend import Backend, PulumiCli
 from tools.deploy.checks import Check
 
@@ -511,3 +513,76 @@ def test_a_fresh_account_is_told_to_enable_the_chat_model(
     failed = [c for c in checks if c.status != "ok"]
     assert [c.name for c in failed] == ["chat model"]
     assert "an administrator enables it once (README, 'Bedrock model access')" in failed[0].detail
+
+
+# --- the environment's account ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def perf_in_its_own_account(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A matrix with a perf environment that names its account (and borrows staging's stack files' region)."""
+    document = yaml.safe_load(config.MATRIX_PATH.read_text())
+    document["environments"]["perf"] = {**document["environments"]["staging"], "account_id": "444455556666"}
+    monkeypatch.setattr(config, "environments", lambda: config.parse_matrix(document))
+    monkeypatch.setattr("tools.deploy.cli.environments", lambda: config.parse_matrix(document))
+    monkeypatch.setattr("tools.deploy.doctor.environments", lambda: config.parse_matrix(document))
+    monkeypatch.setattr(
+        doctor, "stack_regions", lambda env: dict.fromkeys(("network", "data", "compute", "edge"), REGION)
+    )
+    monkeypatch.setattr(doctor, "cli_missing", lambda executable: None)
+    monkeypatch.setattr(account, "credentials_problem", lambda: None)
+    return "444455556666"
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "problem"),
+    [
+        (None, ACCOUNT, None),
+        (ACCOUNT, ACCOUNT, None),
+        (
+            "444455556666",
+            ACCOUNT,
+            f"the credentials are for account {ACCOUNT}, but perf lives in account 444455556666 "
+            "(shared/environment_matrix.yaml account_id): switch AWS_PROFILE or log in to that account",
+        ),
+    ],
+)
+def test_an_environment_deploys_only_from_its_own_account(
+    expected: str | None, actual: str, problem: str | None
+) -> None:
+    assert account.account_mismatch(expected, actual, "perf") == problem
+
+
+def test_the_deploy_targets_refuse_credentials_for_another_account(aws: Aws, perf_in_its_own_account: str) -> None:
+    aws.stub("sts").add_response(
+        "get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/u", "UserId": "AIDAEXAMPLE"}
+    )
+    with pytest.raises(cli.UsageError) as refused:
+        cli.check_prerequisites("pulumi", "perf", aws=True, clients=lambda region: aws)
+    assert str(refused.value).startswith(
+        f"the credentials are for account {ACCOUNT}, but perf lives in account 444455556666"
+    )
+    aws.stub("sts").add_response(
+        "get_caller_identity",
+        {"Account": perf_in_its_own_account, "Arn": "arn:aws:iam::444455556666:user/u", "UserId": "AIDAEXAMPLE"},
+    )
+    cli.check_prerequisites("pulumi", "perf", aws=True, clients=lambda region: aws)
+
+
+def test_an_account_sts_cannot_name_is_a_clear_refusal(aws: Aws, perf_in_its_own_account: str) -> None:
+    aws.stub("sts").add_client_error(
+        "get_caller_identity", service_error_code="ExpiredToken", service_message="expired"
+    )
+    with pytest.raises(
+        cli.UsageError, match=r"cannot tell which account the credentials are for \(ExpiredToken: expired\)"
+    ):
+        cli.check_prerequisites("pulumi", "perf", aws=True, clients=lambda region: aws)
+
+
+def test_doctor_fails_credentials_for_another_account(aws: Aws, perf_in_its_own_account: str) -> None:
+    aws.stub("sts").add_response(
+        "get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/u", "UserId": "AIDAEXAMPLE"}
+    )
+    check, account_id = account.check_credentials(aws, REGION, "perf", perf_in_its_own_account)
+    assert (check.status, account_id) == ("FAIL", None)
+    assert check.detail.startswith(f"the credentials are for account {ACCOUNT}, but perf lives in account 444455556666")

@@ -68,14 +68,31 @@ def configuration() -> str:
     """The generated part of docs/configuration.md."""
     envs = environments()
     classes = {env.environment_class.name: env.environment_class for env in envs.values()}
-    out = ["### Environments", "", "In promotion order.", "", "| environment | class |", "|---|---|"]
-    out += [
-        f"| `{name}` | [{env.environment_class.name}](#class-{env.environment_class.name}) |"
-        for name, env in envs.items()
-    ]
+    out = ["### Environments", "", "In promotion order.", ""]
+    out += ["| environment | class | account | CI role |", "|---|---|---|---|"]
+    for name, env in envs.items():
+        cls = env.environment_class.name
+        role = f"`{env.ci_role_arn}`" if env.ci_role_arn else "the GitHub environment's `AWS_ROLE_ARN`"
+        out.append(f"| `{name}` | [{cls}](#class-{cls}) | {env.account_id or 'any (not pinned)'} | {role} |")
     out += ["", "### Classes", ""]
     for name, env_class in classes.items():
         out += [f'<a id="class-{name}"></a>', "", f"**{name}**: {env_class.description}", ""]
+        treated = [
+            text
+            for flag, text in (
+                (
+                    env_class.destroy_checks_every_layer,
+                    "a protected resource in any layer stops a destroy of any layer",
+                ),
+                (
+                    env_class.team_state,
+                    "on the embedded file backend, the deploy targets say its state lives on one machine",
+                ),
+            )
+            if flag
+        ]
+        if treated:
+            out += ["Deploy tooling: " + "; ".join(treated) + ".", ""]
         if env_class.requires:
             out += ["| setting | required | why |", "|---|---|---|"]
             for requirement in env_class.requires.values():

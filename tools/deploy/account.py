@@ -82,15 +82,35 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def check_credentials(clients: Clients, region: str) -> tuple[Check, str | None]:
-    """Credentials resolve to an account (``sts:GetCallerIdentity``, which needs no permission)."""
+def check_credentials(
+    clients: Clients, region: str, env: str = "", expected: str | None = None
+) -> tuple[Check, str | None]:
+    """Credentials resolve to an account (``sts:GetCallerIdentity``), the one the environment names, if it does."""
     try:
-        account = str(clients("sts").get_caller_identity()["Account"])
+        account = current_account(clients)
     except NoCredentialsError:
         return Check("AWS credentials", "FAIL", f"no credentials resolve in {region}: {CREDENTIALS_FIX}"), None
     except (ClientError, BotoCoreError) as error:
         return Check("AWS credentials", "FAIL", f"{error_text(error)}: {CREDENTIALS_FIX}"), None
+    mismatch = account_mismatch(expected, account, env)
+    if mismatch:
+        return Check("AWS credentials", "FAIL", mismatch), None
     return Check("AWS credentials", "ok", f"account {account}, region {region}"), account
+
+
+def account_mismatch(expected: str | None, actual: str, env: str) -> str | None:
+    """Why credentials for ``actual`` must not deploy ``env``, whose matrix entry names ``expected``; None if fine."""
+    if expected is None or expected == actual:
+        return None
+    return (
+        f"the credentials are for account {actual}, but {env} lives in account {expected} "
+        "(shared/environment_matrix.yaml account_id): switch AWS_PROFILE or log in to that account"
+    )
+
+
+def current_account(clients: Clients) -> str:
+    """The account the credentials belong to (``sts:GetCallerIdentity``, which needs no permission)."""
+    return str(clients("sts").get_caller_identity()["Account"])
 
 
 def check_images_pushed(clients: Clients, images: Sequence[tuple[str, str]]) -> Check:

@@ -19,10 +19,12 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.config import environments
 from shared.contract import LAYER_ORDER, Layer
@@ -47,9 +49,19 @@ def say(target: str, message: str, err: bool = False) -> None:
     print(f"{target}: {message}", file=sys.stderr if err else sys.stdout, flush=True)
 
 
-def check_prerequisites(executable: str, env: str, *, aws: bool) -> None:
-    """The CLI is installed and, when the target reaches AWS, credentials resolve; one line otherwise (as doctor)."""
+def check_prerequisites(
+    executable: str, env: str, *, aws: bool, clients: Callable[[str], account.Clients] = account.boto3_clients
+) -> None:
+    """The CLI is installed and, when the target reaches AWS, credentials resolve, for the environment's account
+    when the matrix names one; one line otherwise (as doctor)."""
     problem = doctor.cli_missing(executable) or (account.credentials_problem() if aws else None)
+    expected = environments()[env].account_id
+    if not problem and aws and expected is not None:
+        region = doctor.stack_regions(env)[Layer.NETWORK.value]
+        try:
+            problem = account.account_mismatch(expected, account.current_account(clients(region)), env)
+        except (ClientError, BotoCoreError) as error:
+            problem = f"cannot tell which account the credentials are for ({account.error_text(error)})"
     if problem:
         raise UsageError(f"{problem}; make doctor ENV={env} checks all a deploy needs")
 
@@ -124,7 +136,7 @@ class Runner:
                 "PULUMI_BACKEND_URL is unset in CI: the embedded file backend would lose this run's state with the "
                 "runner; set it to s3://<bucket>/<prefix> or https://api.pulumi.com"
             )
-        if self.cli.backend.embedded and self.env != "dev":
+        if self.cli.backend.embedded and environments()[self.env].environment_class.team_state:
             say(
                 self.target,
                 f"note: {self.env} state is kept only on this machine ({self.cli.backend.url}); "
@@ -257,9 +269,10 @@ def destroy(runner: Runner, layers: list[Layer], answer: str | None) -> int:
         return 1
     blocked: list[tuple[Layer, guard.Protection]] = []
     kept: list[str] = []
-    # In prod, any protection anywhere stops every destroy: taking down even one layer is an outage, and it is
-    # the first step of a teardown that the protected layers would stop half way.
-    judged = [layer for layer in LAYER_ORDER if runner.stack_exists(layer)] if env == "prod" else existing
+    # In a production-class environment, any protection anywhere stops every destroy: taking down even one layer is
+    # an outage, and it is the first step of a teardown that the protected layers would stop half way.
+    every_layer = environments()[env].environment_class.destroy_checks_every_layer
+    judged = [layer for layer in LAYER_ORDER if runner.stack_exists(layer)] if every_layer else existing
     for layer in judged:
         done = runner.cli.run(["stack", "export", *runner.stack_args(layer)], capture=True)
         if done.returncode != 0:

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import yaml
 
-from shared.config import ConfigReader, EnvironmentConfig, read_environment
+from shared.config import ConfigReader, EnvironmentConfig, environments, read_environment
 from shared.constants import PROCESSOR_FUNCTION, PROJECT
 from shared.contract import Layer
 from shared.naming import ResourceNamer
@@ -244,7 +244,7 @@ def diagnose(
     if region is None:
         return [*checks, Check("AWS account", "skip", "the account checks need one region")]
     aws = clients(region)
-    credentials_check, account_id = account.check_credentials(aws, region)
+    credentials_check, account_id = account.check_credentials(aws, region, env, environments()[env].account_id)
     checks += [credentials_check, check_backend(cli, environ, env)]
     tag_check, tags = check_image_tags(env, stacks_dir)
     checks.append(tag_check)
