@@ -12,7 +12,8 @@ PY := $(VENV)/bin/python
 # The stamp is rebuilt whenever the pinned dependencies change, so `make setup` is idempotent and cheap.
 VENV_STAMP := $(VENV)/.installed
 BUILD := build
-ENVS := dev staging prod
+# Every environment of shared/environment_matrix.yaml unless ENVS names some (make check ENVS=dev).
+ENVS ?=
 LAYERS := network data compute edge
 
 # Fragments (policy pack, scans, deploys): included before the rules below so their variables (SCAN_STAMP) exist
@@ -50,12 +51,12 @@ lint: $(VENV_STAMP) ## ruff and mypy
 	@for program in stacks/*/__main__.py; do $(PY) -m mypy --no-error-summary "$$program" || exit $$?; done
 
 preview: $(VENV_STAMP) ## Offline preview of every layer of every environment: build/<env>/<layer>.json
-	$(PY) -m tools.offline --out $(BUILD) --envs "$(ENVS)" --layers "$(LAYERS)"
+	$(PY) -m tools.offline --out $(BUILD) $(if $(ENVS),--envs "$(ENVS)") --layers "$(LAYERS)"
 
 # The main job: every layer of every environment offline, then side by side the policy pack, the scans, the cost
 # estimate and the diagram; build/<env>/report.md, build/summary.json and a terminal summary. NO_CACHE=1 reruns all.
 check: $(VENV_STAMP) $(SCAN_STAMP) ## The main job: offline preview, policies, scans, cost and diagram, reported
-	$(PY) -m tools.check --out $(BUILD) --policy-config "$(POLICY_CONFIG)" $(if $(NO_CACHE),--no-cache)
+	$(PY) -m tools.check --out $(BUILD) --policy-config "$(POLICY_CONFIG)" $(if $(ENVS),--envs "$(ENVS)") $(if $(NO_CACHE),--no-cache)
 
 # Writes docs/benchmarks.json, and from it docs/benchmarks.md and the README's first-run paragraph (commit them).
 bench: $(VENV_STAMP) $(SCAN_STAMP) ## Measure a first run, make check (cold, warm) and make test against their targets

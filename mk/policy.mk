@@ -5,7 +5,6 @@
 # The project's own pack config: the same file `pulumi preview --policy-pack-config` takes (exemptions with reasons).
 # The deploy targets pass it too; POLICY_CONFIG=<file> uses another, POLICY_CONFIG= none.
 POLICY_CONFIG ?= policies/config.json
-POLICY_EXPORTS = $(foreach env,$(ENVS),$(foreach layer,$(LAYERS),$(BUILD)/$(env)/$(layer).json))
 
 # The pack's own virtualenv, which PulumiPolicy.yaml names (`virtualenv: venv`): the CLI runs the pack with
 # policies/venv/bin/python, so `pulumi preview/up --policy-pack policies` needs it. Built from the pack's
@@ -20,7 +19,7 @@ policy-analyze: ## Judge one stack export: FILE=<export.json> [CONFIG=<pack conf
 	@$(PY) -m tools.policy_analyze "$(FILE)" $(if $(CONFIG),--config "$(CONFIG)") $(if $(JSON),--json)
 
 policy-check: preview ## Policy pack over every layer export of every environment (fails on a mandatory violation)
-	@$(PY) -m tools.policy_analyze $(POLICY_EXPORTS) --config $(POLICY_CONFIG)
+	@$(PY) -m tools.policy_analyze --all $(BUILD) --config $(POLICY_CONFIG)
 
 
 $(POLICY_VENV)/.installed: policies/requirements.txt $(VENV_STAMP)

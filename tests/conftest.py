@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
+from shared.config import environments
 from shared.contract import LAYER_ORDER
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-ENVS = ("dev", "staging", "prod")
+ENVS = tuple(environments())
 LAYERS = tuple(layer.value for layer in LAYER_ORDER if (REPO_ROOT / "stacks" / layer.value / "Pulumi.yaml").exists())
 
 

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from shared.config import environments
 from shared.contract import LAYER_ORDER
 from tools.offline.runner import STACKS_DIR
 from tools.offline.schedule import Outcome, describe, run_all
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the requested layers for the requested environments; exit 1 if any run failed."""
     parser = argparse.ArgumentParser(description="Offline preview of the Student Helper stacks")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "build")
-    parser.add_argument("--envs", default="dev staging prod", help="space-separated stack names")
+    parser.add_argument("--envs", default=" ".join(environments()), help="default: every environment of the matrix")
     parser.add_argument("--layers", default=" ".join(layer.value for layer in LAYER_ORDER))
     parser.add_argument("--preview", action="store_true", help="leave computed values unknown, as a preview does")
     parser.add_argument("--no-cache", action="store_true", help="run every layer even if its inputs are unchanged")
