@@ -22,6 +22,7 @@ import yaml
 from shared.constants import (
     INTERFACE_ENDPOINT_SERVICES,
     LOG_RETENTION_DAYS_ALLOWED,
+    PROJECT,
     RESERVED_PUBLIC_CIDR,
     SUBNET_CIDRS,
     VPC_CIDR,
@@ -69,6 +70,10 @@ class ConfigReader:
         """Take defaults from ``environment`` (the stack config still wins) and judge values by its class."""
         self._environment = environment
         self._defaults = {**environment.defaults, **self._defaults}
+
+    def use_defaults(self, defaults: Mapping[str, Any]) -> None:
+        """Defaults below the environment's and the stack config's."""
+        self._defaults = {**defaults, **self._defaults}
 
     def require(self, setting: Setting, value: Any) -> None:
         """Record a problem when ``value`` breaks what the environment's class requires of ``setting``."""
@@ -422,8 +427,8 @@ def parse_matrix(document: Any) -> dict[str, Environment]:
 
     known = {s.key: s for s in ALL_SETTINGS}
     problems: list[str] = []
-    if not isinstance(document, dict) or set(document) != {"classes", "environments"}:
-        raise ValueError(f"{MATRIX_PATH.name}: the top level must have exactly 'classes' and 'environments'")
+    if not isinstance(document, dict) or set(document) != {"owners", "classes", "environments"}:
+        raise ValueError(f"{MATRIX_PATH.name}: the top level must have exactly 'owners', 'classes' and 'environments'")
     classes: dict[str, EnvironmentClass] = {}
     class_keys = {"description", "requires", "destroy_checks_every_layer", "team_state"}
     for name, entry in (document["classes"] or {}).items():
@@ -477,6 +482,52 @@ def parse_matrix(document: Any) -> dict[str, Environment]:
     return found
 
 
+@dataclass(frozen=True)
+class Owners:
+    """Who owns what: each layer's team (its resources' Owner tag and the reviewers of its code) and the team that
+    owns everything else; teams are GitHub team slugs of ``github_organization``."""
+
+    github_organization: str
+    default: str
+    layers: Mapping[str, str]
+
+    def handle(self, team: str) -> str:
+        """The team as CODEOWNERS names it: ``@<org>/<team>``."""
+        return f"@{self.github_organization}/{team}"
+
+
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,38}")
+
+
+@cache
+def owners() -> Owners:
+    """The ``owners`` entry of ``environment_matrix.yaml``, validated."""
+    return parse_owners(yaml.safe_load(MATRIX_PATH.read_text()).get("owners"))
+
+
+def parse_owners(entry: Any) -> Owners:
+    """The owners of a parsed matrix; raises ValueError naming the problem."""
+    from shared.contract import LAYER_ORDER
+
+    layers = [layer.value for layer in LAYER_ORDER]
+    if (
+        not isinstance(entry, dict)
+        or set(entry) != {"github_organization", "default", "layers"}
+        or not isinstance(entry["layers"], dict)
+        or set(entry["layers"]) != set(layers)
+        or not all(
+            _SLUG.fullmatch(str(t)) for t in [entry["github_organization"], entry["default"], *entry["layers"].values()]
+        )
+    ):
+        raise ValueError(
+            f"{MATRIX_PATH.name}: owners must have github_organization, default and layers ({', '.join(layers)}), "
+            "each a GitHub organization or team slug (lower-case letters, digits and '-')"
+        )
+    return Owners(
+        str(entry["github_organization"]), str(entry["default"]), {k: str(v) for k, v in entry["layers"].items()}
+    )
+
+
 def environment_matrix() -> dict[str, dict[str, Any]]:
     """The per-environment default settings, keyed by environment."""
     return {name: dict(env.defaults) for name, env in environments().items()}
@@ -484,8 +535,8 @@ def environment_matrix() -> dict[str, dict[str, Any]]:
 
 _CIDR = "an IPv4 CIDR such as 10.0.0.0/16"
 SHARED_SETTINGS: Final[tuple[Setting, ...]] = (
-    Setting("owner", "The Owner tag: the team accountable for the stack (required).", "string",
-            allowed="the owning team's name, non-empty"),
+    Setting("owner", "The Owner tag: the team accountable for the stack (default: the layer's team in `owners`).",
+            "string", allowed="the owning team's name, non-empty"),
     Setting("domain", "Base domain; CloudFront serves it (and CORS allows it) when certificate_arn is set.", "string",
             pattern=_DOMAIN, allowed="a lower-case DNS name such as dev.example.com"),
     Setting("ec2_instance_type", "The backend instance type.", "string", pattern=_INSTANCE_TYPE,
@@ -528,6 +579,9 @@ def read_environment(reader: ConfigReader) -> EnvironmentConfig:
     if environment is not None:
         reader.use_environment(environment)
     region = reader.string("aws:region", pattern=_REGION, allowed="an AWS region such as ap-southeast-2")
+    layer = reader.namespace.removeprefix(f"{PROJECT}-")
+    if layer in owners().layers:  # the Owner tag is the layer's team unless its stack file says otherwise
+        reader.use_defaults({"owner": owners().layers[layer]})
     values = {setting.key: read_setting(reader, setting) for setting in SHARED_SETTINGS}
     for service in values["interface_endpoints"]:
         if service not in INTERFACE_ENDPOINT_SERVICES:

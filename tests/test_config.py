@@ -363,7 +363,7 @@ def _matrix(**changes: Any) -> dict[str, Any]:
         ),
         ({"classes.development.description": ""}, "classes.development: a description"),
         ({"environments.Perf EU": {"class": "production"}}, "environments.Perf EU: a name of lower-case letters"),
-        ({"promotion": ["dev"]}, "the top level must have exactly 'classes' and 'environments'"),
+        ({"promotion": ["dev"]}, "the top level must have exactly 'owners', 'classes' and 'environments'"),
         ({"environments.prod.account_id": 1234}, "environments.prod.account_id: 12 digits, quoted (got 1234)"),
         (
             {
