@@ -1,4 +1,17 @@
-"""Resource names: ``{project}-{environment}-{resource}``, S3-valid bucket names, and secret paths."""
+"""Resource names: ``{project}-{environment}-{resource}``, S3-valid bucket names, secret and parameter paths.
+
+Who makes names, in every layer: the layer program (``stacks/<layer>/__main__.py``) makes each physical name with
+:class:`ResourceNamer` and passes it to a component as a string field (``bucket_name``, ``identifier``,
+``role_name``, ...); no component sees the namer, the project or the environment. A component can then be built
+in a test with any names, and a name's rule lives here only.
+
+A component still names its children for Pulumi (the logical names in URNs), the awsx way: a fixed suffix on a
+name it was given, whether the child's own physical name (which then doubles as its logical name), the name of the
+resource it serves (``{repository}-lifecycle``), or ``name_prefix`` (:attr:`ResourceNamer.prefix`) for children
+without a name of their own (subnets, rules, routes). The suffixes are those the URNs have always had: a renamed
+child is a replaced resource. Names that AWS itself derives from another (``/aws/lambda/<function>``,
+``/aws/rds/instance/<id>/<log>``) are derived where that other name is used.
+"""
 
 from __future__ import annotations
 
@@ -51,6 +64,12 @@ class ResourceNamer:
         if problems:
             raise NamingError(f"bucket name '{name}' " + "; ".join(problems))
         return name
+
+    def path(self, name: str) -> str:
+        """The hierarchy ``/{project}/{environment}/{name}`` of SSM parameters and log groups."""
+        if not _LABEL.match(name):
+            raise NamingError(f"path name '{name}' must be lower-case letters, digits and single hyphens")
+        return f"/{self.project}/{self.environment}/{name}"
 
     def secret_name(self, name: str) -> str:
         """The Secrets Manager path ``{project}/{environment}/{name}``."""

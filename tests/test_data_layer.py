@@ -251,11 +251,11 @@ def test_prod_retains_the_data_no_snapshot_covers(
 def test_retain_on_delete_only_for_data_no_snapshot_covers() -> None:
     # retainOnDelete is not part of Pulumi's export schema, so it is checked on the options themselves.
     prod, dev = _env("prod"), _env("dev")
-    assert stateful(prod, retain=True, parent=None).retain_on_delete is True
-    assert stateful(prod, retain=True, parent=None).protect is True
-    assert stateful(prod, retain=False, parent=None).retain_on_delete is False
-    assert stateful(dev, retain=True, parent=None).protect is False
-    assert stateful(dev, retain=True, parent=None).retain_on_delete is False
+    assert stateful(prod.protect_stateful, retain=True, parent=None).retain_on_delete is True
+    assert stateful(prod.protect_stateful, retain=True, parent=None).protect is True
+    assert stateful(prod.protect_stateful, retain=False, parent=None).retain_on_delete is False
+    assert stateful(dev.protect_stateful, retain=True, parent=None).protect is False
+    assert stateful(dev.protect_stateful, retain=True, parent=None).retain_on_delete is False
 
 
 def _env(stack: str) -> Any:

@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
+import importlib
+import inspect
 import re
+import sys
+import typing
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 
+import pulumi
 import pytest
 
+from shared import config, settings
+from shared.config import EnvironmentConfig
+from shared.naming import ResourceNamer
+from shared.settings import DataSettings
 from tests.conftest import REPO_ROOT, Export
 
 COMPONENT_TYPE = re.compile(r"^student-helper:(network|data|compute|edge):[A-Z][A-Za-z]+$")
+COMPONENT_MODULES = ("network", "data", "compute", "edge")
+# What a component must never take whole: the environment's config, the namer, a layer's settings. A component takes
+# the values it uses, so that it can be built (and tested) without any of them.
+WIDE_TYPES = frozenset(
+    [ResourceNamer] + [c for module in (config, settings) for c in vars(module).values() if dataclasses.is_dataclass(c)]
+)
 
 
 def test_every_resource_belongs_to_a_component_of_its_layer(exports: dict[tuple[str, str], Export]) -> None:
@@ -36,3 +56,96 @@ def test_layer_programs_stay_short(layer: str) -> None:
     tree = ast.parse(program)
     assert not [n for n in tree.body if isinstance(n, ast.ClassDef)], f"{layer}: components belong in shared/components"
     assert len(program.splitlines()) < 170, f"{layer}: the program should only read config, build and export"
+
+
+def _component_modules() -> list[ModuleType]:
+    return [importlib.import_module(f"shared.components.{layer}") for layer in COMPONENT_MODULES]
+
+
+def _component_args() -> list[tuple[type[pulumi.ComponentResource], type]]:
+    found = []
+    for module in _component_modules():
+        for component in vars(module).values():
+            if (
+                inspect.isclass(component)
+                and issubclass(component, pulumi.ComponentResource)
+                and component.__module__ == module.__name__
+            ):
+                found.append((component, typing.get_type_hints(component.__init__)["args"]))
+    return found
+
+
+def _resolve(node: ast.expr, namespace: Mapping[str, object]) -> object:
+    """What a (dotted) name in an annotation refers to in its module, or None for anything else."""
+    if isinstance(node, ast.Name):
+        return namespace.get(node.id)
+    if isinstance(node, ast.Attribute):
+        return getattr(_resolve(node.value, namespace), node.attr, None)
+    return None
+
+
+def _types_in(cls: type, seen: frozenset[type] = frozenset()) -> Iterator[tuple[str, object]]:
+    """``(field, type)`` for every type a dataclass's field annotations name, through generics, unions and nested
+    dataclasses. The annotations are strings (``from __future__ import annotations``): each name is looked up in
+    the dataclass's module, so an alias cannot hide a type."""
+    namespace = vars(sys.modules[cls.__module__])
+    for field in dataclasses.fields(cls):
+        annotation = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+        for node in ast.walk(ast.parse(annotation, mode="eval")):
+            found = _resolve(node, namespace) if isinstance(node, ast.expr) else None
+            if found is None:
+                continue
+            yield field.name, found
+            if isinstance(found, type) and dataclasses.is_dataclass(found) and found not in WIDE_TYPES | seen | {cls}:
+                yield from ((f"{field.name}.{name}", t) for name, t in _types_in(found, seen | {cls}))
+
+
+def _wide_fields(args: type) -> list[str]:
+    return [f"{name}: {getattr(found, '__name__', found)}" for name, found in _types_in(args) if found in WIDE_TYPES]
+
+
+def test_component_args_are_frozen_dataclasses_of_narrow_values() -> None:
+    components = _component_args()
+    assert len(components) >= len(COMPONENT_MODULES), f"found only {[c.__name__ for c, _ in components]}"
+    for component, args in components:
+        assert dataclasses.is_dataclass(args), f"{component.__name__}: args {args} is not a dataclass"
+        assert args.__dataclass_params__.frozen, f"{component.__name__}: {args.__name__} is not frozen"  # type: ignore[attr-defined]
+        assert not _wide_fields(args), f"{component.__name__}: {args.__name__} takes {_wide_fields(args)} whole"
+
+
+def test_components_never_import_the_config_the_settings_or_the_namer() -> None:
+    for module in _component_modules():
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(Path(str(module.__file__)).read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        wide = imported & {"shared.config", "shared.settings", "shared.naming"}
+        assert not wide, f"{module.__name__} imports {sorted(wide)}: pass the values instead"
+
+
+@dataclass(frozen=True)
+class _Names:
+    namer: ResourceNamer
+    suffix: str
+
+
+@dataclass(frozen=True)
+class _WideArgs:
+    env: EnvironmentConfig
+    namers: Sequence[ResourceNamer] | None
+    settings: Mapping[str, DataSettings]
+    names: _Names
+    plan: config.SubnetPlan
+    name: str
+
+
+def test_the_narrow_args_check_finds_wide_fields_however_wrapped() -> None:
+    assert _wide_fields(_WideArgs) == [
+        "env: EnvironmentConfig",
+        "namers: ResourceNamer",
+        "settings: DataSettings",
+        "names.namer: ResourceNamer",
+        "plan: SubnetPlan",
+    ]

@@ -54,6 +54,12 @@ def test_secret_paths() -> None:
         NAMER.secret_name("Bad_Key")
 
 
+def test_parameter_paths() -> None:
+    assert NAMER.path("backend") == "/student-helper/dev/backend"
+    with pytest.raises(NamingError, match="path name 'back/end'"):
+        NAMER.path("back/end")
+
+
 def test_namer_rejects_bad_parts() -> None:
     with pytest.raises(NamingError, match="'Dev'"):
         ResourceNamer("student-helper", "Dev")

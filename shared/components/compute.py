@@ -10,11 +10,8 @@ from typing import cast
 import pulumi
 import pulumi_aws as aws
 
-from shared.config import EnvironmentConfig
-from shared.constants import PORTS, PROCESSOR_FUNCTION
+from shared.constants import PORTS
 from shared.iam import managed_policy_arn, policy_document, service_trust_policy
-from shared.naming import ResourceNamer
-from shared.settings import ComputeSettings
 from shared.userdata import SERVICE, render_backend_user_data, render_env_file
 
 # AL2023's public SSM parameters, one per architecture (EC2 user guide, "Find AMIs using Systems Manager
@@ -83,12 +80,22 @@ class ServiceRole(pulumi.ComponentResource):
 class BackendInstanceArgs:
     """Inputs of :class:`BackendInstance`."""
 
-    env: EnvironmentConfig
-    """Instance type, log retention, termination protection."""
-    namer: ResourceNamer
-    """Physical names."""
-    settings: ComputeSettings
-    """Image tag and root volume size."""
+    name_prefix: str
+    """Base of the children's logical names: ``{prefix}-backend``, ``{prefix}-backend-logs``."""
+    rollout_name: str
+    """The State Manager association that restarts the service on a new image or settings."""
+    region: str
+    """Where the service reads its parameters and sends its logs."""
+    instance_type: str
+    """e.g. t3.small; its architecture picks the AL2023 AMI."""
+    root_volume_gb: int
+    """Root volume size (gp3, encrypted)."""
+    termination_protection: bool
+    """EC2 termination protection (``disable_api_termination``)."""
+    log_retention_days: int
+    """Retention of the container logs."""
+    image_tag: str
+    """The backend image tag in its repository (immutable)."""
     subnet_id: pulumi.Input[str]
     """A private subnet."""
     security_group_id: pulumi.Input[str]
@@ -117,10 +124,10 @@ class BackendParameters:
     """SSM parameter: the env file of non-secret settings."""
 
     @classmethod
-    def for_environment(cls, project: str, environment: str) -> BackendParameters:
-        """The names for one environment, ``/<project>/<env>/backend/...``."""
-        prefix = f"/{project}/{environment}/backend"
-        return cls(log_group=prefix, image=f"{prefix}/image-uri", settings=f"{prefix}/settings")
+    def under(cls, path: str) -> BackendParameters:
+        """The names in one hierarchy: the log group ``<path>``, the parameters ``<path>/image-uri`` and
+        ``<path>/settings``."""
+        return cls(log_group=path, image=f"{path}/image-uri", settings=f"{path}/settings")
 
 
 def al2023_ami_parameter(architectures: Sequence[str]) -> str:
@@ -139,22 +146,22 @@ class BackendInstance(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: BackendInstanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("student-helper:compute:BackendInstance", name, None, opts)
-        env, namer, names = args.env, args.namer, args.parameters
+        prefix, names = args.name_prefix, args.parameters
         child = pulumi.ResourceOptions(parent=self)
         self.log_group = aws.cloudwatch.LogGroup(
-            namer.name("backend-logs"), name=names.log_group, retention_in_days=env.log_retention_days, opts=child
+            f"{prefix}-backend-logs", name=names.log_group, retention_in_days=args.log_retention_days, opts=child
         )
         # insecure_value: neither value is a secret, and `value` would mark them (and the rollout command) secret.
         self.image = aws.ssm.Parameter(
-            namer.name("backend-image"),
+            f"{prefix}-backend-image",
             name=names.image,
             type="String",
             description="Backend image URI (repository:tag) the instance runs; from backend_image_tag",
-            insecure_value=pulumi.Output.concat(args.repository_url, ":", args.settings.backend_image_tag),
+            insecure_value=pulumi.Output.concat(args.repository_url, ":", args.image_tag),
             opts=child,
         )
         self.settings = aws.ssm.Parameter(
-            namer.name("backend-settings"),
+            f"{prefix}-backend-settings",
             name=names.settings,
             type="String",
             description="Backend env file: non-secret settings only (names, URLs, ARNs)",
@@ -163,12 +170,12 @@ class BackendInstance(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        architectures = aws.ec2.get_instance_type(instance_type=env.ec2_instance_type).supported_architectures
+        architectures = aws.ec2.get_instance_type(instance_type=args.instance_type).supported_architectures
         ami = aws.ssm.get_parameter(name=al2023_ami_parameter(architectures))
         self.instance = aws.ec2.Instance(
-            namer.name("backend"),
+            f"{prefix}-backend",
             ami=ami.value,
-            instance_type=env.ec2_instance_type,
+            instance_type=args.instance_type,
             subnet_id=args.subnet_id,
             vpc_security_group_ids=[args.security_group_id],
             iam_instance_profile=args.instance_profile_name,
@@ -182,20 +189,20 @@ class BackendInstance(pulumi.ComponentResource):
             },
             root_block_device={
                 "volume_type": "gp3",
-                "volume_size": args.settings.ec2_root_volume_gb,
+                "volume_size": args.root_volume_gb,
                 "encrypted": True,
                 "delete_on_termination": True,
             },
             monitoring=True,
             ebs_optimized=True,
-            disable_api_termination=env.ec2_termination_protection,
+            disable_api_termination=args.termination_protection,
             # Termination protection guards against a console or CLI termination; a replacement that Pulumi plans
             # (new AMI with --replace, another subnet) must still succeed. The instance holds no data: the app
             # runs from its image, and its state is in RDS and S3. (force_destroy must be in state beforehand,
             # pulumi_aws Instance docs, so it is set from creation.)
             force_destroy=True,
             user_data=render_backend_user_data(
-                region=env.region,
+                region=args.region,
                 image_parameter=names.image,
                 settings_parameter=names.settings,
                 port=PORTS["fastapi"],
@@ -218,8 +225,8 @@ class BackendInstance(pulumi.ComponentResource):
             )
         )
         aws.ssm.Association(
-            namer.name("backend-rollout"),
-            association_name=namer.name("backend-rollout"),
+            args.rollout_name,
+            association_name=args.rollout_name,
             name="AWS-RunShellScript",
             targets=[{"key": "InstanceIds", "values": [self.instance.id]}],
             parameters={"commands": rollout},
@@ -232,12 +239,20 @@ class BackendInstance(pulumi.ComponentResource):
 class ProcessorFunctionArgs:
     """Inputs of :class:`ProcessorFunction`."""
 
-    env: EnvironmentConfig
-    """Memory, timeout, log retention."""
-    namer: ResourceNamer
-    """Physical names."""
-    settings: ComputeSettings
-    """Image tag, the event source's maximum concurrency, reserved concurrency (usually none)."""
+    function_name: str
+    """The function; its log group is ``/aws/lambda/<function_name>``, where Lambda writes."""
+    memory_mb: int
+    """Function memory."""
+    timeout_seconds: int
+    """Function timeout (the queue's visibility timeout is six times it)."""
+    log_retention_days: int
+    """Retention of the function's logs."""
+    image_tag: str
+    """The processor image tag in its repository (immutable)."""
+    max_concurrency: int
+    """The most invocations the SQS event source runs at once."""
+    reserved_concurrency: int | None
+    """Concurrency reserved for the function; None (the default) reserves nothing."""
     role_arn: pulumi.Input[str]
     """The Lambda role."""
     repository_url: pulumi.Input[str]
@@ -259,26 +274,25 @@ class ProcessorFunction(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ProcessorFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("student-helper:compute:ProcessorFunction", name, None, opts)
-        env, namer = args.env, args.namer
-        function_name = namer.name(PROCESSOR_FUNCTION)
+        function_name = args.function_name
         # Lambda would create this group on first log with no expiry; creating it first sets the retention.
         self.log_group = aws.cloudwatch.LogGroup(
             f"{function_name}-logs",
             name=f"/aws/lambda/{function_name}",
-            retention_in_days=env.log_retention_days,
+            retention_in_days=args.log_retention_days,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.function = aws.lambda_.Function(
             function_name,
             name=function_name,
             package_type="Image",
-            image_uri=pulumi.Output.concat(args.repository_url, ":", args.settings.processor_image_tag),
+            image_uri=pulumi.Output.concat(args.repository_url, ":", args.image_tag),
             role=args.role_arn,
-            memory_size=env.lambda_memory_mb,
-            timeout=env.lambda_timeout_seconds,
+            memory_size=args.memory_mb,
+            timeout=args.timeout_seconds,
             # None (the default) reserves nothing: a reservation must leave 100 unreserved executions in the
             # account, which a new account (10 in all) cannot. The event source below does the throttling.
-            reserved_concurrent_executions=args.settings.lambda_reserved_concurrency,
+            reserved_concurrent_executions=args.reserved_concurrency,
             vpc_config={"subnet_ids": args.subnet_ids, "security_group_ids": [args.security_group_id]},
             tracing_config={"mode": "Active"},
             logging_config={"log_format": "JSON", "log_group": self.log_group.name},
@@ -293,7 +307,7 @@ class ProcessorFunction(pulumi.ComponentResource):
             function_response_types=["ReportBatchItemFailures"],
             # At most this many invocations at once (2 to 1000); settings keep any reservation at or above it, or
             # SQS messages would be throttled back to the queue and burn their receives.
-            scaling_config={"maximum_concurrency": args.settings.processor_max_concurrency},
+            scaling_config={"maximum_concurrency": args.max_concurrency},
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self.register_outputs({"function_name": self.function.name, "function_arn": self.function.arn})
@@ -303,8 +317,12 @@ class ProcessorFunction(pulumi.ComponentResource):
 class ServiceDiscoveryArgs:
     """Inputs of :class:`ServiceDiscovery`."""
 
-    namer: ResourceNamer
-    """Physical names."""
+    name_prefix: str
+    """Base of the service's and registration's logical names."""
+    namespace_name: str
+    """The HTTP namespace."""
+    service_name: str
+    """The backend's service in the namespace."""
     instance_id: pulumi.Input[str]
     """The backend instance, registered by id."""
     private_ip: pulumi.Input[str]
@@ -323,20 +341,20 @@ class ServiceDiscovery(pulumi.ComponentResource):
         super().__init__("student-helper:compute:ServiceDiscovery", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.namespace = aws.servicediscovery.HttpNamespace(
-            args.namer.name("services"),
-            name=args.namer.name("services"),
+            args.namespace_name,
+            name=args.namespace_name,
             description="Student Helper private services for the API Gateway VPC link",
             opts=child,
         )
         self.service = aws.servicediscovery.Service(
-            args.namer.name("backend-service"),
-            name="backend",
+            f"{args.name_prefix}-backend-service",
+            name=args.service_name,
             namespace_id=self.namespace.id,
             description="The FastAPI backend on port 8000",
             opts=child,
         )
         self.registration = aws.servicediscovery.Instance(
-            args.namer.name("backend-registration"),
+            f"{args.name_prefix}-backend-registration",
             service_id=self.service.id,
             instance_id=args.instance_id,
             attributes={"AWS_INSTANCE_IPV4": args.private_ip, "AWS_INSTANCE_PORT": str(PORTS["fastapi"])},

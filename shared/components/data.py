@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -11,11 +11,8 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import clock
-from shared.config import EnvironmentConfig
 from shared.constants import SQS_DEFAULTS, SQS_MAX_VISIBILITY_TIMEOUT_SECONDS, SQS_VISIBILITY_TIMEOUT_FACTOR
 from shared.iam import managed_policy_arn, policy_document, service_trust_policy
-from shared.naming import ResourceNamer
-from shared.settings import DataSettings
 
 # Metadata that S3 Vectors should store but not index for filtering: the chunk text is too large to filter on.
 # Every other key (document_id, session_id, page_number) is filterable by default (S3 Vectors user guide,
@@ -80,22 +77,10 @@ def final_snapshot_identifier(db_identifier: str, created_at: datetime) -> str:
     return f"{db_identifier}-final-{created_at.astimezone(UTC):%Y%m%d%H%M%S}"
 
 
-def disposable(env: EnvironmentConfig) -> bool:
-    """Whether a destroy may take a store's contents with it (``force_destroy``): only where nothing is protected.
-
-    Outside prod, `make destroy-all` (after the environment's name is typed) must not stop half way at the first
-    bucket or repository that holds objects, leaving an environment with no compute and a broken data layer. In
-    prod the stores are protected and retained, so a destroy never reaches their contents.
-    """
-    return not env.protect_stateful
-
-
-def stateful(env: EnvironmentConfig, *, retain: bool, parent: pulumi.Resource | None) -> pulumi.ResourceOptions:
-    """Options for data that must survive mistakes: ``protect`` when ``protect_stateful`` is on (always in prod),
-    and retain-on-delete where the resource holds data that no snapshot covers."""
-    return pulumi.ResourceOptions(
-        parent=parent, protect=env.protect_stateful, retain_on_delete=env.protect_stateful and retain
-    )
+def stateful(protect: bool, *, retain: bool, parent: pulumi.Resource | None) -> pulumi.ResourceOptions:
+    """Options for data that must survive mistakes: ``protect`` as the layer asks (always in prod), and
+    retain-on-delete as well where the resource holds data that no snapshot covers (``retain``: the component knows)."""
+    return pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=protect and retain)
 
 
 @dataclass(frozen=True)
@@ -104,22 +89,28 @@ class PrivateBucketArgs:
 
     bucket_name: str
     """The physical bucket name (validated by ResourceNamer)."""
-    env: EnvironmentConfig
-    """Decides protection in prod."""
+    protect: bool = False
+    """Protect the bucket, and keep it if it leaves the program or the stack is destroyed."""
+    force_destroy: bool = False
+    """Let a destroy delete the bucket with its objects (only where nothing is protected)."""
     versioned: bool = False
     """Keep previous versions of overwritten or deleted objects."""
     noncurrent_version_days: int | None = None
     """Expire previous versions after this many days (versioned buckets)."""
     tls_only_policy: bool = True
     """Attach the deny-non-TLS bucket policy here. False when another layer owns the bucket policy."""
-    protect: bool = False
-    """Protect the bucket in prod (and keep it if removed from the program)."""
     access_log_bucket: pulumi.Input[str] | None = None
     """Send S3 server access logs to this bucket, under ``<bucket name>/``."""
     log_sources: Sequence[str] = field(default_factory=tuple)
     """For an access-log bucket: the source bucket names whose logs S3 may deliver here."""
+    log_source_account: str | None = None
+    """The account of the log sources (the delivery's ``aws:SourceAccount``); required with ``log_sources``."""
     expiration_days: int | None = None
     """Expire current objects after this many days (access logs)."""
+
+    def __post_init__(self) -> None:
+        if self.log_sources and not self.log_source_account:
+            raise ValueError(f"bucket {self.bucket_name}: log_sources need log_source_account")
 
 
 class PrivateBucket(pulumi.ComponentResource):
@@ -128,8 +119,13 @@ class PrivateBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: PrivateBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("student-helper:data:PrivateBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        bucket_opts = stateful(args.env, retain=True, parent=self) if args.protect else child
-        self.bucket = aws.s3.Bucket(name, bucket=args.bucket_name, force_destroy=disposable(args.env), opts=bucket_opts)
+        self.bucket = aws.s3.Bucket(
+            name,
+            bucket=args.bucket_name,
+            force_destroy=args.force_destroy,
+            # Retained as well as protected: no snapshot holds a bucket's objects.
+            opts=stateful(args.protect, retain=True, parent=self),
+        )
         aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access-block",
             bucket=self.bucket.id,
@@ -195,14 +191,13 @@ class PrivateBucket(pulumi.ComponentResource):
                 opts=child,
             )
         if args.tls_only_policy:
-            sources = list(args.log_sources)
+            sources, account = list(args.log_sources), args.log_source_account or ""
             aws.s3.BucketPolicy(
                 f"{name}-policy",
                 bucket=self.bucket.id,
-                policy=pulumi.Output.all(self.bucket.arn, aws.get_caller_identity().account_id).apply(
-                    lambda values: policy_document(
-                        ([log_delivery_statement(values[0], values[1], sources)] if sources else [])
-                        + [tls_only_statement(values[0])]
+                policy=self.bucket.arn.apply(
+                    lambda arn: policy_document(
+                        ([log_delivery_statement(arn, account, sources)] if sources else []) + [tls_only_statement(arn)]
                     )
                 ),
                 opts=child,
@@ -214,12 +209,18 @@ class PrivateBucket(pulumi.ComponentResource):
 class VectorStoreArgs:
     """Inputs of :class:`VectorStore`."""
 
-    env: EnvironmentConfig
-    """Decides protection in prod."""
-    namer: ResourceNamer
-    """Physical names."""
-    settings: DataSettings
-    """Index name and the embedding dimension."""
+    bucket_name: str
+    """The vector bucket's name; the index's logical name is ``{bucket_name}-index``."""
+    index_name: str
+    """The index's name, which follows the embedding model and dimension."""
+    dimension: int
+    """The embedding dimension."""
+    protect: bool
+    """Protect and retain the bucket and the index."""
+    force_destroy: bool
+    """Let a destroy delete the bucket with its vectors (only where nothing is protected)."""
+    delete_before_replace: bool
+    """Delete a replaced index before creating its successor (only where its vectors are disposable)."""
 
 
 class VectorStore(pulumi.ComponentResource):
@@ -229,26 +230,27 @@ class VectorStore(pulumi.ComponentResource):
         super().__init__("student-helper:data:VectorStore", name, None, opts)
         # Encryption is not set: S3 Vectors encrypts every vector bucket with SSE-S3 unless told to use KMS.
         self.bucket = aws.s3.VectorsVectorBucket(
-            args.namer.name("vectors"),
-            vector_bucket_name=args.namer.name("vectors"),
-            force_destroy=disposable(args.env),
-            opts=stateful(args.env, retain=True, parent=self),
+            args.bucket_name,
+            vector_bucket_name=args.bucket_name,
+            force_destroy=args.force_destroy,
+            opts=stateful(args.protect, retain=True, parent=self),
         )
         # Every property of an index forces a replacement (S3 Vectors has no UpdateIndex; pulumi-aws and
         # terraform-provider-aws mark each "Forces new resource"). The name follows the model and dimension, so a new
-        # model never collides with the index it replaces; outside prod the old index also goes first, so any other
-        # replacement (a changed metadata key) deploys too. In prod it is protected and retained: README, "Prod".
+        # model never collides with the index it replaces; with delete_before_replace (outside prod) the old index also
+        # goes first, so any other replacement (a changed metadata key) deploys too. Protected (prod), it is retained as
+        # well: README, "Prod".
         self.index = aws.s3.VectorsIndex(
-            args.namer.name("vectors-index"),
+            f"{args.bucket_name}-index",
             vector_bucket_name=self.bucket.vector_bucket_name,
-            index_name=args.settings.vectors_index_name,
+            index_name=args.index_name,
             data_type="float32",
-            dimension=args.settings.embedding_dimension,
+            dimension=args.dimension,
             distance_metric="cosine",
             metadata_configuration={"non_filterable_metadata_keys": list(NON_FILTERABLE_METADATA_KEYS)},
             opts=pulumi.ResourceOptions.merge(
-                stateful(args.env, retain=True, parent=self),
-                pulumi.ResourceOptions(delete_before_replace=disposable(args.env)),
+                stateful(args.protect, retain=True, parent=self),
+                pulumi.ResourceOptions(delete_before_replace=args.delete_before_replace),
             ),
         )
         self.register_outputs({"bucket_arn": self.bucket.vector_bucket_arn, "index_arn": self.index.index_arn})
@@ -258,16 +260,44 @@ class VectorStore(pulumi.ComponentResource):
 class DatabaseArgs:
     """Inputs of :class:`Database`."""
 
-    env: EnvironmentConfig
-    """Class, storage, multi-AZ, backups, deletion protection, log retention."""
-    namer: ResourceNamer
-    """Physical names."""
-    settings: DataSettings
-    """Database name and master user."""
+    identifier: str
+    """The DB instance identifier; its log groups' logical names are ``{identifier}-<log>-logs``."""
+    subnet_group_name: str
+    """The DB subnet group."""
+    parameter_group_name: str
+    """The PostgreSQL 16 parameter group (TLS forced)."""
+    monitoring_role_name: str
+    """The Enhanced Monitoring role."""
+    account_id: str
+    """Our account, for the monitoring role's confused-deputy guard."""
+    partition: str
+    """For the AWS-managed monitoring policy's ARN."""
+    instance_class: str
+    """e.g. db.t3.medium."""
+    allocated_storage_gb: int
+    """gp3 storage, 20 GiB or more."""
+    multi_az: bool
+    """A standby in a second AZ."""
+    backup_retention_days: int
+    """Automated backups, 1 to 35 days."""
+    deletion_protection: bool
+    """RDS's own deletion protection."""
+    final_snapshot: bool
+    """Take a final snapshot (and keep the automated backups) when the database is deleted."""
+    performance_insights: bool
+    """Performance Insights, at its 7-day free retention."""
+    log_retention_days: int
+    """Retention of the PostgreSQL and upgrade logs."""
+    db_name: str
+    """The application database."""
+    username: str
+    """The master user; RDS keeps its password in Secrets Manager."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """data-a and data-b, in two AZs."""
     security_group_id: pulumi.Input[str]
     """The database group (5432 from the backend and the Lambda only)."""
+    protect: bool
+    """Pulumi ``protect`` (not retained: the final snapshot holds the data)."""
 
 
 class Database(pulumi.ComponentResource):
@@ -275,15 +305,14 @@ class Database(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("student-helper:data:Database", name, None, opts)
-        env, namer = args.env, args.namer
         child = pulumi.ResourceOptions(parent=self)
-        identifier = namer.name("postgres")
+        identifier = args.identifier
         subnet_group = aws.rds.SubnetGroup(
-            namer.name("db-subnets"), name=namer.name("db-subnets"), subnet_ids=args.subnet_ids, opts=child
+            args.subnet_group_name, name=args.subnet_group_name, subnet_ids=args.subnet_ids, opts=child
         )
         parameters = aws.rds.ParameterGroup(
-            namer.name("postgres16"),
-            name=namer.name("postgres16"),
+            args.parameter_group_name,
+            name=args.parameter_group_name,
             family="postgres16",
             description="student-helper PostgreSQL 16: TLS required",
             parameters=[{"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"}],
@@ -292,32 +321,28 @@ class Database(pulumi.ComponentResource):
         # RDS would create these groups itself with no expiry; creating them first sets the retention.
         log_groups = [
             aws.cloudwatch.LogGroup(
-                namer.name(f"postgres-{kind}-logs"),
+                f"{identifier}-{kind}-logs",
                 name=f"/aws/rds/instance/{identifier}/{kind}",
-                retention_in_days=env.log_retention_days,
+                retention_in_days=args.log_retention_days,
                 opts=child,
             )
             for kind in ("postgresql", "upgrade")
         ]
         monitoring_role = aws.iam.Role(
-            namer.name("rds-monitoring"),
-            name=namer.name("rds-monitoring"),
-            assume_role_policy=service_trust_policy(
-                "monitoring.rds.amazonaws.com", source_account=aws.get_caller_identity().account_id
-            ),
+            args.monitoring_role_name,
+            name=args.monitoring_role_name,
+            assume_role_policy=service_trust_policy("monitoring.rds.amazonaws.com", source_account=args.account_id),
             opts=child,
         )
         monitoring_policy = aws.iam.RolePolicyAttachment(
-            namer.name("rds-monitoring"),
+            args.monitoring_role_name,
             role=monitoring_role.name,
-            policy_arn=managed_policy_arn(
-                aws.get_partition().partition, "service-role/AmazonRDSEnhancedMonitoringRole"
-            ),
+            policy_arn=managed_policy_arn(args.partition, "service-role/AmazonRDSEnhancedMonitoringRole"),
             opts=child,
         )
-        keep_final_snapshot = env.rds_final_snapshot
+        keep_final_snapshot = args.final_snapshot
         instance_opts = pulumi.ResourceOptions.merge(
-            stateful(env, retain=False, parent=self),
+            stateful(args.protect, retain=False, parent=self),
             pulumi.ResourceOptions(
                 depends_on=[*log_groups, monitoring_policy],
                 # Set once, when this incarnation is created; a later run's time must not rename its final snapshot.
@@ -330,21 +355,21 @@ class Database(pulumi.ComponentResource):
             engine="postgres",
             engine_version="16",
             auto_minor_version_upgrade=True,
-            instance_class=env.rds_instance_class,
-            allocated_storage=env.rds_allocated_storage,
+            instance_class=args.instance_class,
+            allocated_storage=args.allocated_storage_gb,
             storage_type="gp3",
             storage_encrypted=True,
-            db_name=args.settings.db_name,
-            username=args.settings.db_username,
+            db_name=args.db_name,
+            username=args.username,
             manage_master_user_password=True,  # the password lives in Secrets Manager, never in config
             iam_database_authentication_enabled=True,
             db_subnet_group_name=subnet_group.name,
             parameter_group_name=parameters.name,
             vpc_security_group_ids=[args.security_group_id],
             publicly_accessible=False,
-            multi_az=env.rds_multi_az,
-            deletion_protection=env.rds_deletion_protection,
-            backup_retention_period=env.rds_backup_retention_days,
+            multi_az=args.multi_az,
+            deletion_protection=args.deletion_protection,
+            backup_retention_period=args.backup_retention_days,
             copy_tags_to_snapshot=True,
             delete_automated_backups=not keep_final_snapshot,
             skip_final_snapshot=not keep_final_snapshot,
@@ -354,8 +379,8 @@ class Database(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
             monitoring_interval=60,
             monitoring_role_arn=monitoring_role.arn,
-            performance_insights_enabled=env.rds_performance_insights,
-            performance_insights_retention_period=7 if env.rds_performance_insights else None,
+            performance_insights_enabled=args.performance_insights,
+            performance_insights_retention_period=7 if args.performance_insights else None,
             opts=instance_opts,
         )
         self.master_secret_arn = self.instance.master_user_secrets.apply(lambda secrets: secrets[0].secret_arn)
@@ -366,14 +391,14 @@ class Database(pulumi.ComponentResource):
 class AppSecretsArgs:
     """Inputs of :class:`AppSecrets`."""
 
-    env: EnvironmentConfig
-    """Decides protection in prod."""
-    namer: ResourceNamer
-    """Secret paths ``{project}/{env}/{name}``."""
-    names: Sequence[str]
-    """The secrets to create, without values."""
+    name_prefix: str
+    """Base of the secrets' logical names, ``{prefix}-<secret>``."""
+    paths: Mapping[str, str]
+    """Each secret to create, without a value, and its Secrets Manager name (a path)."""
     recovery_window_days: int
     """How long a deleted secret stays recoverable."""
+    protect: bool
+    """Pulumi ``protect`` (not retained: the recovery window keeps a deleted value)."""
 
 
 class AppSecrets(pulumi.ComponentResource):
@@ -383,13 +408,13 @@ class AppSecrets(pulumi.ComponentResource):
         super().__init__("student-helper:data:AppSecrets", name, None, opts)
         self.secrets = {
             secret: aws.secretsmanager.Secret(
-                args.namer.name(secret),
-                name=args.namer.secret_name(secret),
+                f"{args.name_prefix}-{secret}",
+                name=path,
                 description=f"{secret} for the Student Helper application; value set with put-secret-value",
                 recovery_window_in_days=args.recovery_window_days,
-                opts=stateful(args.env, retain=False, parent=self),
+                opts=stateful(args.protect, retain=False, parent=self),
             )
-            for secret in args.names
+            for secret, path in args.paths.items()
         }
         self.arns = {secret: resource.arn for secret, resource in self.secrets.items()}
         self.register_outputs({"arns": self.arns})
@@ -399,10 +424,14 @@ class AppSecrets(pulumi.ComponentResource):
 class ProcessingQueueArgs:
     """Inputs of :class:`ProcessingQueue`."""
 
-    env: EnvironmentConfig
-    """The Lambda timeout (for the visibility timeout) and protection in prod."""
-    namer: ResourceNamer
-    """Physical names."""
+    queue_name: str
+    """The processing queue."""
+    dlq_name: str
+    """Its dead-letter queue."""
+    consumer_timeout_seconds: int
+    """The consuming Lambda's timeout, which sets the visibility timeout."""
+    protect: bool
+    """Protect the dead-letter queue, which holds the documents that failed."""
 
 
 class ProcessingQueue(pulumi.ComponentResource):
@@ -410,19 +439,18 @@ class ProcessingQueue(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ProcessingQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("student-helper:data:ProcessingQueue", name, None, opts)
-        namer = args.namer
         child = pulumi.ResourceOptions(parent=self)
         self.dlq = aws.sqs.Queue(
-            namer.name("doc-processor-dlq"),
-            name=namer.name("doc-processor-dlq"),
+            args.dlq_name,
+            name=args.dlq_name,
             message_retention_seconds=SQS_DEFAULTS["dlq_message_retention_seconds"],
             sqs_managed_sse_enabled=True,
-            opts=stateful(args.env, retain=False, parent=self),
+            opts=stateful(args.protect, retain=False, parent=self),
         )
-        self.visibility_timeout_seconds = sqs_visibility_timeout(args.env.lambda_timeout_seconds)
+        self.visibility_timeout_seconds = sqs_visibility_timeout(args.consumer_timeout_seconds)
         self.queue = aws.sqs.Queue(
-            namer.name("doc-processor"),
-            name=namer.name("doc-processor"),
+            args.queue_name,
+            name=args.queue_name,
             visibility_timeout_seconds=self.visibility_timeout_seconds,
             message_retention_seconds=SQS_DEFAULTS["message_retention_seconds"],
             sqs_managed_sse_enabled=True,
@@ -434,7 +462,7 @@ class ProcessingQueue(pulumi.ComponentResource):
             opts=child,
         )
         aws.sqs.RedriveAllowPolicy(
-            namer.name("doc-processor-dlq-redrive-allow"),
+            f"{args.dlq_name}-redrive-allow",
             queue_url=self.dlq.id,
             redrive_allow_policy=self.queue.arn.apply(
                 lambda arn: json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [arn]})
@@ -475,12 +503,14 @@ def ecr_lifecycle_policy(keep_images: int) -> str:
 class ContainerRepositoryArgs:
     """Inputs of :class:`ContainerRepository`."""
 
-    env: EnvironmentConfig
-    """Decides protection in prod."""
     repository_name: str
     """The ECR repository name."""
     keep_images: int
     """How many images the lifecycle policy keeps."""
+    protect: bool
+    """Protect and retain the repository: its images are what a rollback or a rebuilt environment deploys."""
+    force_delete: bool
+    """Let a destroy delete the repository with its images (only where nothing is protected)."""
     lambda_function_arn: str | None = None
     """The one Lambda function allowed to pull images (Lambda pulls with its service principal, not a role)."""
 
@@ -498,9 +528,9 @@ class ContainerRepository(pulumi.ComponentResource):
             image_scanning_configuration={"scan_on_push": True},
             # KMS with the AWS-managed aws/ecr key: encrypted with KMS at no key cost.
             encryption_configurations=[{"encryption_type": "KMS"}],
-            force_delete=disposable(args.env),
-            # Retained in prod too: the image history is what a rollback or a rebuilt environment deploys.
-            opts=stateful(args.env, retain=True, parent=self),
+            force_delete=args.force_delete,
+            # Retained as well as protected: the image history is what a rollback or a rebuilt environment deploys.
+            opts=stateful(args.protect, retain=True, parent=self),
         )
         aws.ecr.LifecyclePolicy(
             f"{args.repository_name}-lifecycle",

@@ -9,10 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared.components.data import tls_only_statement
-from shared.config import EnvironmentConfig
 from shared.iam import objects_arn, policy_document
-from shared.naming import ResourceNamer
-from shared.settings import EdgeSettings
 
 ORIGIN_ID = "frontend-s3"
 # The browser calls the API with these; no "*" (an HTTP API answers CORS preflights itself).
@@ -55,12 +52,20 @@ def frontend_origins(cloudfront_domain: str, domain: str, custom_domain: bool) -
 class FrontendCdnArgs:
     """Inputs of :class:`FrontendCdn`."""
 
-    env: EnvironmentConfig
-    """The domain (alias when a certificate is configured)."""
-    namer: ResourceNamer
-    """Physical names."""
-    settings: EdgeSettings
-    """The certificate, if any."""
+    name_prefix: str
+    """Base of the distribution's and the bucket policy's logical names."""
+    origin_access_control_name: str
+    """The Origin Access Control."""
+    cache_policy_name: str
+    """The static assets' cache policy."""
+    headers_policy_name: str
+    """The security headers' response headers policy."""
+    environment: str
+    """Shown in the distribution's comment."""
+    domain: str
+    """The custom domain, served (as an alias) when there is a certificate."""
+    certificate_arn: str | None
+    """An ACM certificate in us-east-1 for the domain; without it CloudFront serves its own domain only."""
     bucket_name: pulumi.Input[str]
     """The frontend bucket (from the data layer)."""
     bucket_arn: pulumi.Input[str]
@@ -74,11 +79,10 @@ class FrontendCdn(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FrontendCdnArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("student-helper:edge:FrontendCdn", name, None, opts)
-        namer, settings = args.namer, args.settings
         child = pulumi.ResourceOptions(parent=self)
         oac = aws.cloudfront.OriginAccessControl(
-            namer.name("frontend-oac"),
-            name=namer.name("frontend-oac"),
+            args.origin_access_control_name,
+            name=args.origin_access_control_name,
             description="CloudFront reads the frontend bucket with SigV4",
             origin_access_control_origin_type="s3",
             signing_behavior="always",
@@ -86,8 +90,8 @@ class FrontendCdn(pulumi.ComponentResource):
             opts=child,
         )
         cache = aws.cloudfront.CachePolicy(
-            namer.name("frontend-cache"),
-            name=namer.name("frontend-cache"),
+            args.cache_policy_name,
+            name=args.cache_policy_name,
             comment="Static SPA assets: no cookies, headers or query strings in the key",
             default_ttl=86400,
             max_ttl=31536000,
@@ -102,8 +106,8 @@ class FrontendCdn(pulumi.ComponentResource):
             opts=child,
         )
         headers = aws.cloudfront.ResponseHeadersPolicy(
-            namer.name("security-headers"),
-            name=namer.name("security-headers"),
+            args.headers_policy_name,
+            name=args.headers_policy_name,
             comment="HSTS, nosniff, no framing, strict referrer",
             security_headers_config={
                 "strict_transport_security": {
@@ -119,10 +123,10 @@ class FrontendCdn(pulumi.ComponentResource):
             },
             opts=child,
         )
-        custom_domain = settings.certificate_arn is not None
+        custom_domain = args.certificate_arn is not None
         viewer_certificate: aws.cloudfront.DistributionViewerCertificateArgsDict = (
             {
-                "acm_certificate_arn": settings.certificate_arn,
+                "acm_certificate_arn": args.certificate_arn,
                 "ssl_support_method": "sni-only",
                 "minimum_protocol_version": "TLSv1.2_2021",
             }
@@ -154,12 +158,12 @@ class FrontendCdn(pulumi.ComponentResource):
             "origin_access_control_id": oac.id,
         }
         self.distribution = aws.cloudfront.Distribution(
-            namer.name("frontend"),
+            f"{args.name_prefix}-frontend",
             enabled=True,
             is_ipv6_enabled=True,
-            comment=f"Student Helper frontend ({args.env.environment})",
+            comment=f"Student Helper frontend ({args.environment})",
             default_root_object="index.html",
-            aliases=[args.env.domain] if custom_domain else None,
+            aliases=[args.domain] if custom_domain else None,
             origins=[origin],
             default_cache_behavior=default_behavior,
             custom_error_responses=spa_fallbacks,
@@ -171,7 +175,7 @@ class FrontendCdn(pulumi.ComponentResource):
             opts=child,
         )
         aws.s3.BucketPolicy(
-            namer.name("frontend-bucket-policy"),
+            f"{args.name_prefix}-frontend-bucket-policy",
             bucket=args.bucket_name,
             policy=pulumi.Output.all(args.bucket_arn, self.distribution.arn).apply(
                 lambda arns: frontend_bucket_policy(arns[0], arns[1])
@@ -179,7 +183,7 @@ class FrontendCdn(pulumi.ComponentResource):
             opts=child,
         )
         self.origins = self.distribution.domain_name.apply(
-            lambda cf_domain: frontend_origins(cf_domain, args.env.domain, custom_domain)
+            lambda cf_domain: frontend_origins(cf_domain, args.domain, custom_domain)
         )
         self.register_outputs({"domain_name": self.distribution.domain_name, "arn": self.distribution.arn})
 
@@ -188,12 +192,20 @@ class FrontendCdn(pulumi.ComponentResource):
 class HttpApiArgs:
     """Inputs of :class:`HttpApi`."""
 
-    env: EnvironmentConfig
-    """Log retention."""
-    namer: ResourceNamer
-    """Physical names."""
-    settings: EdgeSettings
-    """Throttling limits."""
+    name_prefix: str
+    """Base of the integration's, route's, stage's and access logs' logical names."""
+    vpc_link_name: str
+    """The VPC link."""
+    api_name: str
+    """The HTTP API."""
+    access_log_group_name: str
+    """The stage's access log group."""
+    log_retention_days: int
+    """Retention of the access logs."""
+    throttling_burst_limit: int
+    """The stage's burst limit (requests)."""
+    throttling_rate_limit: int
+    """The stage's steady-state limit (requests per second)."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """The private subnets for the VPC link's ENIs."""
     vpc_link_security_group_id: pulumi.Input[str]
@@ -209,18 +221,18 @@ class HttpApi(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("student-helper:edge:HttpApi", name, None, opts)
-        env, namer, settings = args.env, args.namer, args.settings
+        prefix = args.name_prefix
         child = pulumi.ResourceOptions(parent=self)
         vpc_link = aws.apigatewayv2.VpcLink(
-            namer.name("vpc-link"),
-            name=namer.name("vpc-link"),
+            args.vpc_link_name,
+            name=args.vpc_link_name,
             subnet_ids=args.subnet_ids,
             security_group_ids=[args.vpc_link_security_group_id],
             opts=child,
         )
         self.api = aws.apigatewayv2.Api(
-            namer.name("api"),
-            name=namer.name("api"),
+            args.api_name,
+            name=args.api_name,
             protocol_type="HTTP",
             cors_configuration={
                 "allow_origins": args.cors_origins,
@@ -231,7 +243,7 @@ class HttpApi(pulumi.ComponentResource):
             opts=child,
         )
         integration = aws.apigatewayv2.Integration(
-            namer.name("backend-integration"),
+            f"{prefix}-backend-integration",
             api_id=self.api.id,
             integration_type="HTTP_PROXY",
             integration_method="ANY",
@@ -244,26 +256,26 @@ class HttpApi(pulumi.ComponentResource):
             opts=child,
         )
         aws.apigatewayv2.Route(
-            namer.name("proxy-route"),
+            f"{prefix}-proxy-route",
             api_id=self.api.id,
             route_key="ANY /{proxy+}",
             target=integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
             opts=child,
         )
         access_logs = aws.cloudwatch.LogGroup(
-            namer.name("api-access-logs"),
-            name=f"/aws/apigateway/{namer.name('api')}",
-            retention_in_days=env.log_retention_days,
+            f"{prefix}-api-access-logs",
+            name=args.access_log_group_name,
+            retention_in_days=args.log_retention_days,
             opts=child,
         )
         aws.apigatewayv2.Stage(
-            namer.name("api-default-stage"),
+            f"{prefix}-api-default-stage",
             api_id=self.api.id,
             name="$default",
             auto_deploy=True,
             default_route_settings={
-                "throttling_burst_limit": settings.api_throttling_burst_limit,
-                "throttling_rate_limit": settings.api_throttling_rate_limit,
+                "throttling_burst_limit": args.throttling_burst_limit,
+                "throttling_rate_limit": args.throttling_rate_limit,
                 "detailed_metrics_enabled": True,
             },
             access_log_settings={
@@ -289,8 +301,8 @@ ACCESS_LOG_FORMAT = (
 class UploadCorsArgs:
     """Inputs of :class:`UploadCors`."""
 
-    namer: ResourceNamer
-    """Physical names."""
+    name_prefix: str
+    """Base of the CORS configuration's logical name."""
     bucket_name: pulumi.Input[str]
     """The documents bucket (from the data layer)."""
     origins: pulumi.Input[Sequence[pulumi.Input[str]]]
@@ -307,7 +319,7 @@ class UploadCors(pulumi.ComponentResource):
     def __init__(self, name: str, args: UploadCorsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("student-helper:edge:UploadCors", name, None, opts)
         aws.s3.BucketCorsConfiguration(
-            args.namer.name("documents-cors"),
+            f"{args.name_prefix}-documents-cors",
             bucket=args.bucket_name,
             cors_rules=[
                 {

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from shared.config import EnvironmentConfig
 from shared.constants import GATEWAY_ENDPOINT_SERVICES, PORTS, endpoint_service_name
 from shared.iam import policy_document, service_trust_policy
-from shared.naming import ResourceNamer
 
 SECURITY_GROUP_ROLES = ("vpc_link", "backend", "lambda", "database", "endpoints")
 
@@ -63,14 +62,22 @@ def security_group_matrix() -> tuple[RuleSpec, ...]:
 class VpcArgs:
     """Inputs of :class:`Vpc`."""
 
-    env: EnvironmentConfig
-    """Validated environment settings (CIDR plan, AZ count, log retention)."""
-    namer: ResourceNamer
-    """Physical names."""
-    availability_zones: tuple[str, ...]
+    name_prefix: str
+    """Base of the children's logical names: ``{prefix}-vpc``, ``{prefix}-private-a``."""
+    cidr_block: str
+    """The VPC's IPv4 block."""
+    subnet_cidrs: Mapping[str, Sequence[str]]
+    """Per role (private, lambda, data), one CIDR per AZ in AZ order; extra CIDRs are left unused."""
+    workload_az_count: int
+    """How many AZs the private and lambda subnets span; the data subnets always span two."""
+    availability_zones: Sequence[str]
     """AZ names from the provider, in order; at least two."""
     account_id: str
     """Our account, for the flow-log role's confused-deputy guard."""
+    flow_log_group_name: str
+    """The flow logs' CloudWatch log group."""
+    log_retention_days: int
+    """Retention of the flow logs."""
 
 
 class Vpc(pulumi.ComponentResource):
@@ -78,54 +85,55 @@ class Vpc(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: VpcArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("student-helper:network:Vpc", name, None, opts)
-        env, namer = args.env, args.namer
+        prefix = args.name_prefix
         child = pulumi.ResourceOptions(parent=self)
         self.vpc = aws.ec2.Vpc(
-            namer.name("vpc"),
-            cidr_block=env.subnets.vpc_cidr,
+            f"{prefix}-vpc",
+            cidr_block=args.cidr_block,
             enable_dns_support=True,  # both are required for interface endpoints' private DNS
             enable_dns_hostnames=True,
             opts=child,
         )
         # Strip the rules AWS puts on the default security group so nothing can fall back to it.
-        aws.ec2.DefaultSecurityGroup(namer.name("default-sg"), vpc_id=self.vpc.id, opts=child)
+        aws.ec2.DefaultSecurityGroup(f"{prefix}-default-sg", vpc_id=self.vpc.id, opts=child)
 
-        counts = {"private": env.endpoint_az_count, "lambda": env.endpoint_az_count, "data": 2}
+        # An RDS subnet group needs subnets in two AZs, whatever the workloads span.
+        counts = {"private": args.workload_az_count, "lambda": args.workload_az_count, "data": 2}
         self.subnet_ids: dict[str, list[pulumi.Output[str]]] = {}
         self.route_tables: dict[str, aws.ec2.RouteTable] = {}
         for role, count in counts.items():
-            table = aws.ec2.RouteTable(namer.name(f"{role}-rt"), vpc_id=self.vpc.id, opts=child)
+            table = aws.ec2.RouteTable(f"{prefix}-{role}-rt", vpc_id=self.vpc.id, opts=child)
             self.route_tables[role] = table
             self.subnet_ids[role] = []
             for index in range(count):
                 suffix = "abcdef"[index]
                 subnet = aws.ec2.Subnet(
-                    namer.name(f"{role}-{suffix}"),
+                    f"{prefix}-{role}-{suffix}",
                     vpc_id=self.vpc.id,
-                    cidr_block=env.subnets.by_role[role][index],
+                    cidr_block=args.subnet_cidrs[role][index],
                     availability_zone=args.availability_zones[index],
                     map_public_ip_on_launch=False,
                     tags={"Tier": role},
                     opts=child,
                 )
                 aws.ec2.RouteTableAssociation(
-                    namer.name(f"{role}-{suffix}-rta"), subnet_id=subnet.id, route_table_id=table.id, opts=child
+                    f"{prefix}-{role}-{suffix}-rta", subnet_id=subnet.id, route_table_id=table.id, opts=child
                 )
                 self.subnet_ids[role].append(subnet.id)
 
         self.flow_log_group = aws.cloudwatch.LogGroup(
-            namer.name("flow-logs"),
-            name=f"/aws/vpc/flow-logs/{namer.name()}",
-            retention_in_days=env.log_retention_days,
+            f"{prefix}-flow-logs",
+            name=args.flow_log_group_name,
+            retention_in_days=args.log_retention_days,
             opts=child,
         )
         flow_role = aws.iam.Role(
-            namer.name("flow-logs-role"),
+            f"{prefix}-flow-logs-role",
             assume_role_policy=service_trust_policy("vpc-flow-logs.amazonaws.com", source_account=args.account_id),
             opts=child,
         )
         aws.iam.RolePolicy(
-            namer.name("flow-logs-delivery"),
+            f"{prefix}-flow-logs-delivery",
             role=flow_role.id,
             # Flow logs create one stream per ENI inside this group only (VPC user guide, "IAM role for
             # publishing flow logs to CloudWatch Logs"); the group already exists, so no CreateLogGroup.
@@ -144,7 +152,7 @@ class Vpc(pulumi.ComponentResource):
             opts=child,
         )
         self.flow_log = aws.ec2.FlowLog(
-            namer.name("flow-log"),
+            f"{prefix}-flow-log",
             vpc_id=self.vpc.id,
             traffic_type="ALL",
             log_destination_type="cloud-watch-logs",
@@ -167,8 +175,8 @@ class Vpc(pulumi.ComponentResource):
 class SecurityGroupsArgs:
     """Inputs of :class:`SecurityGroups`."""
 
-    namer: ResourceNamer
-    """Physical names."""
+    name_prefix: str
+    """Base of the groups' and rules' logical names (Pulumi auto-names the groups from them)."""
     vpc_id: pulumi.Input[str]
     """The VPC the groups belong to."""
     vpc_cidr: str
@@ -183,10 +191,10 @@ class SecurityGroups(pulumi.ComponentResource):
     def __init__(self, name: str, args: SecurityGroupsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("student-helper:network:SecurityGroups", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        namer = args.namer
+        prefix = args.name_prefix
         self.groups = {
             role: aws.ec2.SecurityGroup(
-                namer.name(f"{role.replace('_', '-')}-sg"),
+                f"{prefix}-{role.replace('_', '-')}-sg",
                 vpc_id=args.vpc_id,
                 description=f"student-helper {role.replace('_', ' ')}; rules are separate resources",
                 # No inline rules: the provider then also revokes AWS's default allow-all egress rule
@@ -200,7 +208,7 @@ class SecurityGroups(pulumi.ComponentResource):
                 aws.vpc.SecurityGroupIngressRule if spec.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
             )
             rule_cls(
-                namer.name(spec.resource_name),
+                f"{prefix}-{spec.resource_name}",
                 security_group_id=self.groups[spec.group].id,
                 ip_protocol="tcp",
                 from_port=spec.port,
@@ -219,16 +227,18 @@ class SecurityGroups(pulumi.ComponentResource):
 class VpcEndpointsArgs:
     """Inputs of :class:`VpcEndpoints`."""
 
-    env: EnvironmentConfig
-    """Which interface endpoints to create and in how many AZs."""
-    namer: ResourceNamer
-    """Physical names."""
+    name_prefix: str
+    """Base of the endpoints' logical names: ``{prefix}-s3-gateway``, ``{prefix}-ecr-api-endpoint``."""
+    region: str
+    """The region of the endpoint services, ``com.amazonaws.<region>.<service>``."""
+    interface_services: Sequence[str]
+    """The interface endpoints to create, by service suffix (ecr.api, ssm, ...)."""
     vpc_id: pulumi.Input[str]
     """The VPC."""
-    route_table_ids: list[pulumi.Output[str]]
+    route_table_ids: Sequence[pulumi.Input[str]]
     """Every private route table; the S3 gateway endpoint adds its prefix-list route to each."""
-    subnet_ids: list[pulumi.Output[str]]
-    """Subnets for interface endpoint ENIs, one per AZ."""
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Subnets for the interface endpoints' ENIs, one in each AZ they span."""
     security_group_id: pulumi.Input[str]
     """The endpoints security group (443 from the workloads)."""
 
@@ -239,24 +249,24 @@ class VpcEndpoints(pulumi.ComponentResource):
     def __init__(self, name: str, args: VpcEndpointsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("student-helper:network:VpcEndpoints", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        env, namer = args.env, args.namer
+        prefix = args.name_prefix
         self.endpoints: dict[str, aws.ec2.VpcEndpoint] = {}
         for service in GATEWAY_ENDPOINT_SERVICES:
             self.endpoints[service] = aws.ec2.VpcEndpoint(
-                namer.name(f"{service}-gateway"),
+                f"{prefix}-{service}-gateway",
                 vpc_id=args.vpc_id,
-                service_name=endpoint_service_name(env.region, service),
+                service_name=endpoint_service_name(args.region, service),
                 vpc_endpoint_type="Gateway",
-                route_table_ids=args.route_table_ids,
+                route_table_ids=list(args.route_table_ids),
                 opts=child,
             )
-        for service in env.interface_endpoints:
+        for service in args.interface_services:
             self.endpoints[service] = aws.ec2.VpcEndpoint(
-                namer.name(f"{service.replace('.', '-')}-endpoint"),
+                f"{prefix}-{service.replace('.', '-')}-endpoint",
                 vpc_id=args.vpc_id,
-                service_name=endpoint_service_name(env.region, service),
+                service_name=endpoint_service_name(args.region, service),
                 vpc_endpoint_type="Interface",
-                subnet_ids=args.subnet_ids[: env.endpoint_az_count],
+                subnet_ids=list(args.subnet_ids),
                 security_group_ids=[args.security_group_id],
                 private_dns_enabled=True,
                 opts=child,

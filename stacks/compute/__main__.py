@@ -2,23 +2,8 @@
 
 import pulumi_aws as aws
 
-from shared.components.compute import (
-    BackendInstance,
-    BackendInstanceArgs,
-    BackendParameters,
-    ProcessorFunction,
-    ProcessorFunctionArgs,
-    ServiceDiscovery,
-    ServiceDiscoveryArgs,
-    ServiceRole,
-    ServiceRoleArgs,
-    ec2_managed_policies,
-    lambda_managed_policies,
-    log_streams_arn,
-    role_policy,
-    ssm_parameter_arn,
-)
-from shared.constants import PROJECT
+from shared.components import compute as components
+from shared.constants import PROCESSOR_FUNCTION
 from shared.contract import Layer
 from shared.iam import backend_statements, processor_statements
 from shared.settings import read_compute_settings
@@ -37,23 +22,23 @@ subnets = network.require_output("subnet_ids")
 groups = network.require_output("security_group_ids")
 grants = data_grants(data, env, partition, region)
 chat_models = chat_model_arns(settings.chat_model_id, partition, region)
-backend_names = BackendParameters.for_environment(PROJECT, env.environment)
+backend_names = components.BackendParameters.under(namer.path("backend"))
 
 
 def arn_of(parameter: str) -> str:
     """An SSM parameter of the backend, by exact ARN."""
-    return ssm_parameter_arn(partition, region, account_id, parameter)
+    return components.ssm_parameter_arn(partition, region, account_id, parameter)
 
 
-backend_role = ServiceRole(
+backend_role = components.ServiceRole(
     "backend-role",
-    ServiceRoleArgs(
+    components.ServiceRoleArgs(
         role_name=namer.name("backend"),
         service="ec2.amazonaws.com",
         account_id=account_id,
         instance_profile=True,
-        managed_policies=ec2_managed_policies(partition),
-        policy=role_policy(
+        managed_policies=components.ec2_managed_policies(partition),
+        policy=components.role_policy(
             grants.apply(
                 lambda g: backend_statements(
                     documents_bucket_arn=g.documents_bucket_arn,
@@ -63,21 +48,21 @@ backend_role = ServiceRole(
                     embedding_model_arn=g.embedding_model_arn,
                     vectors_index_arn=g.vectors_index_arn,
                     repository_arn=g.backend_repository_arn,
-                    log_streams_arn=log_streams_arn(partition, region, account_id, backend_names.log_group),
+                    log_streams_arn=components.log_streams_arn(partition, region, account_id, backend_names.log_group),
                     parameter_arns=[arn_of(backend_names.image), arn_of(backend_names.settings)],
                 )
             )
         ),
     ),
 )
-processor_role = ServiceRole(
+processor_role = components.ServiceRole(
     "processor-role",
-    ServiceRoleArgs(
+    components.ServiceRoleArgs(
         role_name=namer.name("doc-processor"),
         service="lambda.amazonaws.com",
         account_id=account_id,
-        managed_policies=lambda_managed_policies(partition),
-        policy=role_policy(
+        managed_policies=components.lambda_managed_policies(partition),
+        policy=components.role_policy(
             grants.apply(
                 lambda g: processor_statements(
                     documents_bucket_arn=g.documents_bucket_arn,
@@ -92,12 +77,17 @@ processor_role = ServiceRole(
 )
 
 app_settings = workload_settings(data, env)
-backend = BackendInstance(
+backend = components.BackendInstance(
     "backend",
-    BackendInstanceArgs(
-        env=env,
-        namer=namer,
-        settings=settings,
+    components.BackendInstanceArgs(
+        name_prefix=namer.prefix,
+        rollout_name=namer.name("backend-rollout"),
+        region=env.region,
+        instance_type=env.ec2_instance_type,
+        root_volume_gb=settings.ec2_root_volume_gb,
+        termination_protection=env.ec2_termination_protection,
+        log_retention_days=env.log_retention_days,
+        image_tag=settings.backend_image_tag,
         subnet_id=subnets.apply(lambda ids: ids["private"][0]),
         security_group_id=groups.apply(lambda ids: ids["backend"]),
         instance_profile_name=backend_role.instance_profile_name,
@@ -107,12 +97,16 @@ backend = BackendInstance(
         depends_on=backend_role.ready,
     ),
 )
-processor = ProcessorFunction(
+processor = components.ProcessorFunction(
     "processor",
-    ProcessorFunctionArgs(
-        env=env,
-        namer=namer,
-        settings=settings,
+    components.ProcessorFunctionArgs(
+        function_name=namer.name(PROCESSOR_FUNCTION),
+        memory_mb=env.lambda_memory_mb,
+        timeout_seconds=env.lambda_timeout_seconds,
+        log_retention_days=env.log_retention_days,
+        image_tag=settings.processor_image_tag,
+        max_concurrency=settings.processor_max_concurrency,
+        reserved_concurrency=settings.lambda_reserved_concurrency,
         role_arn=processor_role.role.arn,
         repository_url=data.require_output("lambda_ecr_repository"),
         subnet_ids=subnets.apply(lambda ids: ids["lambda"]),
@@ -122,9 +116,15 @@ processor = ProcessorFunction(
         depends_on=processor_role.ready,
     ),
 )
-discovery = ServiceDiscovery(
+discovery = components.ServiceDiscovery(
     "service-discovery",
-    ServiceDiscoveryArgs(namer=namer, instance_id=backend.instance.id, private_ip=backend.instance.private_ip),
+    components.ServiceDiscoveryArgs(
+        name_prefix=namer.prefix,
+        namespace_name=namer.name("services"),
+        service_name="backend",
+        instance_id=backend.instance.id,
+        private_ip=backend.instance.private_ip,
+    ),
 )
 
 export_layer(

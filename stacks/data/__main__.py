@@ -2,20 +2,7 @@
 
 import pulumi_aws as aws
 
-from shared.components.data import (
-    AppSecrets,
-    AppSecretsArgs,
-    ContainerRepository,
-    ContainerRepositoryArgs,
-    Database,
-    DatabaseArgs,
-    PrivateBucket,
-    PrivateBucketArgs,
-    ProcessingQueue,
-    ProcessingQueueArgs,
-    VectorStore,
-    VectorStoreArgs,
-)
+from shared.components import data as components
 from shared.constants import PROCESSOR_FUNCTION
 from shared.contract import Layer
 from shared.iam import lambda_function_arn
@@ -29,76 +16,120 @@ account_id = aws.get_caller_identity().account_id  # bucket names are global: th
 partition = aws.get_partition().partition
 region = aws.get_region().region
 
+# Protected (always in prod), so that no mistake takes the data. Only where nothing is protected may a destroy take a
+# store's contents: `make destroy-all` must not stop half way, at the first bucket or repository holding objects.
+protect = env.protect_stateful
+disposable = not protect
+
 documents_name = namer.bucket_name("documents", account_id)
 frontend_name = namer.bucket_name("frontend", account_id)
-access_logs = PrivateBucket(
+access_logs = components.PrivateBucket(
     namer.name("access-logs"),
-    PrivateBucketArgs(
+    components.PrivateBucketArgs(
         bucket_name=namer.bucket_name("access-logs", account_id),
-        env=env,
+        protect=protect,
+        force_destroy=disposable,
         log_sources=(documents_name, frontend_name),
+        log_source_account=account_id,
         expiration_days=settings.access_log_retention_days,
         versioned=True,  # an audit trail: an overwrite or delete leaves the previous object for a while
         noncurrent_version_days=settings.documents_noncurrent_version_days,
-        protect=True,
     ),
 )
-documents = PrivateBucket(
+documents = components.PrivateBucket(
     namer.name("documents"),
-    PrivateBucketArgs(
+    components.PrivateBucketArgs(
         bucket_name=documents_name,
-        env=env,
+        protect=protect,
+        force_destroy=disposable,
         versioned=True,
         noncurrent_version_days=settings.documents_noncurrent_version_days,
         access_log_bucket=access_logs.bucket.id,
-        protect=True,
         # Its CORS rule (presigned uploads from the SPA) is the edge layer's: only it knows the SPA's origin.
     ),
 )
-frontend = PrivateBucket(
+frontend = components.PrivateBucket(
     namer.name("frontend"),
-    PrivateBucketArgs(
+    components.PrivateBucketArgs(
         bucket_name=frontend_name,
-        env=env,
+        protect=protect,
+        force_destroy=disposable,
         versioned=True,  # a bad release can be rolled back to the previous objects
         noncurrent_version_days=settings.documents_noncurrent_version_days,
         # The edge layer owns this bucket's policy (CloudFront OAC read plus TLS-only): one policy per bucket.
         tls_only_policy=False,
         access_log_bucket=access_logs.bucket.id,
-        protect=True,
     ),
 )
-vectors = VectorStore("vectors", VectorStoreArgs(env=env, namer=namer, settings=settings))
-database = Database(
+vectors = components.VectorStore(
+    "vectors",
+    components.VectorStoreArgs(
+        bucket_name=namer.name("vectors"),
+        index_name=settings.vectors_index_name,
+        dimension=settings.embedding_dimension,
+        protect=protect,
+        force_destroy=disposable,
+        delete_before_replace=disposable,
+    ),
+)
+database = components.Database(
     "database",
-    DatabaseArgs(
-        env=env,
-        namer=namer,
-        settings=settings,
+    components.DatabaseArgs(
+        identifier=namer.name("postgres"),
+        subnet_group_name=namer.name("db-subnets"),
+        parameter_group_name=namer.name("postgres16"),
+        monitoring_role_name=namer.name("rds-monitoring"),
+        account_id=account_id,
+        partition=partition,
+        instance_class=env.rds_instance_class,
+        allocated_storage_gb=env.rds_allocated_storage,
+        multi_az=env.rds_multi_az,
+        backup_retention_days=env.rds_backup_retention_days,
+        deletion_protection=env.rds_deletion_protection,
+        final_snapshot=env.rds_final_snapshot,
+        performance_insights=env.rds_performance_insights,
+        log_retention_days=env.log_retention_days,
+        db_name=settings.db_name,
+        username=settings.db_username,
         subnet_ids=network.require_output("subnet_ids").apply(lambda ids: ids["data"]),
         security_group_id=network.require_output("security_group_ids").apply(lambda ids: ids["database"]),
+        protect=protect,
     ),
 )
-secrets = AppSecrets(
+secrets = components.AppSecrets(
     "app-secrets",
-    AppSecretsArgs(
-        env=env,
-        namer=namer,
-        names=("google-api-key", "anthropic-api-key"),
+    components.AppSecretsArgs(
+        name_prefix=namer.prefix,
+        paths={name: namer.secret_name(name) for name in ("google-api-key", "anthropic-api-key")},
         recovery_window_days=settings.secret_recovery_window_days,
+        protect=protect,
     ),
 )
-queue = ProcessingQueue("processing-queue", ProcessingQueueArgs(env=env, namer=namer))
-backend_repo = ContainerRepository(
-    "backend-repository",
-    ContainerRepositoryArgs(env=env, repository_name=namer.name("backend"), keep_images=settings.ecr_keep_images),
+queue = components.ProcessingQueue(
+    "processing-queue",
+    components.ProcessingQueueArgs(
+        queue_name=namer.name("doc-processor"),
+        dlq_name=namer.name("doc-processor-dlq"),
+        consumer_timeout_seconds=env.lambda_timeout_seconds,
+        protect=protect,
+    ),
 )
-processor_repo = ContainerRepository(
+backend_repo = components.ContainerRepository(
+    "backend-repository",
+    components.ContainerRepositoryArgs(
+        repository_name=namer.name("backend"),
+        keep_images=settings.ecr_keep_images,
+        protect=protect,
+        force_delete=disposable,
+    ),
+)
+processor_repo = components.ContainerRepository(
     "processor-repository",
-    ContainerRepositoryArgs(
-        env=env,
+    components.ContainerRepositoryArgs(
         repository_name=namer.name("processor"),
         keep_images=settings.ecr_keep_images,
+        protect=protect,
+        force_delete=disposable,
         lambda_function_arn=lambda_function_arn(partition, region, account_id, namer.name(PROCESSOR_FUNCTION)),
     ),
 )

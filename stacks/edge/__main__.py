@@ -1,6 +1,6 @@
 """Edge layer: CloudFront (Origin Access Control) for the SPA, and the HTTP API over a VPC link and Cloud Map."""
 
-from shared.components.edge import FrontendCdn, FrontendCdnArgs, HttpApi, HttpApiArgs, UploadCors, UploadCorsArgs
+from shared.components import edge as components
 from shared.contract import Layer
 from shared.settings import read_edge_settings
 from shared.stack import export_layer, start_layer
@@ -11,32 +11,42 @@ network = ctx.upstream(Layer.NETWORK)
 data = ctx.upstream(Layer.DATA)
 compute = ctx.upstream(Layer.COMPUTE)
 
-cdn = FrontendCdn(
+cdn = components.FrontendCdn(
     "frontend-cdn",
-    FrontendCdnArgs(
-        env=env,
-        namer=namer,
-        settings=settings,
+    components.FrontendCdnArgs(
+        name_prefix=namer.prefix,
+        origin_access_control_name=namer.name("frontend-oac"),
+        cache_policy_name=namer.name("frontend-cache"),
+        headers_policy_name=namer.name("security-headers"),
+        environment=env.environment,
+        domain=env.domain,
+        certificate_arn=settings.certificate_arn,
         bucket_name=data.require_output("frontend_bucket"),
         bucket_arn=data.require_output("frontend_bucket_arn"),
         bucket_regional_domain_name=data.require_output("frontend_bucket_regional_domain_name"),
     ),
 )
-api = HttpApi(
+api = components.HttpApi(
     "http-api",
-    HttpApiArgs(
-        env=env,
-        namer=namer,
-        settings=settings,
+    components.HttpApiArgs(
+        name_prefix=namer.prefix,
+        vpc_link_name=namer.name("vpc-link"),
+        api_name=namer.name("api"),
+        access_log_group_name=f"/aws/apigateway/{namer.name('api')}",
+        log_retention_days=env.log_retention_days,
+        throttling_burst_limit=settings.api_throttling_burst_limit,
+        throttling_rate_limit=settings.api_throttling_rate_limit,
         subnet_ids=network.require_output("subnet_ids").apply(lambda ids: ids["private"]),
         vpc_link_security_group_id=network.require_output("security_group_ids").apply(lambda ids: ids["vpc_link"]),
         cloud_map_service_arn=compute.require_output("cloud_map_service_arn"),
         cors_origins=cdn.origins,
     ),
 )
-uploads = UploadCors(
+uploads = components.UploadCors(
     "upload-cors",
-    UploadCorsArgs(namer=namer, bucket_name=data.require_output("documents_bucket"), origins=cdn.origins),
+    components.UploadCorsArgs(
+        name_prefix=namer.prefix, bucket_name=data.require_output("documents_bucket"), origins=cdn.origins
+    ),
 )
 
 export_layer(

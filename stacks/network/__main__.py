@@ -2,14 +2,7 @@
 
 import pulumi_aws as aws
 
-from shared.components.network import (
-    SecurityGroups,
-    SecurityGroupsArgs,
-    Vpc,
-    VpcArgs,
-    VpcEndpoints,
-    VpcEndpointsArgs,
-)
+from shared.components import network as components
 from shared.constants import endpoint_service_name
 from shared.contract import Layer
 from shared.settings import no_settings
@@ -28,21 +21,37 @@ zones = tuple(
 s3_prefix_list = aws.ec2.get_prefix_list(name=endpoint_service_name(env.region, "s3"))
 
 account_id = aws.get_caller_identity().account_id
-vpc = Vpc("vpc", VpcArgs(env=env, namer=namer, availability_zones=zones, account_id=account_id))
-groups = SecurityGroups(
-    "security-groups",
-    SecurityGroupsArgs(
-        namer=namer, vpc_id=vpc.vpc.id, vpc_cidr=env.subnets.vpc_cidr, s3_prefix_list_id=s3_prefix_list.id
+vpc = components.Vpc(
+    "vpc",
+    components.VpcArgs(
+        name_prefix=namer.prefix,
+        cidr_block=env.subnets.vpc_cidr,
+        subnet_cidrs=env.subnets.by_role,
+        workload_az_count=env.endpoint_az_count,
+        availability_zones=zones,
+        account_id=account_id,
+        flow_log_group_name=f"/aws/vpc/flow-logs/{namer.prefix}",
+        log_retention_days=env.log_retention_days,
     ),
 )
-endpoints = VpcEndpoints(
+groups = components.SecurityGroups(
+    "security-groups",
+    components.SecurityGroupsArgs(
+        name_prefix=namer.prefix,
+        vpc_id=vpc.vpc.id,
+        vpc_cidr=env.subnets.vpc_cidr,
+        s3_prefix_list_id=s3_prefix_list.id,
+    ),
+)
+endpoints = components.VpcEndpoints(
     "endpoints",
-    VpcEndpointsArgs(
-        env=env,
-        namer=namer,
+    components.VpcEndpointsArgs(
+        name_prefix=namer.prefix,
+        region=env.region,
+        interface_services=env.interface_endpoints,
         vpc_id=vpc.vpc.id,
         route_table_ids=[table.id for table in vpc.route_tables.values()],
-        subnet_ids=vpc.subnet_ids["lambda"],
+        subnet_ids=vpc.subnet_ids["lambda"],  # one per AZ the workloads span
         security_group_id=groups.groups["endpoints"].id,
     ),
 )
