@@ -43,12 +43,21 @@ setup: $(VENV_STAMP) ## Create .venv from the pinned dependencies (idempotent)
 test: $(VENV_STAMP) $(SCAN_STAMP) ## Run the test suite (pytest)
 	$(PY) -m pytest
 
-lint: $(VENV_STAMP) ## ruff and mypy
+# Every shell script of the repository: .ci/run and any *.sh outside the ignored folders (tests/test_workflows.py
+# checks that none is missed). The stand-in CLIs the tests write are generated, not files of the repository; the
+# workflows' run: blocks are actionlint's to shellcheck (no wheel on PyPI), and zizmor covers their injections.
+SHELL_SCRIPTS = .ci/run $(shell find . \( -path ./.git -o -path './.venv*' -o -path ./build \) -prune -o -name '*.sh' -type f -print)
+
+lint: $(VENV_STAMP) ## ruff, mypy, zizmor (GitHub Actions) and shellcheck
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	@# Each layer program is a separate __main__ module: type-check them one at a time.
 	@for program in stacks/*/__main__.py; do $(PY) -m mypy --no-error-summary "$$program" || exit $$?; done
+	@# The workflows and dependabot.yml, offline (no GitHub API), pedantic: security findings and code smells.
+	@# Any finding fails (exit 11-14); so does a file zizmor cannot parse (--strict-collection).
+	$(VENV)/bin/zizmor --offline --persona=pedantic --strict-collection --no-progress --quiet .github
+	$(VENV)/bin/shellcheck --norc $(SHELL_SCRIPTS)
 
 preview: $(VENV_STAMP) ## Offline preview of every layer of every environment: build/<env>/<layer>.json
 	$(PY) -m tools.offline --out $(BUILD) $(if $(ENVS),--envs "$(ENVS)") --layers "$(LAYERS)"

@@ -31,13 +31,7 @@ REFRESH_LAYERS := $(addprefix refresh-,$(LAYERS))
 DESTROY_LAYERS := $(addprefix destroy-,$(LAYERS))
 
 .PHONY: $(PREVIEW_LAYERS) $(UP_LAYERS) $(REFRESH_LAYERS) $(DESTROY_LAYERS)
-.PHONY: preview-all deploy-all destroy-all outputs doctor check-env
-
-# Named after the target that needs it, so a missing ENV says `make deploy-all ENV=...`, not `make check-env`.
-# It also checks the Pulumi CLI and AWS credentials, so deploy-all stops before its gate when either is missing.
-check-env: $(VENV_STAMP)
-	@$(PY) -m tools.deploy --pulumi "$(PULUMI)" --target "$(or $(firstword $(MAKECMDGOALS)),$@)" --env "$(ENV)" \
-	  check-env --needs-cli
+.PHONY: preview-all deploy-all destroy-all outputs doctor
 
 $(PREVIEW_LAYERS): preview-%: $(VENV_STAMP) ## (per layer) pulumi preview with the policy pack: make preview-data ENV=dev [DOWNSTREAM=1]
 	@$(DEPLOY) run preview --layers $* $(if $(DOWNSTREAM),--downstream) $(LIVE_FLAGS)
@@ -54,8 +48,12 @@ $(DESTROY_LAYERS): destroy-%: $(VENV_STAMP) ## (per layer) guarded pulumi destro
 preview-all: $(VENV_STAMP) ## Preview every layer in order: make preview-all ENV=dev [FROM=<layer>]
 	@$(DEPLOY) run preview --layers "$(LAYERS)" $(if $(FROM),--from $(FROM)) $(LIVE_FLAGS)
 
-# check-env runs before the gate, so a typo in ENV or a missing CLI fails in a second rather than after `make check`.
-deploy-all: check-env $(GATE) ## Stand up an environment: offline gate, then up network -> data -> compute -> edge
+# Three steps, one after the other: ENV, the Pulumi CLI and AWS credentials (so a typo fails in a second, not after
+# `make check`), then the gate, then the ups. They are recipe lines, not prerequisites, because `make -j` runs
+# prerequisites side by side: the gate would start before the check had passed.
+deploy-all: $(VENV_STAMP) ## Stand up an environment: offline gate, then up network -> data -> compute -> edge
+	@$(DEPLOY) check-env --needs-cli
+	@$(if $(GATE),$(MAKE) --no-print-directory $(GATE))
 	@$(DEPLOY) run up --layers "$(LAYERS)" --yes $(if $(FROM),--from $(FROM)) $(LIVE_FLAGS)
 
 destroy-all: $(VENV_STAMP) ## Destroy edge -> compute -> data -> network after typing the env name (CONFIRM=<env>)

@@ -171,6 +171,50 @@ def test_deploy_all_stops_at_the_first_failing_layer_and_says_how_to_resume(stan
     assert resumed.layers("up") == ["data", "compute", "edge"]
 
 
+# A gate that only records that it ran, in the stand-in's call log. GNU make reads the makefiles named in MAKEFILES
+# (an environment variable, so sub-makes read them too) before the repository's own.
+RECORDING_GATE = """
+.PHONY: recording-gate
+recording-gate:
+\t@echo '{"args": ["gate"]}' >> "$$STANDIN_RECORD"
+"""
+
+
+def deploy_all_with_a_recording_gate(standin: StandIn, tmp_path: Path, *args: str, credentials: bool = True) -> Result:
+    """``make -j4 deploy-all`` with the recording gate in place of ``make check``."""
+    gate = tmp_path / "gate.mk"
+    gate.write_text(RECORDING_GATE)
+    return standin.make("-j4", "GATE=recording-gate", "deploy-all", *args, credentials=credentials, MAKEFILES=str(gate))
+
+
+def test_deploy_all_under_make_j_runs_the_gate_before_any_pulumi_call(standin: StandIn, tmp_path: Path) -> None:
+    result = deploy_all_with_a_recording_gate(standin, tmp_path, "ENV=dev")
+    assert result.done.returncode == 0, result.done.stderr
+    assert result.args()[0] == ["gate"]
+    assert ["gate"] not in result.args()[1:]
+    assert result.layers("up") == LAYERS
+
+
+@pytest.mark.parametrize(
+    ("args", "credentials", "message"),
+    [
+        (("ENV=qa",), True, "deploy-all: ENV='qa' is not a stack of this repo"),
+        (("ENV=dev", "PULUMI=/nonexistent/pulumi"), True, "the Pulumi CLI '/nonexistent/pulumi' was not found"),
+        (("ENV=dev",), False, "make doctor ENV=dev checks all a deploy needs"),
+    ],
+    ids=["unknown-env", "no-cli", "no-credentials"],
+)
+def test_deploy_all_under_make_j_checks_env_cli_and_credentials_before_the_gate(
+    standin: StandIn, tmp_path: Path, args: tuple[str, ...], credentials: bool, message: str
+) -> None:
+    # make -j runs prerequisites side by side: were the check one, the gate would start with it and run for
+    # minutes after a failure that takes a second to find.
+    result = deploy_all_with_a_recording_gate(standin, tmp_path, *args, credentials=credentials)
+    assert result.done.returncode != 0
+    assert message in result.done.stderr
+    assert result.calls == [], "the gate or pulumi ran although the check failed"
+
+
 def test_preview_all_previews_in_order_and_stops_at_a_failure(standin: StandIn) -> None:
     standin.deployed("dev")
     result = standin.make("preview-all", "ENV=dev")

@@ -1,4 +1,5 @@
-"""The GitHub Actions workflows: schema, path filters, job graph, pins and permissions.
+"""The GitHub Actions workflows: schema, path filters, job graph, pins, permissions and secrets; and the linters
+``make lint`` runs on them and on the shell scripts (zizmor, shellcheck).
 
 The path filters are checked against the downstream closure computed from ``shared.contract.LAYER_ORDER``, and the
 deploy chain is run through a small model of GitHub's job conditions, so that a skipped layer never blocks the
@@ -15,9 +16,10 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from functools import cache
 from pathlib import Path
@@ -69,8 +71,10 @@ PINNED_USES = re.compile(
 )
 USES_LINE = re.compile(r"^\s*-?\s*uses:\s*(?P<ref>\S+)")
 SHA = re.compile(r"^[0-9a-f]{40}$")
-# A job that calls a reusable workflow of this repository (same commit, so nothing to pin).
-LOCAL_WORKFLOW = re.compile(r"\./\.github/workflows/(?P<file>[\w.-]+\.ya?ml)")
+# A job that calls a reusable workflow of this repository, in GitHub's self-repository form: `$/` is this
+# repository at the commit that is running, whatever the runner's working tree holds.
+SELF = "$/"
+LOCAL_WORKFLOW = re.compile(r"\$/\.github/workflows/(?P<file>[\w.-]+\.ya?ml)")
 INPUT = re.compile(r"\$\{\{\s*inputs\.([\w-]+)\s*\}\}")
 SHELL_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 CHECK_INPUTS = "Check the inputs"
@@ -189,6 +193,12 @@ def layer_jobs(path: Path) -> dict[str, dict[str, Any]]:
 def declared_inputs() -> dict[str, dict[str, Any]]:
     """pulumi-layer.yml's ``on.workflow_call.inputs``."""
     found: dict[str, dict[str, Any]] = load(PULUMI_LAYER)["on"]["workflow_call"]["inputs"]
+    return found
+
+
+def declared_secrets() -> dict[str, dict[str, Any]]:
+    """pulumi-layer.yml's ``on.workflow_call.secrets``."""
+    found: dict[str, dict[str, Any]] = load(PULUMI_LAYER)["on"]["workflow_call"]["secrets"]
     return found
 
 
@@ -365,6 +375,82 @@ def test_changes_job_exposes_one_output_per_layer(path: Path) -> None:
         assert f"steps.filter.outputs.{layer}" in expression, f"{path.name}: output {layer} = {expression}"
 
 
+def test_deploy_measures_changes_between_two_local_commits() -> None:
+    # paths-filter compares the last deployed commit with the commit this run deploys, both SHAs present after a
+    # full-history checkout, so it never fetches and the checkout keeps no credentials; with no such commit it is
+    # skipped and every layer counts as changed.
+    job = jobs(DEPLOY)["changes"]
+    (checkout,) = [s for s in steps(job) if action(s) == "actions/checkout"]
+    assert checkout["with"] == {"fetch-depth": 0, "persist-credentials": False}
+    (step,) = [s for s in steps(job) if action(s) == PATHS_FILTER]
+    assert step["if"] == "steps.base.outputs.sha != ''"
+    assert (step["with"]["base"], step["with"]["ref"]) == ("${{ steps.base.outputs.sha }}", "${{ github.sha }}")
+    for layer, expression in job["outputs"].items():
+        assert expression == f"${{{{ steps.base.outputs.sha == '' || steps.filter.outputs.{layer} == 'true' }}}}"
+
+
+def find_base(tmp_path: Path, answer: str) -> tuple[dict[str, str], str, list[str], str]:
+    """Run deploy.yml's "find the last deploy" step in a one-commit clone, with a stand-in ``gh`` answering.
+
+    ``answer`` is what gh prints (``HEAD``: the clone's commit). Returns the step's outputs, what it printed, the
+    arguments gh was called with, and the clone's commit.
+    """
+    (step,) = [s for s in steps(jobs(DEPLOY)["changes"]) if s.get("id") == "base"]
+    clone, bin_dir = tmp_path / "clone", tmp_path / "bin"
+    bin_dir.mkdir()
+    subprocess.run(["git", "init", "-q", str(clone)], check=True)
+    identity = ["-c", "user.name=ci", "-c", "user.email=ci@example.com"]
+    subprocess.run(["git", *identity, "-C", str(clone), "commit", "-q", "--allow-empty", "-m", "one"], check=True)
+    head = subprocess.run(
+        ["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    # Records its arguments and prints the SHA that gh's --jq filter would.
+    gh = bin_dir / "gh"
+    gh.write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$GH_ARGS"\nprintf "%s\\n" "$GH_ANSWER"\n')
+    gh.chmod(0o755)
+    outputs = tmp_path / "github_output"
+    outputs.touch()
+    done = run_step(
+        step,
+        {
+            "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "HOME": str(tmp_path),
+            "GH_TOKEN": "token",
+            "GITHUB_REPOSITORY": "owner/repo",
+            "GITHUB_OUTPUT": str(outputs),
+            "GH_ARGS": str(tmp_path / "gh-args"),
+            "GH_ANSWER": head if answer == "HEAD" else answer,
+        },
+        cwd=clone,
+    )
+    assert done.returncode == 0, done.stderr
+    found = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    return found, done.stdout, (tmp_path / "gh-args").read_text().splitlines(), head
+
+
+def test_the_base_is_the_commit_of_the_last_successful_deploy_from_main(tmp_path: Path) -> None:
+    found, _, gh_args, head = find_base(tmp_path, "HEAD")
+    assert found == {"sha": head}
+    assert gh_args[:2] == ["run", "list"]
+    asked = dict(zip(gh_args[2::2], gh_args[3::2], strict=False))
+    expected = {"--workflow": "deploy.yml", "--branch": "main", "--event": "push", "--status": "success"}
+    assert expected.items() <= asked.items(), gh_args
+
+
+def test_with_nothing_deployed_yet_every_layer_deploys(tmp_path: Path) -> None:
+    found, printed, _, _ = find_base(tmp_path, "")
+    assert found == {"sha": ""}
+    assert "every layer" in printed
+
+
+def test_a_deployed_commit_missing_from_the_clone_deploys_every_layer(tmp_path: Path) -> None:
+    # main rewritten since: paths-filter would have to fetch it (with credentials); every layer deploys instead.
+    missing = "f" * 40
+    found, printed, _, _ = find_base(tmp_path, missing)
+    assert found == {"sha": ""}
+    assert f"::warning::the last deployed commit {missing} is not in this clone" in printed
+
+
 # --- pull request --------------------------------------------------------------------------------------------
 
 
@@ -482,6 +568,21 @@ def test_deploy_runs_the_offline_gate_first() -> None:
     assert {"make test", "make check"} <= set(make_calls(jobs(DEPLOY)["test"]))
 
 
+def test_a_newer_push_cancels_only_what_runs_before_any_up() -> None:
+    # The gate and the changes job of an older run are cancelled by a newer push (which deploys their changes too,
+    # measured from the last successful deploy); a running up never is.
+    # Not for the whole run: a run waiting for its prod approval would hold back the next push's gate.
+    assert "concurrency" not in load(DEPLOY)
+    deploy_jobs = jobs(DEPLOY)
+    for job_id in ("test", "changes"):
+        assert deploy_jobs[job_id]["concurrency"] == {"group": f"deploy-{job_id}", "cancel-in-progress": True}
+    # Their own groups: in a group of an environment's up jobs they would cancel those, or be queued behind them.
+    up_groups = {deploy_jobs[up_job_id(env, layer)]["concurrency"]["group"] for env, layer in DEPLOY_ORDER}
+    assert not up_groups & {"deploy-test", "deploy-changes"}
+    # Cancelled, they are not successes: none of this run's up jobs starts.
+    assert ran(simulate(changed=set(LAYERS), gate="cancelled")) == []
+
+
 # A model of how GitHub decides to run a job, for the clauses the deploy jobs use. An unknown clause fails the
 # test, so the conditions stay simple enough to reason about.
 def conditions(expression: str) -> list[str]:
@@ -572,8 +673,9 @@ def test_every_preview_and_up_job_calls_the_layer_workflow_and_nothing_else_does
 def test_caller_passes_its_own_command_layer_and_environment(path: Path, job_id: str) -> None:
     job = jobs(path)[job_id]
     assert job["with"] == expected_layer_calls()[(path, job_id)]
-    # Environment secrets reach a called workflow only when the caller passes them (pulumi-layer.yml).
-    assert job["secrets"] == "inherit"
+    # Exactly the secrets the called workflow declares, each under its own name: never `inherit`, which hands
+    # over every secret of the repository (pulumi-layer.yml says why the names must still be passed).
+    assert job["secrets"] == {name: f"${{{{ secrets.{name} }}}}" for name in declared_secrets()}
 
 
 @pytest.mark.parametrize("path", CALLERS, ids=lambda p: p.name)
@@ -586,6 +688,15 @@ def test_callers_pass_every_input_and_only_known_values(path: Path) -> None:
             # A string, as declared: YAML would hand GitHub a boolean or a number for an unquoted `on` or `1`.
             assert isinstance(value, str), f"{job_id}: {name} = {value!r}"
             assert value in known[name], f"{job_id}: {name} = {value!r}"
+
+
+def test_layer_workflow_declares_exactly_the_secrets_it_reads() -> None:
+    # A secret it reads but does not declare would be empty (callers can pass only declared names); one it declares
+    # but never reads would be handed over for nothing.
+    used = set(re.findall(r"\$\{\{\s*secrets\.(\w+)", json.dumps(load(PULUMI_LAYER))))
+    assert used == set(declared_secrets()) == {"PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN"}
+    # Optional: a self-managed backend needs only the passphrase, Pulumi Cloud only the token.
+    assert {name: spec["required"] for name, spec in declared_secrets().items()} == dict.fromkeys(used, False)
 
 
 def test_layer_workflow_inputs_are_required_strings_and_all_it_uses() -> None:
@@ -606,11 +717,14 @@ def test_exactly_one_layer_job_runs_for_any_command(command: str) -> None:
         assert selected == [command]
 
 
-def run_step(step: Mapping[str, Any], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+def run_step(
+    step: Mapping[str, Any], env: Mapping[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """A ``run:`` step run the way GitHub runs a bash step, with only ``env`` (and PATH) in its environment."""
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
@@ -709,13 +823,9 @@ def test_the_configuration_check_reports_every_missing_variable(command: str) ->
     assert [next(name for name in configured(command) if name in line) for line in errors] == list(configured(command))
 
 
-def test_the_up_comment_says_honestly_what_a_reviewer_sees() -> None:
-    # GitHub asks for the prod approval before the job starts; the comment above the up job says what there is to
-    # judge by. Its claim that `pulumi up` prints its preview before applying holds while nothing skips the preview.
-    text = PULUMI_LAYER.read_text()
-    comment = text[: text.index("\n  up:\n")].rsplit("\n\n", 1)[1]
-    for claim in ("before this job starts", "staging, not prod", "prints its preview", "not a second gate"):
-        assert claim in " ".join(comment.replace("#", " ").split()), claim
+def test_nothing_skips_the_preview_an_up_prints_before_it_applies() -> None:
+    # GitHub asks for the prod approval before the up job starts; what the log then records of the prod changes is
+    # the preview `pulumi up` prints before it applies them, which --skip-preview would drop.
     sources = [REPO_ROOT / "Makefile", *REPO_ROOT.glob("mk/*.mk"), *REPO_ROOT.glob("tools/deploy/*.py")]
     for source in sources:
         assert "--skip-preview" not in source.read_text(), source
@@ -753,7 +863,7 @@ def test_layer_job_runs_make_with_the_inputs_from_env(command: str) -> None:
     for env in ENVS:
         for layer in LAYERS:
             caller = {
-                "uses": "./.github/workflows/pulumi-layer.yml",
+                "uses": f"{SELF}.github/workflows/pulumi-layer.yml",
                 "with": {"command": command, "layer": layer, "environment": env},
             }
             assert make_calls(resolved(caller)) == ["make setup", f"make {command}-{layer} ENV={env}"]
@@ -767,16 +877,6 @@ def test_each_layer_job_runs_in_its_own_github_environment() -> None:
         assert "environment" in job, job_id
     assert layer_jobs_by_command["preview"]["environment"] == PREVIEW_GITHUB_ENV
     assert layer_jobs_by_command["up"]["environment"] == "${{ inputs.environment }}"
-
-
-def test_the_comments_name_the_oidc_subjects_the_roles_trust() -> None:
-    texts = {path: path.read_text() for path in WORKFLOWS}
-    assert f"repo:<owner>/<repo>:environment:{PREVIEW_GITHUB_ENV}" in texts[PULUMI_LAYER]
-    assert f"repo:<owner>/<repo>:environment:{PREVIEW_GITHUB_ENV}" in texts[PULL_REQUEST]
-    assert "repo:<owner>/<repo>:environment:<env>" in texts[PULUMI_LAYER]
-    for path, text in texts.items():
-        assert "no GitHub environment" not in text, path.name
-        assert ":pull_request" not in text, f"{path.name}: the preview role no longer trusts the pull_request subject"
 
 
 def test_the_layer_workflow_sets_no_concurrency() -> None:
@@ -809,7 +909,7 @@ def uses_lines(path: Path) -> Iterator[str]:
     """Every ``uses:`` line that runs code from elsewhere (a call of this repository's own workflows excepted)."""
     for line in path.read_text().splitlines():
         match = USES_LINE.match(line)
-        if match and not match["ref"].startswith("./"):
+        if match and not match["ref"].startswith(SELF):
             yield line
 
 
@@ -837,7 +937,7 @@ def test_each_action_is_pinned_to_one_release_everywhere() -> None:
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_local_calls_are_jobs_that_call_a_reusable_workflow_here(path: Path) -> None:
     raw = [USES_LINE.match(line) for line in path.read_text().splitlines()]
-    local = sorted(m["ref"] for m in raw if m and m["ref"].startswith("./"))
+    local = sorted(m["ref"] for m in raw if m and m["ref"].startswith(SELF))
     parsed = sorted(job["uses"] for job in jobs(path).values() if "uses" in job)
     assert local == parsed, "a local `uses:` outside a job's own `uses`"
     for ref in set(parsed):
@@ -845,6 +945,15 @@ def test_local_calls_are_jobs_that_call_a_reusable_workflow_here(path: Path) -> 
         assert match, ref
         assert WORKFLOW_DIR / match["file"] in WORKFLOWS, ref
         assert "workflow_call" in load(WORKFLOW_DIR / match["file"])["on"], ref
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_checkout_keeps_git_credentials(path: Path) -> None:
+    # No step after a checkout runs git against the remote; a kept token could only leak (zizmor's artipacked).
+    for job_id, job in jobs(path).items():
+        for step in steps(job):
+            if action(step) == "actions/checkout":
+                assert step["with"]["persist-credentials"] is False, f"{path.name}: {job_id}"
 
 
 @pytest.mark.parametrize("path", [*WORKFLOWS, REPO_ROOT / ".github" / "dependabot.yml"], ids=lambda p: p.name)
@@ -911,8 +1020,8 @@ def test_run_steps_interpolate_nothing(path: Path) -> None:
     for job_id, job in jobs(path).items():
         for step in steps(job):
             assert "${{" not in str(step.get("run", "")), f"{path.name}: {job_id} interpolates into a script"
-    for match in re.finditer(r"\$\{\{\s*secrets\.(\w+)", path.read_text()):
-        assert match[1] in {"PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN"}, match[0]
+    for match in re.finditer(r"\$\{\{\s*secrets\.(\w+)", json.dumps(load(path))):
+        assert match[1] in declared_secrets(), match[0]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -962,3 +1071,159 @@ def test_every_make_target_the_workflows_call_exists() -> None:
             check=False,
         )
         assert "No rule to make target" not in done.stderr, f"{call}: {done.stderr}"
+
+
+# --- make lint: zizmor and shellcheck ----------------------------------------------------------------------------
+
+
+@cache
+def lint_command(tool: str) -> tuple[str, ...]:
+    """The command line ``make lint`` runs for ``tool`` (read from make's dry run), its program made absolute."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    done = subprocess.run(
+        ["make", "--no-print-directory", "--dry-run", "lint"],
+        cwd=REPO_ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith(f".venv/bin/{tool} ")]
+    program, *arguments = shlex.split(line)
+    return (str(REPO_ROOT / program), *arguments)
+
+
+def zizmor(root: Path) -> subprocess.CompletedProcess[str]:
+    """make lint's zizmor, run in ``root`` (which holds a .github folder)."""
+    return subprocess.run(lint_command("zizmor"), cwd=root, capture_output=True, text=True, check=False)
+
+
+def test_lint_runs_zizmor_offline_pedantic_and_strict_on_the_github_folder() -> None:
+    command = lint_command("zizmor")
+    assert {"--offline", "--persona=pedantic", "--strict-collection"} <= set(command)
+    assert command[-1] == ".github"
+    done = zizmor(REPO_ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def replaced(text: str, old: str, new: str) -> str:
+    """``text`` with its first ``old`` replaced by ``new`` (which must be there)."""
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+SECRETS_BLOCK = """    secrets:
+      PULUMI_CONFIG_PASSPHRASE: ${{ secrets.PULUMI_CONFIG_PASSPHRASE }}
+      PULUMI_ACCESS_TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}
+"""
+CHECKOUT = "actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd # v6.0.2"
+
+
+# One way each to reintroduce what zizmor reported, or would: the file, the change, the audit that must fire.
+REGRESSIONS: dict[str, tuple[str, Callable[[str], str], str]] = {
+    "secrets-inherit": (
+        "workflows/deploy.yml",
+        lambda t: replaced(t, SECRETS_BLOCK, "    secrets: inherit\n"),
+        "secrets-inherit",
+    ),
+    "persisted-credentials": (
+        "workflows/deploy.yml",
+        lambda t: replaced(t, "fetch-depth: 0\n          persist-credentials: false\n", "fetch-depth: 0\n"),
+        "artipacked",
+    ),
+    "no-cooldown": (
+        "dependabot.yml",
+        lambda t: replaced(t, "    cooldown:\n      default-days: 7\n", ""),
+        "dependabot-cooldown",
+    ),
+    "input-in-script": (
+        "workflows/pulumi-layer.yml",
+        lambda t: replaced(t, 'run: make "up-$LAYER"', 'run: make "up-${{ inputs.layer }}"'),
+        "template-injection",
+    ),
+    "unpinned-action": (
+        "workflows/deploy.yml",
+        lambda t: replaced(t, CHECKOUT, "actions/checkout@v6"),
+        "unpinned-uses",
+    ),
+    "workspace-relative-call": (
+        "workflows/pull-request.yml",
+        lambda t: replaced(t, "uses: $/.github/", "uses: ./.github/"),
+        "self-repository",
+    ),
+    "write-all": (
+        "workflows/pull-request.yml",
+        lambda t: replaced(t, "permissions:\n  contents: read\n", "permissions: write-all\n"),
+        "excessive-permissions",
+    ),
+    # Pedantic only: the persona make lint runs.
+    "undocumented-permission": (
+        "workflows/deploy.yml",
+        lambda t: replaced(t, "actions: read # gh run list reads this workflow's run history", "actions: read"),
+        "undocumented-permissions",
+    ),
+    "no-concurrency": (
+        "workflows/deploy.yml",
+        lambda t: replaced(t, "    concurrency:\n      group: deploy-test\n      cancel-in-progress: true\n", ""),
+        "concurrency-limits",
+    ),
+}
+
+
+@pytest.mark.parametrize("regression", list(REGRESSIONS))
+def test_lint_fails_when_a_zizmor_finding_comes_back(tmp_path: Path, regression: str) -> None:
+    file, change, audit = REGRESSIONS[regression]
+    shutil.copytree(REPO_ROOT / ".github", tmp_path / ".github")
+    target = tmp_path / ".github" / file
+    target.write_text(change(target.read_text()))
+    done = zizmor(tmp_path)
+    # 11-14: findings, by the highest severity (zizmor's documented exit codes); anything else is an error.
+    assert 11 <= done.returncode <= 14, done.stdout + done.stderr
+    assert re.search(rf"^\w+\[{audit}\]:.*\n\s*--> \.github/{re.escape(file)}:", done.stdout, re.M), done.stdout
+
+
+def test_lint_fails_on_a_workflow_zizmor_cannot_read(tmp_path: Path) -> None:
+    shutil.copytree(REPO_ROOT / ".github", tmp_path / ".github")
+    (tmp_path / ".github" / "workflows" / "broken.yml").write_text("on: push\njobs: [\n")
+    assert zizmor(tmp_path).returncode not in (0, *range(11, 15))
+
+
+def shell_scripts() -> set[str]:
+    """Every file of the repository (tracked, or new and not ignored) that is a shell script: named *.sh or *.bash,
+    or starting with a sh/bash shebang."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    shebang = re.compile(rb"#!\s*\S*(/|env\s+)(ba|da|k)?sh\b")
+    found = set()
+    for name in filter(None, listed):
+        path = REPO_ROOT / name
+        if not path.is_file():
+            continue
+        with path.open("rb") as opened:
+            first = opened.readline()
+        if name.endswith((".sh", ".bash")) or shebang.match(first):
+            found.add(name)
+    return found
+
+
+def test_lint_shellchecks_every_shell_script() -> None:
+    _, *arguments = lint_command("shellcheck")
+    checked = {str(Path(argument)) for argument in arguments if not argument.startswith("-")}
+    assert ".ci/run" in checked
+    assert checked == shell_scripts()
+
+
+def test_lint_shellcheck_reports_info_level_findings_too(tmp_path: Path) -> None:
+    # An unquoted expansion (SC2086) is only "info": the flags make lint passes must not filter it out.
+    script = tmp_path / "unquoted.sh"
+    script.write_text("#!/usr/bin/env bash\nrm -rf $1/build\n")
+    program, *arguments = lint_command("shellcheck")
+    flags = [argument for argument in arguments if argument.startswith("-")]
+    done = subprocess.run([program, *flags, str(script)], capture_output=True, text=True, check=False)
+    assert done.returncode != 0
+    assert "SC2086" in done.stdout
