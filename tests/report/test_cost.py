@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,7 @@ from tests.conftest import ENVS, Export
 from tools.check import summary
 from tools.report.cost import (
     DEFAULT_PRICES,
-    NO_CHARGE,
-    PRICED,
+    DEFAULT_RULES,
     CostEstimate,
     MissingAssumptionError,
     MissingPriceError,
@@ -25,12 +24,19 @@ from tools.report.cost import (
     UnsupportedConfigurationError,
     estimate,
     load_prices,
+    load_rules,
     main,
     parse_prices,
+    parse_rules,
+    render,
 )
+from tools.report.cost_formulas import FORMULAS
 
 REGION = "ap-southeast-2"
 HOURS = 730
+RULES = load_rules()["types"]
+PRICED = {type_token for type_token, rule in RULES.items() if "free" not in rule}
+NO_CHARGE = {type_token for type_token, rule in RULES.items() if "free" in rule}
 
 
 def _price(value: float) -> dict[str, Any]:
@@ -60,6 +66,8 @@ PRICES: dict[str, float] = {
     "lambda.gb_second.arm64": 0.00001,
     "xray.traces_million": 5.0,
     "sqs.standard_requests_million": 0.4,
+    "sqs.fifo_requests_million": 0.5,
+    "ssm.advanced_parameter_month": 0.05,
     "apigateway.http_requests_million": 1.0,
     "cloudfront.data_out_gb.na_eu": 0.1,
     "cloudfront.https_requests_10k.na_eu": 0.01,
@@ -80,6 +88,7 @@ ASSUMPTIONS: dict[str, float] = {
     "lambda_avg_duration_seconds": 2,
     "xray_traced_fraction": 0.5,
     "sqs_requests_per_month": 2_000_000,
+    "sqs_fifo_requests_per_month": 1_000_000,
     "secrets_api_calls_per_month": 20_000,
     "s3_gb_stored.documents": 50,
     "s3_put_requests_per_month": 10_000,
@@ -220,6 +229,22 @@ CASES: list[tuple[str, list[dict[str, Any]], list[tuple[str, float, float]]]] = 
         "two sqs queues share one request line",
         [_resource("aws:sqs/queue:Queue", "q", {}), _resource("aws:sqs/queue:Queue", "dlq", {})],
         [("sqs.standard_requests_million", 2, 0.8)],
+    ),
+    (
+        "a FIFO queue has its own request line and assumption",
+        [_resource("aws:sqs/queue:Queue", "q", {}), _resource("aws:sqs/queue:Queue", "f", {"fifoQueue": True})],
+        [("sqs.fifo_requests_million", 1, 0.5), ("sqs.standard_requests_million", 2, 0.8)],
+    ),
+    (
+        "lambda defaults: 128 MB x86_64, no tracing",
+        [_resource("aws:lambda/function:Function", "fn", {})],
+        # 1M invocations x 2 s x 0.125 GB = 250,000 GB-s.
+        [("lambda.gb_second.x86_64", 250_000, 5.0), ("lambda.requests_million", 1, 0.2)],
+    ),
+    (
+        "an advanced ssm parameter",
+        [_resource("aws:ssm/parameter:Parameter", "param", {"tier": "Advanced"})],
+        [("ssm.advanced_parameter_month", 1, 0.05)],
     ),
     (
         "secrets manager secret and its API calls",
@@ -401,8 +426,7 @@ def test_log_ingestion_is_priced_only_when_configured() -> None:
 
 
 def test_region_comes_from_the_exports() -> None:
-    with pytest.raises(MissingPriceError, match="eu-west-1"):
-        estimate({"test": _export(region="eu-west-1")}, BOOK)
+    assert estimate({"test": _export(region="eu-west-1")}, BOOK).region == "eu-west-1"
     with pytest.raises(ValueError, match="exactly one aws provider region"):
         estimate({"a": _export(), "b": _export(region="eu-west-1")}, BOOK)
 
@@ -421,6 +445,180 @@ def test_estimate_reports_assumptions_used_and_exclusions() -> None:
 
 def test_priced_and_free_types_do_not_overlap() -> None:
     assert not set(PRICED) & set(NO_CHARGE)
+
+
+# --- A region the price file has no prices for ------------------------------------------------------------------
+
+UNPRICED_REGION_RESOURCES = [
+    _resource(EC2, "backend", INSTANCE_INPUTS),
+    _resource(ENDPOINT, "s3", {"vpcEndpointType": "Gateway", "serviceName": "com.amazonaws.eu-west-1.s3"}),
+    _resource("aws:ec2/vpc:Vpc", "vpc", {}),
+    _resource("aws:sqs/queue:Queue", "q", {}),
+    _resource("aws:ec2/natGateway:NatGateway", "nat", {}),
+]
+
+
+def test_a_region_without_prices_lists_each_line_as_not_priced() -> None:
+    result = estimate({"test": _export(*UNPRICED_REGION_RESOURCES, region="eu-west-1")}, BOOK)
+    backend, gateway, vpc, queue, nat = (r["urn"] for r in UNPRICED_REGION_RESOURCES)
+    # Nothing is priced at another region's price: there is no line item and no total.
+    assert (result.region, result.line_items, result.total, result.price_notes) == ("eu-west-1", (), 0, ())
+    assert [(u.price_key, u.quantity, u.urns) for u in result.not_priced_lines] == [
+        ("ec2.instance_hour.t3.micro", HOURS, (backend,)),
+        ("ebs.gp3.gb_month", 20, (backend,)),
+        ("sqs.standard_requests_million", 2, (queue,)),
+    ]
+    # Free resources stay free in any region; a type without a rule stays not priced.
+    assert {u.urn for u in result.unpriced} == {gateway, vpc}
+    assert [u.urn for u in result.not_priced] == [nat]
+    assert [a.key for a in result.assumptions] == ["sqs_requests_per_month"]
+
+    as_dict = json.loads(json.dumps(result.to_dict()))
+    assert all("unit_price_usd" not in line for line in as_dict["not_priced_lines"])
+    assert summary.monthly(as_dict) == "≥ $0.00"
+    report = summary.render_markdown(summary.environment_entry("dev", {}, [], {}, {}, [], as_dict, None, []))
+    assert "the price file has no prices for eu-west-1" in report
+    assert "### Not priced in eu-west-1" in report
+    assert f"at `ec2.instance_hour.t3.micro` `{backend}`" in report
+    assert "Not priced (the price file has no prices for eu-west-1" in render(result)
+
+
+def test_each_region_is_priced_from_its_own_prices() -> None:
+    document = _book_document()
+    document["regions"]["eu-west-1"] = {key: _price(2 * value) for key, value in PRICES.items()}
+    book = parse_prices(document)
+    backend = _resource(EC2, "backend", INSTANCE_INPUTS)
+    sydney, ireland = (estimate({"test": _export(backend, region=r)}, book) for r in (REGION, "eu-west-1"))
+    assert ireland.total == pytest.approx(2 * sydney.total)
+    assert ireland.not_priced_lines == ()
+
+
+# --- The rule file ----------------------------------------------------------------------------------------------
+
+
+def test_every_formula_is_named_by_a_rule() -> None:
+    named = {entry["formula"] for rule in RULES.values() for entry in rule.get("lines", []) if "formula" in entry}
+    assert named == set(FORMULAS)
+
+
+def _rules(*lines: dict[str, Any], otherwise: str | None = None) -> dict[str, Any]:
+    rule: dict[str, Any] = {"lines": list(lines), **({"otherwise": otherwise} if otherwise else {})}
+    return parse_rules({"types": {"aws:ssm/parameter:Parameter": rule}, "exclusions": []})
+
+
+ADVANCED_ONLY = {
+    "when": {"tier": "Advanced"},
+    "description": "SSM {tier} parameter",
+    "quantity": [1],
+    "unit": "parameter-months",
+    "price": "ssm.advanced_parameter_month",
+}
+
+
+def test_a_resource_no_line_matches_is_not_priced_unless_the_rule_says_why() -> None:
+    standard = _resource("aws:ssm/parameter:Parameter", "param", {"tier": "Standard"})
+    silent = estimate({"test": _export(standard)}, BOOK, rules=_rules(ADVANCED_ONLY))
+    assert [u.urn for u in silent.not_priced] == [standard["urn"]]
+    explained = estimate({"test": _export(standard)}, BOOK, rules=_rules(ADVANCED_ONLY, otherwise="free tier"))
+    assert [(u.urn, u.reason) for u in explained.unpriced] == [(standard["urn"], "free tier")]
+    assert explained.not_priced == ()
+
+
+def test_a_placeholder_the_resource_lacks_is_an_unsupported_configuration() -> None:
+    line = {key: value for key, value in ADVANCED_ONLY.items() if key != "when"}
+    rules = _rules({**line, "description": "SSM {dataType} parameter"})
+    with pytest.raises(UnsupportedConfigurationError, match="input dataType is not set"):
+        estimate(
+            {"test": _export(_resource("aws:ssm/parameter:Parameter", "p", {"tier": "Advanced"}))}, BOOK, rules=rules
+        )
+
+
+def _real_rules() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(DEFAULT_RULES.read_text())
+    return loaded
+
+
+def _set(document: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split("|")
+    for part in parents:
+        document = document[int(part)] if isinstance(document, list) else document[part]
+    if value is None:
+        del document[last]
+    else:
+        document[last] = value
+
+
+QUEUE = "types|aws:sqs/queue:Queue"
+QUEUE_LINE = f"{QUEUE}|lines|0"
+RULE_ERRORS: list[tuple[str, Any, str]] = [
+    (
+        "types|aws:ec2/vpc:Vpc|otherwise",
+        "x",
+        "rules.yaml: types.aws:ec2/vpc:Vpc: a free type has its reason and nothing else, got "
+        "{'free': 'VPCs have no charge', 'otherwise': 'x'}",
+    ),
+    (
+        f"{QUEUE_LINE}|descripton",
+        "x",
+        "rules.yaml: types.aws:sqs/queue:Queue.lines.0: unknown key descripton (allowed: formula, per, when, "
+        "unless, optional, description, quantity, divide_by, unit, price)",
+    ),
+    (
+        f"{QUEUE_LINE}|price",
+        None,
+        "rules.yaml: types.aws:sqs/queue:Queue.lines.0: a data line needs description, quantity, unit and price "
+        "(missing price)",
+    ),
+    (
+        f"{QUEUE_LINE}|per",
+        "queue",
+        "rules.yaml: types.aws:sqs/queue:Queue.lines.0: per is one line per resource, or one for the type, "
+        "got 'queue' (allowed: resource, type)",
+    ),
+    (
+        f"{QUEUE_LINE}|quantity",
+        ["Hours!"],
+        "rules.yaml: types.aws:sqs/queue:Queue.lines.0.quantity.0: a factor is a number >= 0, hours, or an "
+        "assumption key, got 'Hours!'",
+    ),
+    (
+        "types|aws:ecr/repository:Repository|lines|0|formula",
+        "ecr_storrage",
+        "rules.yaml: types.aws:ecr/repository:Repository.lines.0: formula must name a function of "
+        f"tools/report/cost_formulas.py, got 'ecr_storrage' (allowed: {', '.join(FORMULAS)})",
+    ),
+    (
+        "types|aws:ecr/repository:Repository|lines|0|unit",
+        "GB",
+        "rules.yaml: types.aws:ecr/repository:Repository.lines.0: a formula line makes its own description, "
+        "quantity, unit and price, got 'unit' (allowed: formula, when, unless)",
+    ),
+    (
+        f"{QUEUE}|default",
+        {},
+        "rules.yaml: types.aws:sqs/queue:Queue: unknown key default (allowed: free, defaults, price_names, lines, "
+        "otherwise)",
+    ),
+    (
+        "types|ec2 instance",
+        {"free": "x"},
+        "rules.yaml: types are Pulumi type tokens such as aws:ec2/instance:Instance, got 'ec2 instance'",
+    ),
+    (
+        "exclusions|0|txt",
+        "x",
+        "rules.yaml: exclusions.0: unknown key txt (allowed: text, unless_assumed)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "message"), RULE_ERRORS, ids=[e[0] for e in RULE_ERRORS])
+def test_rule_file_errors_name_the_key_path(path: str, value: Any, message: str) -> None:
+    document = _real_rules()
+    _set(document, path, value)
+    with pytest.raises(PriceFileError) as raised:
+        parse_rules(document)
+    assert str(raised.value) == message
 
 
 # --- The price file ---------------------------------------------------------------------------------------------
@@ -458,6 +656,58 @@ def test_price_file_validation_names_the_key(path: str, field: str, value: Any, 
         parse_prices(_broken(path, field, value), origin="prices.yaml")
     assert key in str(raised.value)
     assert message in str(raised.value)
+
+
+PRICE_FILE_TYPOS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    (
+        "unknown key in a price",
+        lambda d: d["regions"][REGION]["ebs.gp3.gb_month"].update(valeu=1),
+        f"prices.yaml: regions.{REGION}.ebs.gp3.gb_month: unknown key valeu (allowed: value, unit, source, read, note)",
+    ),
+    (
+        "unknown key in an assumption",
+        lambda d: d["assumptions"]["dev"]["vectors_stored"].update(reasn="x"),
+        "prices.yaml: assumptions.dev.vectors_stored: unknown key reasn (allowed: value, unit, reason)",
+    ),
+    (
+        "unknown top-level key",
+        lambda d: d.update(hours_per_mont=730),
+        "prices.yaml: unknown key hours_per_mont (allowed: hours_per_month, regions, assumptions)",
+    ),
+    (
+        "misspelt region",
+        lambda d: d["regions"].update({"apsoutheast-2": d["regions"][REGION]}),
+        "prices.yaml: regions are AWS region names such as ap-southeast-2, got 'apsoutheast-2'",
+    ),
+    (
+        "price key not in lower case",
+        lambda d: d["regions"][REGION].update({"EBS.gp3.gb_month": _price(0.1)}),
+        f"prices.yaml: regions.{REGION}: price keys look like <service>.<meter>[.<variant>], in lower case, "
+        "got 'EBS.gp3.gb_month'",
+    ),
+    (
+        "note not text",
+        lambda d: d["regions"][REGION]["ebs.gp3.gb_month"].update(note=5),
+        f"prices.yaml: regions.{REGION}.ebs.gp3.gb_month: note must be a string, got 5",
+    ),
+    (
+        "two problems, both reported",
+        lambda d: d["regions"][REGION]["ebs.gp3.gb_month"].update(value=-1, unit=""),
+        f"prices.yaml: regions.{REGION}.ebs.gp3.gb_month: unit must be a non-empty string, got ''\n"
+        f"prices.yaml: regions.{REGION}.ebs.gp3.gb_month: value must be a number >= 0, got -1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "message"), [c[1:] for c in PRICE_FILE_TYPOS], ids=[c[0] for c in PRICE_FILE_TYPOS])
+def test_price_file_typos_are_rejected_naming_the_key_path(
+    mutate: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    document = _book_document()
+    mutate(document)
+    with pytest.raises(PriceFileError) as raised:
+        parse_prices(document)
+    assert str(raised.value) == message
 
 
 def test_price_file_structure_errors() -> None:

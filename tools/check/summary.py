@@ -79,8 +79,9 @@ def usd(amount: float) -> str:
 
 def is_lower_bound(cost: Mapping[str, Any]) -> bool:
     """Whether the total is below the real one: a price used is below the region's list price (prices.yaml says
-    "lower bound" in its note), or a resource is not priced at all."""
-    return bool(cost.get("not_priced")) or any("lower bound" in note["note"] for note in cost["price_notes"])
+    "lower bound" in its note), a resource is not priced at all, or the region has no prices for some lines."""
+    not_priced = cost.get("not_priced") or cost.get("not_priced_lines")
+    return bool(not_priced) or any("lower bound" in note["note"] for note in cost["price_notes"])
 
 
 def monthly(cost: Mapping[str, Any] | None) -> str:
@@ -136,6 +137,8 @@ def _lower_bound_reasons(cost: Mapping[str, Any]) -> list[str]:
         reasons.append("some prices are lower than this region's (us-east-1 list prices, marked below)")
     if cost.get("not_priced"):
         reasons.append("some resources are not priced (listed below)")
+    if cost.get("not_priced_lines"):
+        reasons.append(f"the price file has no prices for {cost['region']} (the lines it leaves out are listed below)")
     return reasons
 
 
@@ -170,6 +173,14 @@ def _cost_markdown(cost: Mapping[str, Any] | None) -> list[str]:
     if cost.get("not_priced"):
         lines += ["", "### Not priced", "", "No price rule for these types yet; the total leaves them out.", ""]
         lines += [f"- `{u['resource_type']}` `{u['urn']}`" for u in cost["not_priced"]]
+    if cost.get("not_priced_lines"):
+        lines += ["", f"### Not priced in {cost['region']}", ""]
+        lines += ["The price file has no prices for this region: these lines are left out of the total.", ""]
+        lines += [
+            f"- {u['layer']}: {u['description']}, {u['quantity']:,.4g} {u['unit']} at `{u['price_key']}` "
+            + " ".join(f"`{urn}`" for urn in u["urns"])
+            for u in cost["not_priced_lines"]
+        ]
     if cost["price_notes"]:
         lines += ["", "### Prices that are not the region's list price as read", ""]
         lines += [f"- `{n['price_key']}`: {n['note']}" for n in cost["price_notes"]]
