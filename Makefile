@@ -41,7 +41,7 @@ setup: $(VENV_STAMP) ## Create .venv from the pinned dependencies (idempotent)
 
 # The scanners' venv is a prerequisite, never something a test builds.
 test: $(VENV_STAMP) $(SCAN_STAMP) ## Run the test suite (pytest)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 # Every shell script of the repository: .ci/run and any *.sh outside the ignored folders (tests/test_workflows.py
 # checks that none is missed). The stand-in CLIs the tests write are generated, not files of the repository; the

@@ -1,4 +1,4 @@
-# Real deployments with the Pulumi CLI and AWS credentials (README, "Deploying"). Included by the main Makefile.
+# Real deployments with the Pulumi CLI and AWS credentials (docs/deploying.md). Included by the main Makefile.
 # The recipes are thin: tools/deploy orders the layers, selects or creates each stack, applies the policy pack,
 # stops at the first failure with a resume command, and guards destroys. `make doctor ENV=<env>` first.
 #

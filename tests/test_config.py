@@ -6,6 +6,7 @@ import copy
 import json
 import re
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +26,6 @@ from shared.config import (
 )
 from shared.constants import INTERFACE_ENDPOINT_SERVICES
 from shared.settings import ALL_SETTINGS
-from tests.conftest import REPO_ROOT
 from tools import reference_docs
 
 NS = "student-helper-network"
@@ -59,7 +59,7 @@ def test_defaults_come_from_the_environment_matrix(stack: str) -> None:
 
 
 def test_matrix_values() -> None:
-    # The original design's matrix, with the sizes the cost estimate chose (README, "Environment matrix").
+    # The original design's matrix, with the sizes the cost estimate chose (docs/sizing.md).
     dev, staging, prod = load("dev"), load("staging"), load("prod")
     assert (dev.ec2_instance_type, staging.ec2_instance_type, prod.ec2_instance_type) == (
         "t3.micro",
@@ -302,34 +302,6 @@ def test_every_problem_is_reported_at_once() -> None:
     assert len(caught.value.problems) == 3, caught.value.problems
 
 
-def test_the_readme_environment_matrix_shows_the_configured_sizes() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
-    section = readme[readme.index("## Environment matrix and monthly cost") :]
-    rows = {
-        line.split("|")[1].strip(): [cell.strip() for cell in line.strip().strip("|").split("|")[1:]]
-        for line in section.splitlines()
-        if line.startswith("| ") and not line.startswith("| setting")
-    }
-    envs = [load(env) for env in ("dev", "staging", "prod")]
-    expected = {
-        "EC2 backend": [e.ec2_instance_type for e in envs],
-        "RDS PostgreSQL": [e.rds_instance_class for e in envs],
-        "RDS storage": [f"{e.rds_allocated_storage} GiB gp3" for e in envs],
-        "RDS Multi-AZ": ["yes" if e.rds_multi_az else "no" for e in envs],
-        "RDS backup retention": [
-            f"{d} day{'s' if d != 1 else ''}" for d in (e.rds_backup_retention_days for e in envs)
-        ],
-        "Lambda memory / timeout": [f"{e.lambda_memory_mb} MB / {e.lambda_timeout_seconds} s" for e in envs],
-        "interface endpoints": [
-            f"{len(e.interface_endpoints)} in {e.endpoint_az_count} AZ{'s' if e.endpoint_az_count > 1 else ''}"
-            for e in envs
-        ],
-        "deletion protection": ["yes" if e.rds_deletion_protection else "no" for e in envs],
-        "domain": [e.domain for e in envs],
-    }
-    for setting, values in expected.items():
-        assert rows.get(setting) == values, f"README environment matrix, row {setting!r}: shows {rows.get(setting)}"
-
 
 # --- environments as data ---------------------------------------------------------------------------------------------
 
@@ -442,6 +414,6 @@ def test_every_setting_reaches_its_reader_and_every_matrix_key_is_a_setting() ->
         assert set(env.defaults) <= set(keys), env.name
 
 
-def test_the_reference_tables_are_generated_from_the_code() -> None:
-    # docs/configuration.md and docs/outputs.md: `python -m tools.reference_docs` rewrites them from the code.
-    assert reference_docs.main(["--check"]) == 0, "stale: run `make docs`"
+def test_the_reference_tables_are_generated_from_the_code(build_dir: Path) -> None:
+    # docs/configuration.md, outputs.md and sizing.md (the estimate of this run's exports): `make docs` rewrites them.
+    assert reference_docs.main(["--check", "--build", str(build_dir)]) == 0, "stale: run `make docs`"

@@ -8,7 +8,7 @@ import pytest
 
 from shared.contract import EXPORTS, LAYER_ORDER, Layer, default_stack_name
 from shared.stack import export_layer
-from tests.conftest import REPO_ROOT, run_variant
+from tests.conftest import run_variant
 
 
 @pytest.mark.parametrize(
@@ -43,12 +43,6 @@ def test_export_layer_refuses_a_drifted_export() -> None:
         r"not in the contract \['api_url'\]",
     ):
         export_layer(Layer.EDGE, outputs)
-
-
-def test_readme_documents_every_output() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
-    missing = [name for outputs in EXPORTS.values() for name in outputs if f"`{name}`" not in readme]
-    assert missing == [], f"README.md does not mention: {missing}"
 
 
 def test_upstream_stack_names_come_from_config(tmp_path: Path, offline_exports: dict[tuple[str, str], Path]) -> None:

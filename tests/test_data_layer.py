@@ -381,7 +381,7 @@ def test_a_final_snapshot_name_is_set_once_and_the_index_is_replaced_safely(
         # A later run's time must not rename the final snapshot of a database that already exists.
         assert options.get(db, {}).get("ignoreChanges") == ["finalSnapshotIdentifier"], db
         # Outside prod the old index goes first, so even a replacement that keeps the name deploys; in prod the
-        # index is protected and retained instead (README, "Prod").
+        # index is protected and retained instead (docs/deploying.md, "Prod").
         assert options.get(index, {}).get("deleteBeforeReplace", False) is (env != "prod"), index
 
 

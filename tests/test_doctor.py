@@ -364,8 +364,8 @@ def test_a_model_nobody_has_enabled_needs_the_admin_step(aws: Aws) -> None:
     assert check == Check(
         "chat model",
         "FAIL",
-        f"{CLAUDE} is not enabled for this account: an administrator enables it once (README, 'Bedrock model "
-        "access') (profile routes to ap-southeast-2, ap-southeast-4)",
+        f"{CLAUDE} is not enabled for this account: an administrator enables it once (docs/deploying.md, 'Bedrock "
+        "model access') (profile routes to ap-southeast-2, ap-southeast-4)",
     )
 
 
@@ -447,7 +447,7 @@ def test_missing_images_are_named(aws: Aws) -> None:
     assert check == Check(
         "images pushed",
         "FAIL",
-        "not in ECR: student-helper-dev-processor:0.1.0; push them first (README, 'Pushing the images')",
+        "not in ECR: student-helper-dev-processor:0.1.0; push them first (docs/deploying.md, 'Pushing the images')",
     )
 
 
@@ -512,7 +512,7 @@ def test_a_fresh_account_is_told_to_enable_the_chat_model(
     checks = doctor.diagnose("dev", pulumi, PASSPHRASE, clients=lambda region: aws, stacks_dir=REPO_ROOT / "stacks")
     failed = [c for c in checks if c.status != "ok"]
     assert [c.name for c in failed] == ["chat model"]
-    assert "an administrator enables it once (README, 'Bedrock model access')" in failed[0].detail
+    assert "an administrator enables it once (docs/deploying.md, 'Bedrock model access')" in failed[0].detail
 
 
 # --- the environment's account ---------------------------------------------------------------------------------------

@@ -633,12 +633,12 @@ def test_a_failed_destroy_says_how_to_resume(standin: StandIn) -> None:
     assert "resume with: make destroy-all ENV=dev CONFIRM=dev" in result.done.stderr
 
 
-# --- the README's first deploy, command by command -----------------------------------------------------------------
+# --- docs/deploying.md's first deploy, command by command --------------------------------------------------------
 
 
-def readme_commands(heading: str) -> list[str]:
-    """The command lines of the first ```bash block under a README heading (comment-only lines dropped)."""
-    text = (REPO_ROOT / "README.md").read_text()
+def documented_commands(heading: str) -> list[str]:
+    """The command lines of the first ```bash block under a heading of docs/deploying.md (comments dropped)."""
+    text = (REPO_ROOT / "docs" / "deploying.md").read_text()
     section = text[text.index(heading) :]
     block = section[section.index("```bash\n") + len("```bash\n") :]
     lines = block[: block.index("```")].splitlines()
@@ -648,7 +648,7 @@ def readme_commands(heading: str) -> list[str]:
 def repository_copy(destination: Path) -> Path:
     """The repository without its caches and state, sharing this checkout's virtualenv.
 
-    The walk-through writes infrastructure.env and the embedded state where the README says, in the repository:
+    The walk-through writes infrastructure.env and the embedded state where docs/deploying.md says, in the repository:
     a copy keeps those out of this checkout and out of parallel tests' way.
     """
     ignored = shutil.ignore_patterns(
@@ -664,7 +664,7 @@ def repository_copy(destination: Path) -> Path:
 def test_the_documented_first_deploy_works_command_by_command(
     standin: StandIn, exports: dict[tuple[str, str], Export], tmp_path: Path
 ) -> None:
-    commands = readme_commands("### The first deploy of dev")
+    commands = documented_commands("## The first deploy of dev")
     repo = repository_copy(tmp_path / "repo")
     for layer in LAYERS:  # what a successful `pulumi up` of each layer leaves as its outputs
         path = standin.answers / "deploys" / "dev" / f"{layer}.json"

@@ -2,10 +2,11 @@
 
 - docs/configuration.md: the environments and their classes (shared/environment_matrix.yaml), and every setting
   (shared/config.py, shared/settings.py): what it means, what it accepts, and each environment's default;
-- docs/outputs.md: every output of every layer (shared/contract.py).
+- docs/outputs.md: every output of every layer (shared/contract.py);
+- docs/sizing.md: each environment's sizes and estimated monthly cost, from the exports in ``--build``.
 
-    python -m tools.reference_docs           # rewrite the generated sections
-    python -m tools.reference_docs --check   # exit 1 when one is stale (a test runs this)
+    python -m tools.reference_docs [--build build]           # rewrite the generated sections
+    python -m tools.reference_docs [--build build] --check   # exit 1 when one is stale (a test runs this)
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ from shared.contract import EXPORTS, LAYER_ORDER, Layer
 from shared.settings import COMPUTE_SETTINGS, DATA_SETTINGS, EDGE_SETTINGS
 from tools.generated import begin_marker, end_marker, replace_section, write_or_check
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
 GENERATOR = "python -m tools.reference_docs"
 LAYER_SETTINGS: dict[Layer, tuple[Setting, ...]] = {
     Layer.DATA: DATA_SETTINGS,
@@ -121,6 +123,55 @@ def configuration() -> str:
     return "\n".join(out)
 
 
+def _one(export: Mapping[str, Any], type_token: str) -> dict[str, Any]:
+    found = [r for r in export["deployment"]["resources"] if r["type"] == type_token]
+    if len(found) != 1:
+        raise ValueError(f"expected one {type_token} in the export, found {len(found)}")
+    inputs: dict[str, Any] = found[0].get("inputs") or {}
+    return inputs
+
+
+def sizes(build: Path) -> str:
+    """The generated part of docs/sizing.md: each environment's sizes, read from its exports, and its estimate."""
+    from tools.check.summary import monthly
+    from tools.report import cost
+    from tools.report.exports import load_exports
+
+    envs = list(environments())
+    prices = cost.load_prices()
+    rows: dict[str, list[str]] = {}
+    for env in envs:
+        exports = load_exports(build, env)
+        instance = _one(exports["compute"], "aws:ec2/instance:Instance")
+        database = _one(exports["data"], "aws:rds/instance:Instance")
+        function = _one(exports["compute"], "aws:lambda/function:Function")
+        endpoints = [
+            r["inputs"]
+            for r in exports["network"]["deployment"]["resources"]
+            if r["type"] == "aws:ec2/vpcEndpoint:VpcEndpoint" and r["inputs"].get("vpcEndpointType") == "Interface"
+        ]
+        zones = max((len(e.get("subnetIds") or []) for e in endpoints), default=0)
+        days = database.get("backupRetentionPeriod", 0)
+        shown = {
+            "EC2 backend": str(instance.get("instanceType")),
+            "RDS PostgreSQL": str(database.get("instanceClass")),
+            "RDS storage": f"{database.get('allocatedStorage')} GiB {database.get('storageType')}",
+            "RDS Multi-AZ": "yes" if database.get("multiAz") else "no",
+            "RDS backup retention": f"{days} day{'' if days == 1 else 's'}",
+            "Lambda memory / timeout": f"{function.get('memorySize')} MB / {function.get('timeout')} s",
+            "interface endpoints": f"{len(endpoints)} in {zones} AZ{'' if zones == 1 else 's'}",
+            "deletion protection": "yes" if database.get("deletionProtection") else "no",
+            "domain": str(environments()[env].defaults.get("domain", "")),
+            "**estimated monthly cost**": f"**{monthly(cost.estimate(exports, prices, env).to_dict())}**",
+        }
+        for row, value in shown.items():
+            rows.setdefault(row, []).append(value)
+    lines = ["| | " + " | ".join(envs) + " |", "|---|" + "---|" * len(envs)]
+    lines += [f"| {row} | " + " | ".join(values) + " |" for row, values in rows.items()]
+    lines += ["", "`≥`: a lower bound, since some prices are us-east-1 list prices or some resource is not priced."]
+    return "\n".join(lines)
+
+
 def outputs() -> str:
     """The generated part of docs/outputs.md."""
     out: list[str] = []
@@ -131,9 +182,14 @@ def outputs() -> str:
     return "\n".join(out)
 
 
-SECTIONS = {
-    DOCS / "configuration.md": ("settings", configuration, "shared/config.py, shared/settings.py, the matrix"),
-    DOCS / "outputs.md": ("outputs", outputs, "shared/contract.py"),
+SECTIONS: dict[Path, tuple[str, Callable[[Path], str], str]] = {
+    DOCS / "configuration.md": (
+        "settings",
+        lambda _: configuration(),
+        "shared/config.py, shared/settings.py, the matrix",
+    ),
+    DOCS / "outputs.md": ("outputs", lambda _: outputs(), "shared/contract.py"),
+    DOCS / "sizing.md": ("sizes", sizes, "the exports and the cost estimate"),
 }
 
 
@@ -141,11 +197,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Rewrite every generated section, or with ``--check`` exit 1 when one is stale."""
     parser = argparse.ArgumentParser(prog=GENERATOR, description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="fail (exit 1) if a section is stale")
+    parser.add_argument("--build", type=Path, default=ROOT / "build", help="the exports (make preview writes them)")
     args = parser.parse_args(argv)
     status = 0
     for path, (name, render, source) in SECTIONS.items():
         begin, end = begin_marker(name, GENERATOR, source), end_marker(name)
-        updated = replace_section(path.read_text(encoding="utf-8"), begin, end, render())
+        updated = replace_section(path.read_text(encoding="utf-8"), begin, end, render(args.build))
         status |= write_or_check(path, updated, args.check, GENERATOR)
     return status
 

@@ -239,7 +239,7 @@ class VectorStore(pulumi.ComponentResource):
         # terraform-provider-aws mark each "Forces new resource"). The name follows the model and dimension, so a new
         # model never collides with the index it replaces; with delete_before_replace (outside prod) the old index also
         # goes first, so any other replacement (a changed metadata key) deploys too. Protected (prod), it is retained as
-        # well: README, "Prod".
+        # well: docs/deploying.md, "Prod".
         self.index = aws.s3.VectorsIndex(
             f"{args.bucket_name}-index",
             vector_bucket_name=self.bucket.vector_bucket_name,

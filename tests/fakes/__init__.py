@@ -1,4 +1,4 @@
-"""Stand-in executables for the CLIs the Makefile and the README drive (pulumi, aws, docker): they record calls and
+"""Stand-in executables for the CLIs the Makefile and docs/deploying.md drive (pulumi, aws, docker): they record calls and
 answer plausibly."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A stand-in ``aws`` for the README's image push: records each call; ``ecr get-login-password`` prints a token.
+"""A stand-in ``aws`` for docs/deploying.md's image push: records each call; ``ecr get-login-password`` prints a token.
 
 Environment: STANDIN_RECORD (JSON lines).
 """

@@ -845,10 +845,3 @@ def test_cli_fails_cleanly_without_exports(tmp_path: Path, capsys: pytest.Captur
     assert main(["build", "--env", "dev", "--build-dir", str(tmp_path)]) == 1
     assert "make preview" in capsys.readouterr().err
 
-
-def test_the_readme_environment_matrix_shows_the_current_estimate(estimates: Mapping[str, CostEstimate]) -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    row = next(line for line in readme.splitlines() if line.startswith("| **estimated monthly cost**"))
-    shown = [cell.strip().strip("*").lstrip("$").replace(",", "") for cell in row.strip("|").split("|")[1:]]
-    actual = [f"{estimates[env].total:.2f}" for env in ("dev", "staging", "prod")]
-    assert shown == actual, f"README's environment matrix shows {shown}, the estimate is {actual}: update the README"

@@ -31,7 +31,7 @@ QUOTA_FIX = "or ask for a higher quota: Service Quotas > AWS Lambda > Concurrent
 # the following providers aren't sold through AWS Marketplace and don't have product keys: Amazon, DeepSeek,
 # Mistral AI, Meta, Qwen", Bedrock user guide, "Request access to models"). Model ids start with the provider.
 NOT_MARKETPLACE_PROVIDERS = ("amazon", "deepseek", "mistral", "meta", "qwen")
-MODEL_ACCESS_FIX = "an administrator enables it once (README, 'Bedrock model access')"
+MODEL_ACCESS_FIX = "an administrator enables it once (docs/deploying.md, 'Bedrock model access')"
 
 
 def boto3_clients(region: str) -> Clients:
@@ -127,7 +127,7 @@ def check_images_pushed(clients: Clients, images: Sequence[tuple[str, str]]) -> 
         return Check(
             "images pushed",
             "FAIL",
-            f"not in ECR: {', '.join(missing)}; push them first (README, 'Pushing the images')",
+            f"not in ECR: {', '.join(missing)}; push them first (docs/deploying.md, 'Pushing the images')",
         )
     return Check("images pushed", "ok", "both tags are in their repositories")
 

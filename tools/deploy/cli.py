@@ -140,7 +140,7 @@ class Runner:
             say(
                 self.target,
                 f"note: {self.env} state is kept only on this machine ({self.cli.backend.url}); "
-                "a team sets PULUMI_BACKEND_URL (README, State backends)",
+                "a team sets PULUMI_BACKEND_URL (docs/deploying.md, State backends)",
             )
         done = self.cli.login()
         if done.returncode != 0:
