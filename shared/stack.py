@@ -33,7 +33,6 @@ class LayerContext(Generic[S]):
     """Everything a layer program needs before it builds components."""
 
     layer: Layer
-    """Which layer is running."""
     env: EnvironmentConfig
     """The shared, validated settings."""
     settings: S

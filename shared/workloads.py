@@ -63,7 +63,6 @@ class DataGrants:
     """The data layer's ARNs the two roles are scoped to, resolved together."""
 
     documents_bucket_arn: str
-    """The documents bucket."""
     queue_arn: str
     """The processing queue (checked against the Lambda timeout)."""
     secret_arns: list[str]
@@ -71,7 +70,6 @@ class DataGrants:
     embedding_model_arn: str
     """The embedding model the index was built for."""
     vectors_index_arn: str
-    """The vector index."""
     backend_repository_arn: str
     """The backend image repository."""
 

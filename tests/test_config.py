@@ -302,7 +302,6 @@ def test_every_problem_is_reported_at_once() -> None:
     assert len(caught.value.problems) == 3, caught.value.problems
 
 
-
 # --- environments as data ---------------------------------------------------------------------------------------------
 
 MATRIX = yaml.safe_load(MATRIX_PATH.read_text())

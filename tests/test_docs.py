@@ -21,8 +21,7 @@ def test_the_readme_is_a_map_not_a_manual() -> None:
 def _anchors(page: Path) -> set[str]:
     text = page.read_text()
     headings = {
-        re.sub(r"[^a-z0-9 _-]", "", h.strip().lower()).replace(" ", "-")
-        for h in re.findall(r"(?m)^#{1,6} (.+)$", text)
+        re.sub(r"[^a-z0-9 _-]", "", h.strip().lower()).replace(" ", "-") for h in re.findall(r"(?m)^#{1,6} (.+)$", text)
     }
     return headings | set(re.findall(r'<a id="([^"]+)"></a>', text))
 

@@ -149,3 +149,51 @@ def test_the_narrow_args_check_finds_wide_fields_however_wrapped() -> None:
         "names.namer: ResourceNamer",
         "plan: SubnetPlan",
     ]
+
+
+# --- docstrings say what the name does not ----------------------------------------------------------------------------
+
+FILLER = frozenset(
+    ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "how", "if", "in", "is", "it", "its", "of", "on", "or", "that", "the", "their", "these", "this", "to", "what", "when", "which", "with"]
+)
+DOCUMENTED = sorted(path for folder in ("shared", "tools", "policies") for path in (REPO_ROOT / folder).rglob("*.py"))
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in FILLER}
+
+
+def _name_words(*names: str) -> set[str]:
+    found: set[str] = set()
+    for name in names:
+        found |= {part.lower() for part in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)}
+    return found | {w + "s" for w in found} | {w.rstrip("s") for w in found}
+
+
+def restating_field_docstrings(path: Path) -> list[str]:
+    """Dataclass fields whose docstring has no word that the field's or its class's name does not already say."""
+    found = []
+    for cls in (n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ClassDef)):
+        for field_node, following in zip(cls.body, [*cls.body[1:], None], strict=True):
+            if not isinstance(field_node, ast.AnnAssign) or not isinstance(following, ast.Expr):
+                continue
+            doc = following.value.value if isinstance(following.value, ast.Constant) else None
+            name = ast.unparse(field_node.target)
+            if isinstance(doc, str) and not _words(doc) - _name_words(name, cls.name):
+                found.append(f"{cls.name}.{name}: {doc!r}")
+    return found
+
+
+@pytest.mark.parametrize("path", DOCUMENTED, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_no_field_docstring_only_restates_its_name(path: Path) -> None:
+    assert restating_field_docstrings(path) == [], "say what the name does not, or leave the docstring out"
+
+
+def test_a_restating_docstring_is_caught(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from dataclasses import dataclass\n@dataclass\nclass JobArgs:\n"
+        "    queue_name: str\n    '''The queue.'''\n"
+        "    retries: int\n    '''Attempts before the message goes to the DLQ.'''\n"
+    )
+    assert restating_field_docstrings(module) == ["JobArgs.queue_name: 'The queue.'"]

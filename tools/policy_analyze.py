@@ -68,7 +68,6 @@ class Violation:
     """One diagnostic, in the fields of the JSON contract."""
 
     policy: str
-    """The policy's name."""
     enforcement_level: str
     """``advisory`` or ``mandatory`` (``remediate`` is reported as mandatory, as the SDK does)."""
     urn: str

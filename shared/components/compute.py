@@ -242,11 +242,9 @@ class ProcessorFunctionArgs:
     function_name: str
     """The function; its log group is ``/aws/lambda/<function_name>``, where Lambda writes."""
     memory_mb: int
-    """Function memory."""
     timeout_seconds: int
     """Function timeout (the queue's visibility timeout is six times it)."""
     log_retention_days: int
-    """Retention of the function's logs."""
     image_tag: str
     """The processor image tag in its repository (immutable)."""
     max_concurrency: int
@@ -254,13 +252,10 @@ class ProcessorFunctionArgs:
     reserved_concurrency: int | None
     """Concurrency reserved for the function; None (the default) reserves nothing."""
     role_arn: pulumi.Input[str]
-    """The Lambda role."""
     repository_url: pulumi.Input[str]
     """The processor ECR repository URL."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    """The lambda subnets."""
     security_group_id: pulumi.Input[str]
-    """The Lambda group."""
     queue_arn: pulumi.Input[str]
     """The processing queue the function consumes."""
     environment: pulumi.Input[Mapping[str, pulumi.Input[str]]]
@@ -320,7 +315,6 @@ class ServiceDiscoveryArgs:
     name_prefix: str
     """Base of the service's and registration's logical names."""
     namespace_name: str
-    """The HTTP namespace."""
     service_name: str
     """The backend's service in the namespace."""
     instance_id: pulumi.Input[str]

@@ -214,7 +214,6 @@ class VectorStoreArgs:
     index_name: str
     """The index's name, which follows the embedding model and dimension."""
     dimension: int
-    """The embedding dimension."""
     protect: bool
     """Protect and retain the bucket and the index."""
     force_destroy: bool
@@ -289,7 +288,6 @@ class DatabaseArgs:
     log_retention_days: int
     """Retention of the PostgreSQL and upgrade logs."""
     db_name: str
-    """The application database."""
     username: str
     """The master user; RDS keeps its password in Secrets Manager."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
@@ -425,7 +423,6 @@ class ProcessingQueueArgs:
     """Inputs of :class:`ProcessingQueue`."""
 
     queue_name: str
-    """The processing queue."""
     dlq_name: str
     """Its dead-letter queue."""
     consumer_timeout_seconds: int

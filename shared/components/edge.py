@@ -55,7 +55,6 @@ class FrontendCdnArgs:
     name_prefix: str
     """Base of the distribution's and the bucket policy's logical names."""
     origin_access_control_name: str
-    """The Origin Access Control."""
     cache_policy_name: str
     """The static assets' cache policy."""
     headers_policy_name: str
@@ -195,9 +194,7 @@ class HttpApiArgs:
     name_prefix: str
     """Base of the integration's, route's, stage's and access logs' logical names."""
     vpc_link_name: str
-    """The VPC link."""
     api_name: str
-    """The HTTP API."""
     access_log_group_name: str
     """The stage's access log group."""
     log_retention_days: int

@@ -234,7 +234,6 @@ class VpcEndpointsArgs:
     interface_services: Sequence[str]
     """The interface endpoints to create, by service suffix (ecr.api, ssm, ...)."""
     vpc_id: pulumi.Input[str]
-    """The VPC."""
     route_table_ids: Sequence[pulumi.Input[str]]
     """Every private route table; the S3 gateway endpoint adds its prefix-list route to each."""
     subnet_ids: Sequence[pulumi.Input[str]]

@@ -1,5 +1,5 @@
-"""Stand-in executables for the CLIs the Makefile and docs/deploying.md drive (pulumi, aws, docker): they record calls and
-answer plausibly."""
+"""Stand-in executables for the CLIs the Makefile and docs/deploying.md drive (pulumi, aws, docker): they record
+calls and answer plausibly."""
 
 from __future__ import annotations
 

@@ -844,4 +844,3 @@ def test_cli_prints_the_report(
 def test_cli_fails_cleanly_without_exports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", "--env", "dev", "--build-dir", str(tmp_path)]) == 1
     assert "make preview" in capsys.readouterr().err
-

@@ -350,7 +350,7 @@ def test_an_unchanged_drawing_is_kept(
 
 
 def test_the_readme_drawing_is_the_current_prod_architecture(drawn_prod: CliRun) -> None:
-    hint = "docs/architecture-prod.svg (shown in docs/architecture.md) no longer matches the prod exports: run `make docs`"
+    hint = "docs/architecture-prod.svg (shown in the README) no longer matches the prod exports: run `make docs`"
     for suffix in (".dot", ".svg"):
         committed = (REPO / "docs" / "architecture-prod").with_suffix(suffix).read_bytes()
         assert committed == (drawn_prod.build / "prod" / "architecture").with_suffix(suffix).read_bytes(), hint

@@ -10,7 +10,6 @@ class Check:
     """The result of one doctor check."""
 
     name: str
-    """What was checked."""
     status: str
     """``ok``, ``FAIL`` or ``skip`` (cannot be checked yet, and why)."""
     detail: str

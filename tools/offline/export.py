@@ -29,9 +29,7 @@ class Registration:
     urn: str
     """The URN the monitor assigned (engine rules: no stack type for top-level resources)."""
     type: str
-    """The type token."""
     name: str
-    """The logical name."""
     custom: bool
     """True for provider-managed resources, False for components."""
     parent: str
@@ -57,9 +55,7 @@ class Registration:
     additional_secret_outputs: list[str] = field(default_factory=list)
     """Outputs the program marked secret."""
     delete_before_replace: bool = False
-    """The deleteBeforeReplace option."""
     ignore_changes: list[str] = field(default_factory=list)
-    """The ignoreChanges option."""
     external: bool = False
     """True for reads (StackReference, .get): the engine records them as external."""
 

@@ -180,9 +180,7 @@ class RunResult:
     """What one offline run produced."""
 
     layer: str
-    """The layer that ran."""
     env: str
-    """The stack it ran for."""
     export_path: Path
     """Where the export was written."""
     resource_count: int

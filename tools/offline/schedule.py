@@ -49,7 +49,6 @@ class Outcome:
     env: str
     """The stack."""
     layer: str
-    """The layer."""
     resources: int
     """Provider-managed resources in the export (0 on failure)."""
     seconds: float

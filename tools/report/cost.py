@@ -79,7 +79,6 @@ class Assumption:
     key: str
     """The estimator's key, e.g. ``api_requests_per_month``."""
     value: float
-    """The quantity."""
     unit: str
     """The quantity's unit, e.g. ``requests/month``."""
     reason: str
@@ -105,7 +104,6 @@ class ExportResource:
     layer: str
     """The layer whose export holds the resource."""
     urn: str
-    """The resource URN."""
     type: str
     """The Pulumi type token, e.g. ``aws:ec2/instance:Instance``."""
     inputs: Mapping[str, Any]
@@ -160,7 +158,6 @@ class UnpricedResource:
     layer: str
     """The layer whose export holds the resource."""
     urn: str
-    """The resource URN."""
     resource_type: str
     """The Pulumi type token."""
     reason: str

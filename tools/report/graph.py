@@ -238,7 +238,6 @@ class Cluster:
     id: str
     """Stable id; clusters nest through :attr:`parent`."""
     label: str
-    """The box's caption."""
     kind: Literal["vpc", "subnet-group", "subnet"]
     """What the box is."""
     parent: str | None
@@ -306,9 +305,7 @@ class _Resource:
     """One custom resource of an export, flattened for the graph builder."""
 
     urn: str
-    """Its URN."""
     type: str
-    """Its type token."""
     layer: str
     """The key of the export that holds it."""
     name: str
@@ -316,9 +313,7 @@ class _Resource:
     id: str
     """Its provider id ("" when unknown)."""
     inputs: Mapping[str, Any]
-    """Its inputs."""
     outputs: Mapping[str, Any]
-    """Its outputs."""
     rule: TypeRule
     """How its type is drawn."""
 
