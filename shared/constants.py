@@ -57,7 +57,8 @@ GATEWAY_ENDPOINT_SERVICES: Final[tuple[str, ...]] = ("s3",)
 
 
 def endpoint_service_name(region: str, service: str) -> str:
-    """``com.amazonaws.<region>.<service>``, the service name AWS gives every endpoint service."""
+    """``com.amazonaws.<region>.<service>``, the usual name of an AWS endpoint service. The network layer asks the
+    Region for the real one (some partitions differ); this form serves ``make doctor``'s filter and the mocks."""
     return f"com.amazonaws.{region}.{service}"
 
 

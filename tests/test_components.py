@@ -162,11 +162,12 @@ def test_vpc_takes_its_plan_names_and_retention_from_its_args() -> None:
         assert child.parent_type == component.type, f"{child.type} {child.name}: parent {child.parent_type}"
 
 
-def test_vpc_endpoints_are_the_services_of_the_region_given() -> None:
+def test_vpc_endpoints_use_the_service_names_they_are_given() -> None:
+    # The Region publishes the names (China's differ): the component never builds one.
     args = network.VpcEndpointsArgs(
         name_prefix="shop-qa",
-        region="eu-west-1",
-        interface_services=("ssm", "ecr.api"),
+        gateway_services={"s3": "com.amazonaws.cn-north-1.s3"},
+        interface_services={"ssm": "cn.com.amazonaws.cn-north-1.ssm", "ecr.api": "cn.com.amazonaws.cn-north-1.ecr.api"},
         vpc_id="vpc-1",
         route_table_ids=["rtb-1", "rtb-2"],
         subnet_ids=["subnet-1", "subnet-2"],
@@ -176,9 +177,9 @@ def test_vpc_endpoints_are_the_services_of_the_region_given() -> None:
 
     endpoints = {r.name: r.inputs for r in registered.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
     assert {name: inputs["serviceName"] for name, inputs in endpoints.items()} == {
-        "shop-qa-s3-gateway": "com.amazonaws.eu-west-1.s3",
-        "shop-qa-ssm-endpoint": "com.amazonaws.eu-west-1.ssm",
-        "shop-qa-ecr-api-endpoint": "com.amazonaws.eu-west-1.ecr.api",
+        "shop-qa-s3-gateway": "com.amazonaws.cn-north-1.s3",
+        "shop-qa-ssm-endpoint": "cn.com.amazonaws.cn-north-1.ssm",
+        "shop-qa-ecr-api-endpoint": "cn.com.amazonaws.cn-north-1.ecr.api",
     }
     assert endpoints["shop-qa-s3-gateway"]["routeTableIds"] == ["rtb-1", "rtb-2"]
     assert endpoints["shop-qa-ssm-endpoint"]["subnetIds"] == ["subnet-1", "subnet-2"]

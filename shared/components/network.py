@@ -9,7 +9,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from shared.constants import GATEWAY_ENDPOINT_SERVICES, PORTS, endpoint_service_name
+from shared.constants import PORTS
 from shared.iam import policy_document, service_trust_policy
 
 SECURITY_GROUP_ROLES = ("vpc_link", "backend", "lambda", "database", "endpoints")
@@ -229,10 +229,10 @@ class VpcEndpointsArgs:
 
     name_prefix: str
     """Base of the endpoints' logical names: ``{prefix}-s3-gateway``, ``{prefix}-ecr-api-endpoint``."""
-    region: str
-    """The region of the endpoint services, ``com.amazonaws.<region>.<service>``."""
-    interface_services: Sequence[str]
-    """The interface endpoints to create, by service suffix (ecr.api, ssm, ...)."""
+    gateway_services: Mapping[str, str]
+    """Gateway endpoints to create: service (s3) -> the service name the Region publishes for it."""
+    interface_services: Mapping[str, str]
+    """Interface endpoints to create: service (ecr.api, ssm, ...) -> the service name the Region publishes."""
     vpc_id: pulumi.Input[str]
     route_table_ids: Sequence[pulumi.Input[str]]
     """Every private route table; the S3 gateway endpoint adds its prefix-list route to each."""
@@ -250,20 +250,20 @@ class VpcEndpoints(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         prefix = args.name_prefix
         self.endpoints: dict[str, aws.ec2.VpcEndpoint] = {}
-        for service in GATEWAY_ENDPOINT_SERVICES:
+        for service, service_name in args.gateway_services.items():
             self.endpoints[service] = aws.ec2.VpcEndpoint(
                 f"{prefix}-{service}-gateway",
                 vpc_id=args.vpc_id,
-                service_name=endpoint_service_name(args.region, service),
+                service_name=service_name,
                 vpc_endpoint_type="Gateway",
                 route_table_ids=list(args.route_table_ids),
                 opts=child,
             )
-        for service in args.interface_services:
+        for service, service_name in args.interface_services.items():
             self.endpoints[service] = aws.ec2.VpcEndpoint(
                 f"{prefix}-{service.replace('.', '-')}-endpoint",
                 vpc_id=args.vpc_id,
-                service_name=endpoint_service_name(args.region, service),
+                service_name=service_name,
                 vpc_endpoint_type="Interface",
                 subnet_ids=list(args.subnet_ids),
                 security_group_ids=[args.security_group_id],

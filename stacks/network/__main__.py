@@ -3,7 +3,7 @@
 import pulumi_aws as aws
 
 from shared.components import network as components
-from shared.constants import endpoint_service_name
+from shared.constants import GATEWAY_ENDPOINT_SERVICES
 from shared.contract import Layer
 from shared.settings import no_settings
 from shared.stack import export_layer, start_layer
@@ -18,7 +18,17 @@ zones = tuple(
         state="available", filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
     ).names
 )
-s3_prefix_list = aws.ec2.get_prefix_list(name=endpoint_service_name(env.region, "s3"))
+# Each endpoint service's name as the Region publishes it (DescribeVpcEndpointServices), never built from a pattern:
+# some partitions name their services differently (cn.com.amazonaws.<region>.<service> in China).
+gateway_services = {
+    service: aws.ec2.get_vpc_endpoint_service(service=service, service_type="Gateway").service_name
+    for service in GATEWAY_ENDPOINT_SERVICES
+}
+interface_services = {
+    service: aws.ec2.get_vpc_endpoint_service(service=service, service_type="Interface").service_name
+    for service in env.interface_endpoints
+}
+s3_prefix_list = aws.ec2.get_prefix_list(name=gateway_services["s3"])
 
 account_id = aws.get_caller_identity().account_id
 vpc = components.Vpc(
@@ -47,8 +57,8 @@ endpoints = components.VpcEndpoints(
     "endpoints",
     components.VpcEndpointsArgs(
         name_prefix=namer.prefix,
-        region=env.region,
-        interface_services=env.interface_endpoints,
+        gateway_services=gateway_services,
+        interface_services=interface_services,
         vpc_id=vpc.vpc.id,
         route_table_ids=[table.id for table in vpc.route_tables.values()],
         subnet_ids=vpc.subnet_ids["lambda"],  # one per AZ the workloads span

@@ -17,6 +17,7 @@ from typing import Any
 
 import pulumi
 
+from shared.constants import endpoint_service_name
 from tools.offline.stack_files import OfflineError
 
 ACCOUNT_ID = "123456789012"
@@ -518,6 +519,22 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 "groupNames": [ctx.region] * len(zones),
                 "id": ctx.region,
                 "state": args.args.get("state", "available"),
+            }, []
+        if token == "aws:ec2/getVpcEndpointService:getVpcEndpointService":
+            service = str(args.args.get("service"))
+            name = endpoint_service_name(ctx.region, service)
+            return {
+                "id": name,
+                "service": service,
+                "serviceName": name,
+                "serviceType": args.args.get("serviceType") or "Interface",
+                "serviceId": f"vpce-svc-0{digest('vpce-svc', name)}",
+                "owner": "amazon",
+                "availabilityZones": [f"{ctx.region}{x}" for x in "abc"],
+                "acceptanceRequired": False,
+                "managesVpcEndpoints": False,
+                "vpcEndpointPolicySupported": True,
+                "region": ctx.region,
             }, []
         if token == "aws:ec2/getPrefixList:getPrefixList":
             # Same id as the S3 gateway endpoint's prefixListId for this service name.
