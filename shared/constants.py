@@ -28,7 +28,7 @@ PORTS: Final[dict[str, int]] = {
 }
 
 # SQS defaults from the original design. The visibility timeout is *not* a constant: AWS requires it to be at
-# least six times the function timeout for an SQS event source (see shared.config.sqs_visibility_timeout).
+# least six times the function timeout for an SQS event source (see sqs_visibility_timeout below).
 SQS_DEFAULTS: Final[dict[str, int]] = {
     "message_retention_seconds": 1_209_600,  # 4 days is the SQS default; the design keeps 14 days
     "dlq_message_retention_seconds": 1_209_600,  # 14 days, the SQS maximum: failed documents stay inspectable
@@ -38,6 +38,17 @@ SQS_DEFAULTS: Final[dict[str, int]] = {
 # your function" (Lambda developer guide, "Using Lambda with Amazon SQS").
 SQS_VISIBILITY_TIMEOUT_FACTOR: Final[int] = 6
 SQS_MAX_VISIBILITY_TIMEOUT_SECONDS: Final[int] = 43_200
+
+
+def sqs_visibility_timeout(lambda_timeout_seconds: int) -> int:
+    """The source queue's visibility timeout for a Lambda consumer: six times the function timeout.
+
+    AWS: "set the source queue's visibility timeout to at least six times the timeout that you configure on
+    your function" (Lambda developer guide, services-sqs-configure). The original's 360 s against a 300 s
+    timeout lets a message reappear while a retried invocation still holds it.
+    """
+    return min(SQS_VISIBILITY_TIMEOUT_FACTOR * lambda_timeout_seconds, SQS_MAX_VISIBILITY_TIMEOUT_SECONDS)
+
 
 # Interface endpoints a VPC without NAT needs, by what needs them. Service names are
 # com.amazonaws.<region>.<suffix>; s3 is a gateway endpoint and is always created.

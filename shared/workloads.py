@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared.config import EnvironmentConfig
+from shared.constants import SQS_VISIBILITY_TIMEOUT_FACTOR, sqs_visibility_timeout
 from shared.contract import Upstream
 from shared.iam import bedrock_foundation_model_arn
 from shared.settings import is_inference_profile
@@ -19,13 +20,14 @@ from shared.settings import is_inference_profile
 
 def visibility_timeout_problem(visibility_timeout_seconds: int, lambda_timeout_seconds: int) -> str | None:
     """Why the queue's visibility timeout is too short for this function, or None if it is long enough."""
-    needed = 6 * lambda_timeout_seconds
+    needed = sqs_visibility_timeout(lambda_timeout_seconds)
     if visibility_timeout_seconds >= needed:
         return None
     return (
         f"the data layer's queue has a visibility timeout of {visibility_timeout_seconds} s, but a "
-        f"{lambda_timeout_seconds} s Lambda timeout needs at least {needed} s (6x, AWS guidance for SQS event "
-        "sources): set the same lambda_timeout_seconds in both layers and deploy the data layer first"
+        f"{lambda_timeout_seconds} s Lambda timeout needs at least {needed} s ({SQS_VISIBILITY_TIMEOUT_FACTOR}x, AWS "
+        "guidance for SQS event sources): set the same lambda_timeout_seconds in both layers and deploy the data "
+        "layer first"
     )
 
 

@@ -45,6 +45,7 @@ def test_codeowners_is_generated_from_the_matrix() -> None:
         ("shared/environment_matrix.yaml", ["platform-team", "data-team", "app-team"]),
         ("tools/check/__main__.py", ["platform-team"]),
         ("policies/iam.py", ["platform-team"]),
+        ("policies/taggable_types.json", ["platform-team", "data-team", "app-team"]),  # every program tags with it
     ],
 )
 def test_a_change_asks_the_teams_that_own_what_it_touches(path: str, teams: list[str]) -> None:

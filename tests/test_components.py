@@ -253,7 +253,8 @@ def test_database_uses_the_names_and_settings_it_is_given() -> None:
     instance = registered.one("aws:rds/instance:Instance", "qa-db")
     expected = {"identifier": "qa-db", "instanceClass": "db.t4g.micro", "allocatedStorage": 30, "username": "qa_admin"}
     assert {key: instance.inputs[key] for key in expected} == expected
-    assert instance.inputs["skipFinalSnapshot"] is True and "finalSnapshotIdentifier" not in instance.inputs
+    assert instance.inputs["skipFinalSnapshot"] is True
+    assert instance.inputs["finalSnapshotIdentifier"].startswith("qa-db-final-"), "named even when skipped"
     # Protected but not retained: the final snapshot, not the instance, keeps the data.
     assert (instance.protect, instance.retain_on_delete) == (True, False)
     assert instance.ignore_changes == ("finalSnapshotIdentifier",)

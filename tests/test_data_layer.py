@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from shared import clock
-from shared.components.data import FILTERABLE_METADATA_KEYS, final_snapshot_identifier, sqs_visibility_timeout, stateful
+from shared.components.data import FILTERABLE_METADATA_KEYS, final_snapshot_identifier, stateful
 from shared.config import ConfigError, ConfigReader, read_environment
+from shared.constants import sqs_visibility_timeout
 from shared.settings import read_data_settings, vectors_index_name
 from tests.conftest import ENVS, Export, run_variant
 from tools.offline.schedule import canonical_export
@@ -128,12 +129,9 @@ def test_postgres(layer: tuple[str, Export], exports: dict[tuple[str, str], Expo
     assert {k: inputs.get(k) for k in expected} == expected, db["urn"]
     assert "password" not in inputs, f"{db['urn']}: the master password must never be in state or config"
     assert "postgresql" in inputs["enabledCloudwatchLogsExports"], db["urn"]
-    if env != "dev":
-        # One name per incarnation of the database (its creation time), so the next destroy cannot collide. Offline,
-        # the clock stands at the runner's fixed instant.
-        assert inputs["finalSnapshotIdentifier"] == f"student-helper-{env}-postgres-final-20260101000000", db["urn"]
-    else:
-        assert "finalSnapshotIdentifier" not in inputs, db["urn"]
+    # One name per incarnation of the database (its creation time), so the next destroy cannot collide; named in dev
+    # too, so turning final snapshots on later never meets a null name. Offline, the clock stands at a fixed instant.
+    assert inputs["finalSnapshotIdentifier"] == f"student-helper-{env}-postgres-final-20260101000000", db["urn"]
     params = export.one("aws:rds/parameterGroup:ParameterGroup")
     assert params["inputs"]["family"] == "postgres16", params["urn"]
     assert {"name": "rds.force_ssl", "value": "1", "applyMethod": "immediate"} in params["inputs"]["parameters"]

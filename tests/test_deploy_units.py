@@ -92,6 +92,17 @@ EC2 = {"urn": "urn:ec2", "type": "aws:ec2/instance:Instance", "id": "i-1"}
         ),
         ({**RDS, "protect": True, "outputs": {"deletionProtection": True}}, ["deletion-protection", "protect"], "db-1"),
         ({**EC2}, [], ""),
+        (
+            {**RDS, "inputs": {"skipFinalSnapshot": False}},
+            ["unnamed-final-snapshot"],
+            "aws rds create-db-snapshot --region ap-southeast-2 --db-instance-identifier app-db",
+        ),
+        (
+            {**RDS, "inputs": {"skipFinalSnapshot": False, "finalSnapshotIdentifier": "app-db-final-20260101000000"}},
+            [],
+            "",
+        ),
+        ({**RDS, "inputs": {"skipFinalSnapshot": True}}, [], ""),
     ],
 )
 def test_protections_are_read_from_state(resource: dict[str, Any], kinds: list[str], first_step: str) -> None:

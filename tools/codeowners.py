@@ -5,9 +5,11 @@ layer's resources their Owner tag, so who reviews a layer's code and who owns it
     python -m tools.codeowners --check   # exit 1 when it is stale (a test runs this)
 
 GitHub applies the last pattern that matches a file, so the default owner comes first and each layer's paths after
-it: a change to ``stacks/data/`` asks the data team; a change to a shared module asks the teams of every layer whose
-program imports it (found by reading the imports) and the default team; anything else (the tools, the pack, the
-workflows) asks the default team.
+it: a change to ``stacks/data/`` asks the data team for review; a change to a module a layer program imports (found
+by reading the imports, through ``shared`` and into ``policies``) names the teams of every layer that runs it and the
+default team; anything else (the tools, the rest of the pack, the workflows) names the default team. GitHub needs one
+approval from any owner named on the line; to require each team's, add a ruleset that requires review from code owners
+per path (repository settings), which this file cannot express.
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PATH = ROOT / ".github" / "CODEOWNERS"
 GENERATOR = "python -m tools.codeowners"
 # Data files the shared library reads at run time, and the module that reads them: they have its reviewers.
-DATA_FILES = {"shared/environment_matrix.yaml": "shared/config.py"}
+DATA_FILES = {
+    "shared/environment_matrix.yaml": "shared/config.py",
+    "policies/taggable_types.json": "policies/taggable.py",
+}
 
 
 def shared_modules_used(program: Path, root: Path = ROOT) -> set[str]:
@@ -44,7 +49,7 @@ def shared_modules_used(program: Path, root: Path = ROOT) -> set[str]:
             for a in n.names
         ]
         for name in names:
-            if not name.startswith("shared."):
+            if not name.startswith(("shared.", "policies.")):
                 continue
             path = root / (name.replace(".", "/") + ".py")
             relative = str(path.relative_to(root))

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import clock
-from shared.constants import SQS_DEFAULTS, SQS_MAX_VISIBILITY_TIMEOUT_SECONDS, SQS_VISIBILITY_TIMEOUT_FACTOR
+from shared.constants import SQS_DEFAULTS, sqs_visibility_timeout
 from shared.iam import managed_policy_arn, policy_document, service_trust_policy
 
 # Metadata that S3 Vectors should store but not index for filtering: the chunk text is too large to filter on.
@@ -19,16 +19,6 @@ from shared.iam import managed_policy_arn, policy_document, service_trust_policy
 # "Metadata filtering"; pulumi-aws VectorsIndex metadata_configuration.non_filterable_metadata_keys).
 NON_FILTERABLE_METADATA_KEYS = ("text_content",)
 FILTERABLE_METADATA_KEYS = ("document_id", "session_id", "page_number")
-
-
-def sqs_visibility_timeout(lambda_timeout_seconds: int) -> int:
-    """The source queue's visibility timeout for a Lambda consumer: six times the function timeout.
-
-    AWS: "set the source queue's visibility timeout to at least six times the timeout that you configure on
-    your function" (Lambda developer guide, services-sqs-configure). The original's 360 s against a 300 s
-    timeout lets a message reappear while a retried invocation still holds it.
-    """
-    return min(SQS_VISIBILITY_TIMEOUT_FACTOR * lambda_timeout_seconds, SQS_MAX_VISIBILITY_TIMEOUT_SECONDS)
 
 
 def tls_only_statement(bucket_arn: str) -> dict[str, object]:
@@ -371,9 +361,10 @@ class Database(pulumi.ComponentResource):
             copy_tags_to_snapshot=True,
             delete_automated_backups=not keep_final_snapshot,
             skip_final_snapshot=not keep_final_snapshot,
-            final_snapshot_identifier=(
-                final_snapshot_identifier(identifier, clock.now()) if keep_final_snapshot else None
-            ),
+            # Named even where no final snapshot is taken: the name is fixed at creation (ignore_changes), so turning
+            # rds_final_snapshot on later finds one in the state; a null name with skip_final_snapshot off would fail
+            # the destroy ("final_snapshot_identifier is required when skip_final_snapshot is false").
+            final_snapshot_identifier=final_snapshot_identifier(identifier, clock.now()),
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
             monitoring_interval=60,
             monitoring_role_arn=monitoring_role.arn,

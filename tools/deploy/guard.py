@@ -18,9 +18,15 @@ class Protection:
     urn: str
     """The protected resource."""
     kind: str
-    """``protect`` (Pulumi), ``deletion-protection`` (RDS) or ``termination-protection`` (EC2)."""
+    """``protect`` (Pulumi), ``deletion-protection`` (RDS), ``termination-protection`` (EC2), or
+    ``unnamed-final-snapshot`` (an RDS destroy that would fail half way for want of a snapshot name)."""
     lift: tuple[str, ...]
     """The commands that lift it, in order."""
+
+
+def _unnamed_final_snapshot(resource: Mapping[str, Any]) -> bool:
+    inputs = resource.get("inputs") or {}
+    return inputs.get("skipFinalSnapshot") in (False, "false") and not inputs.get("finalSnapshotIdentifier")
 
 
 def _flag(resource: Mapping[str, Any], name: str) -> bool:
@@ -46,7 +52,20 @@ def protections(export: Mapping[str, Any], layer: str, env: str, region: str) ->
                 "--no-deletion-protection --apply-immediately"
             )
             found.append(Protection(urn, "deletion-protection", (lift, refresh)))
-        elif resource.get("type") == "aws:ec2/instance:Instance" and _flag(resource, "disableApiTermination"):
+        if resource.get("type") == "aws:rds/instance:Instance" and _unnamed_final_snapshot(resource):
+            # A database created before its final snapshot was named keeps the null name (ignore_changes), and the
+            # provider refuses the delete: "final_snapshot_identifier is required when skip_final_snapshot is
+            # false". Snapshot it by hand, then let Pulumi delete it without one.
+            name = outputs.get("identifier") or resource.get("id", "<db-instance-identifier>")
+            steps = (
+                f"aws rds create-db-snapshot --region {region} --db-instance-identifier {name} "
+                f"--db-snapshot-identifier {name}-final-manual && aws rds wait db-snapshot-available --region {region} "
+                f"--db-snapshot-identifier {name}-final-manual",
+                f"set student-helper-{layer}:rds_final_snapshot: false in stacks/{layer}/Pulumi.{env}.yaml, then "
+                f"make up-{layer} ENV={env}",
+            )
+            found.append(Protection(urn, "unnamed-final-snapshot", steps))
+        if resource.get("type") == "aws:ec2/instance:Instance" and _flag(resource, "disableApiTermination"):
             instance = resource.get("id", "<instance-id>")
             lift = (
                 f"aws ec2 modify-instance-attribute --region {region} --instance-id {instance} "
