@@ -209,6 +209,9 @@ class EdgeSettings:
     """Requests per second."""
     certificate_arn: str | None
     """Without it CloudFront serves its own domain."""
+    cloudfront_price_class: str
+    hsts_include_subdomains: bool
+    hsts_preload: bool
 
 
 EDGE_SETTINGS: Final[tuple[Setting, ...]] = (
@@ -219,12 +222,27 @@ EDGE_SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("certificate_arn", "An ACM certificate in us-east-1 for the domain; unset, CloudFront serves its own.",
             "optional_string", pattern=_ACM_CLOUDFRONT_ARN,
             allowed="an ACM certificate ARN in us-east-1 (CloudFront only uses certificates from us-east-1), or unset"),
+    # PriceClass_100 serves only from North American and European edges, PriceClass_200 adds most of Asia, and only
+    # PriceClass_All includes Australia and New Zealand (CloudFront developer guide, "Choosing the price class").
+    Setting("cloudfront_price_class", "The CloudFront edges that serve the SPA: students near an excluded edge are "
+            "served from a distant one.", "string", default="PriceClass_All",
+            choices=("PriceClass_All", "PriceClass_200", "PriceClass_100")),
+    # HSTS with includeSubDomains binds every subdomain of the domain to HTTPS in the browsers that saw it, and preload
+    # asks to be built into browsers: a decision for the domain's owner, so both are off unless a stack sets them.
+    Setting("hsts_include_subdomains", "HSTS's includeSubDomains: every subdomain of the domain must be HTTPS too.",
+            "boolean", default=False),
+    Setting("hsts_preload", "HSTS's preload directive (needs hsts_include_subdomains; see hstspreload.org).",
+            "boolean", default=False),
 )  # fmt: skip
 
 
 def read_edge_settings(reader: ConfigReader, env: EnvironmentConfig) -> EdgeSettings:
     """Validate the edge layer's settings."""
-    return EdgeSettings(**{setting.key: read_setting(reader, setting) for setting in EDGE_SETTINGS})
+    values = {setting.key: read_setting(reader, setting) for setting in EDGE_SETTINGS}
+    if values["hsts_preload"] and not values["hsts_include_subdomains"]:
+        # The preload list refuses a header without includeSubDomains (hstspreload.org, "Submission Requirements").
+        reader.problem("hsts_preload", True, "true only together with hsts_include_subdomains: true")
+    return EdgeSettings(**values)
 
 
 def no_settings(reader: ConfigReader, env: EnvironmentConfig) -> None:

@@ -25,7 +25,7 @@ from shared.config import (
     read_environment,
 )
 from shared.constants import INTERFACE_ENDPOINT_SERVICES
-from shared.settings import ALL_SETTINGS
+from shared.settings import ALL_SETTINGS, read_edge_settings
 from tools import reference_docs
 
 NS = "student-helper-network"
@@ -416,3 +416,12 @@ def test_every_setting_reaches_its_reader_and_every_matrix_key_is_a_setting() ->
 def test_the_reference_tables_are_generated_from_the_code(build_dir: Path) -> None:
     # docs/configuration.md, outputs.md and sizing.md (the estimate of this run's exports): `make docs` rewrites them.
     assert reference_docs.main(["--check", "--build", str(build_dir)]) == 0, "stale: run `make docs`"
+
+
+def test_hsts_preload_needs_include_subdomains() -> None:
+    reader = ConfigReader("prod", "student-helper-edge", {"student-helper-edge:hsts_preload": "true"}, {})
+    read_edge_settings(reader, load("prod"))
+    assert (
+        "student-helper-edge:hsts_preload = True is invalid: allowed true only together with hsts_include_subdomains: "
+        "true"
+    ) in reader.problems

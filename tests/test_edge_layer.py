@@ -92,7 +92,8 @@ def test_cloudfront_uses_origin_access_control(
     assert "s3OriginConfig" not in origin, f"{distribution['urn']}: no OAI origin config"
     behavior = inputs["defaultCacheBehavior"]
     assert behavior["viewerProtocolPolicy"] == "redirect-to-https" and behavior["compress"] is True
-    assert inputs["priceClass"] == "PriceClass_100"
+    # Australian students are served from Australian edges only with PriceClass_All (the matrix default).
+    assert inputs["priceClass"] == "PriceClass_All", distribution["urn"]
     assert sorted(
         (e["errorCode"], e["responseCode"], e["responsePagePath"]) for e in inputs["customErrorResponses"]
     ) == [(403, 200, "/index.html"), (404, 200, "/index.html")]
@@ -100,6 +101,14 @@ def test_cloudfront_uses_origin_access_control(
     assert behavior["responseHeadersPolicyId"] == headers["id"]
     security = headers["inputs"]["securityHeadersConfig"]
     assert security["strictTransportSecurity"]["accessControlMaxAgeSec"] >= 31536000
+    # The domain owner's decisions, off unless a stack turns them on (hsts_include_subdomains, hsts_preload).
+    assert (
+        security["strictTransportSecurity"]["includeSubdomains"],
+        security["strictTransportSecurity"]["preload"],
+    ) == (
+        False,
+        False,
+    ), headers["urn"]
     assert security["frameOptions"]["frameOption"] == "DENY" and security["contentTypeOptions"]["override"] is True
 
 

@@ -65,6 +65,10 @@ class FrontendCdnArgs:
     """The custom domain, served (as an alias) when there is a certificate."""
     certificate_arn: str | None
     """An ACM certificate in us-east-1 for the domain; without it CloudFront serves its own domain only."""
+    price_class: str
+    """PriceClass_All, _200 or _100: which edges serve the viewers."""
+    hsts_include_subdomains: bool
+    hsts_preload: bool
     bucket_name: pulumi.Input[str]
     """The frontend bucket (from the data layer)."""
     bucket_arn: pulumi.Input[str]
@@ -111,8 +115,8 @@ class FrontendCdn(pulumi.ComponentResource):
             security_headers_config={
                 "strict_transport_security": {
                     "access_control_max_age_sec": 63072000,
-                    "include_subdomains": True,
-                    "preload": True,
+                    "include_subdomains": args.hsts_include_subdomains,
+                    "preload": args.hsts_preload,
                     "override": True,
                 },
                 "content_type_options": {"override": True},
@@ -166,7 +170,7 @@ class FrontendCdn(pulumi.ComponentResource):
             origins=[origin],
             default_cache_behavior=default_behavior,
             custom_error_responses=spa_fallbacks,
-            price_class="PriceClass_100",
+            price_class=args.price_class,
             restrictions=aws.cloudfront.DistributionRestrictionsArgs(
                 geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(restriction_type="none")
             ),
