@@ -72,7 +72,7 @@ bench: $(VENV_STAMP) $(SCAN_STAMP) ## Measure a first run, make check (cold, war
 	$(PY) -m tools.bench $(if $(RUNS),--runs $(RUNS)) $(if $(SKIP),--skip $(SKIP))
 
 # Tests fail when any of these is stale; this target regenerates them all.
-docs: preview ## Regenerate what is generated: the prod drawing, configuration, outputs and policy tables, CODEOWNERS
+docs: preview ## Regenerate what is generated: the prod drawing, config, outputs and policy tables, CODEOWNERS, workflows
 	$(PY) -m tools.report.diagram --build $(BUILD) --env prod --docs docs
 	$(PY) -m tools.reference_docs
 	$(PY) -m tools.policy_docs
