@@ -20,7 +20,7 @@ LAYERS := network data compute edge
 # when those rules' prerequisites are read.
 include mk/*.mk
 
-.PHONY: help setup test lint check preview clean bench docs
+.PHONY: help setup test lint check preview clean bench docs workflows
 
 help: ## List the targets
 	@grep -hE '^[$$()A-Za-z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^\$$\([A-Z]+_LAYERS\): ([a-z]+)-%:/\1-<layer>:/' \
@@ -72,12 +72,17 @@ bench: $(VENV_STAMP) $(SCAN_STAMP) ## Measure a first run, make check (cold, war
 	$(PY) -m tools.bench $(if $(RUNS),--runs $(RUNS)) $(if $(SKIP),--skip $(SKIP))
 
 # Tests fail when any of these is stale; this target regenerates them all.
-docs: preview ## Regenerate what is generated: the drawing, the reference tables, CODEOWNERS, the pack config
+docs: preview ## Regenerate what is generated: the prod drawing, reference and policy tables, CODEOWNERS, pack config, workflows
 	$(PY) -m tools.report.diagram --build $(BUILD) --env prod --docs docs
 	$(PY) -m tools.reference_docs
 	$(PY) -m tools.policy_docs
 	$(PY) -m tools.codeowners
 	$(PY) -m tools.pack_config
+	$(PY) -m tools.workflows
+
+# The workflows' jobs per environment and layer (deploy.yml's up jobs, pull-request.yml's previews), from the matrix.
+workflows: $(VENV_STAMP) ## Regenerate the workflows' jobs from shared/environment_matrix.yaml (also run by make docs)
+	$(PY) -m tools.workflows
 
 clean: ## Remove build output (keeps the virtualenvs)
 	rm -rf $(BUILD) .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,10 @@
-"""The GitHub Actions workflows: schema, path filters, job graph, pins, permissions and secrets; and the linters
-``make lint`` runs on them and on the shell scripts (zizmor, shellcheck).
+"""The GitHub Actions workflows: schema, path filters, job graph, pins, permissions and secrets; the generator of
+their jobs per environment and layer (``make workflows``); and the linters ``make lint`` runs on them and on the shell
+scripts (zizmor, shellcheck).
 
-The path filters are checked against the downstream closure computed from ``shared.contract.LAYER_ORDER``, and the
-deploy chain is run through a small model of GitHub's job conditions, so that a skipped layer never blocks the
+The environments come from ``shared.config.environments()`` and the layers from ``shared.contract.LAYER_ORDER``,
+never from a list written here. The path filters are checked against the downstream closure of the layer order, and
+the deploy chain is run through a small model of GitHub's job conditions, so that a skipped layer never blocks the
 layers after it and a failed one always does.
 
 The preview and up jobs call the reusable workflow pulumi-layer.yml. The tests follow each call into it: the called
@@ -29,8 +31,10 @@ import jsonschema
 import pytest
 import yaml
 
+from shared.config import MATRIX_PATH, PRODUCTION, Environment, EnvironmentClass, environments, parse_matrix
 from shared.contract import LAYER_ORDER
 from tests.conftest import ENVS, REPO_ROOT
+from tools import workflows as generator
 
 WORKFLOW_DIR = REPO_ROOT / ".github" / "workflows"
 PULL_REQUEST = WORKFLOW_DIR / "pull-request.yml"
@@ -42,10 +46,10 @@ WORKFLOWS = (*CALLERS, PULUMI_LAYER)
 LAYERS = tuple(layer.value for layer in LAYER_ORDER)
 # What pulumi-layer.yml runs: `make <command>-<layer> ENV=<env>`.
 COMMANDS = ("preview", "up")
-# The environment pull requests preview against (pull-request.yml says why only this one).
-PREVIEW_ENV = "staging"
-# The GitHub environment the preview job runs in: it scopes the preview role and staging's state passphrase to it,
-# and the preview role trusts the OIDC subject repo:<owner>/<repo>:environment:preview.
+# The environment pull requests preview against (pull-request.yml says why only this one; the rule is tested below).
+PREVIEW_ENV = generator.preview_environment(environments())
+# The GitHub environment the preview job runs in: it scopes the preview role and the previewed environment's state
+# passphrase to it, and the preview role trusts the OIDC subject repo:<owner>/<repo>:environment:preview.
 PREVIEW_GITHUB_ENV = "preview"
 # What every layer runs: a change here can change any stack.
 COMMON_PATHS = frozenset(
@@ -76,11 +80,15 @@ SHA = re.compile(r"^[0-9a-f]{40}$")
 SELF = "$/"
 LOCAL_WORKFLOW = re.compile(r"\$/\.github/workflows/(?P<file>[\w.-]+\.ya?ml)")
 INPUT = re.compile(r"\$\{\{\s*inputs\.([\w-]+)\s*\}\}")
+# `${{ inputs.<name> || vars.<NAME> }}`: the input when the caller passed a non-empty one, else the variable.
+INPUT_OR_VARIABLE = re.compile(r"\$\{\{\s*inputs\.([\w-]+)\s*\|\|\s*vars\.(\w+)\s*\}\}")
 SHELL_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 CHECK_INPUTS = "Check the inputs"
 CHECK_CONFIGURATION = "Check the configuration"
-# The role each layer job assumes (a variable of its GitHub environment).
+# The role each layer job assumes (a variable of its GitHub environment; an up takes the matrix's ci_role_arn first).
 ROLE_VARIABLE = {"preview": "AWS_PREVIEW_ROLE_ARN", "up": "AWS_ROLE_ARN"}
+# Where a layer job's region comes from: the step that prints the one aws:region of the environment's stack files.
+REGION_OUTPUT = "${{ steps.region.outputs.region }}"
 # The variables a layer job reads that may stay unset: the secrets provider is only read to create a stack.
 OPTIONAL_VARIABLES = frozenset({"PULUMI_SECRETS_PROVIDER"})
 DEPENDABOT = "dependabot[bot]"
@@ -138,8 +146,10 @@ def called_workflow(job: Mapping[str, Any]) -> Path | None:
 
 
 def bind(value: Any, inputs: Mapping[str, Any]) -> Any:
-    """``value`` with every ``${{ inputs.<name> }}`` replaced by the caller's input (KeyError for an unknown one)."""
+    """``value`` with every ``${{ inputs.<name> }}`` replaced by the caller's input (KeyError for an unknown one), and
+    every ``${{ inputs.<name> || vars.<NAME> }}`` by the input when it is not empty, else ``${{ vars.<NAME> }}``."""
     if isinstance(value, str):
+        value = INPUT_OR_VARIABLE.sub(lambda m: str(inputs[m[1]]) or f"${{{{ vars.{m[2]} }}}}", value)
         return INPUT.sub(lambda m: str(inputs[m[1]]), value)
     if isinstance(value, dict):
         return {key: bind(item, inputs) for key, item in value.items()}
@@ -162,7 +172,9 @@ def called_jobs(job: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The jobs of the workflow a job calls that its inputs select, with those inputs bound."""
     called = called_workflow(job)
     assert called is not None, "not a job that calls a reusable workflow"
-    inputs = job.get("with", {})
+    declared = load(called)["on"]["workflow_call"]["inputs"]
+    inputs = {name: spec.get("default", "") for name, spec in declared.items() if not spec["required"]}
+    inputs |= job.get("with", {})
     return {job_id: bind(found, inputs) for job_id, found in jobs(called).items() if runs_with(found, inputs)}
 
 
@@ -282,10 +294,14 @@ def test_workflow_matches_the_github_workflow_schema(path: Path) -> None:
         (DEPLOY, lambda d: d["jobs"]["test"].update({"timeout-minute": 5}), "'timeout-minute' was unexpected"),
         (DEPLOY, lambda d: d["permissions"].update({"id-tokens": "write"}), "'id-tokens' was unexpected"),
         # What a job that calls a reusable workflow cannot set: the called workflow's jobs must.
-        (DEPLOY, lambda d: d["jobs"]["up-prod-edge"].update({"environment": "prod"}), "'environment' was unexpected"),
         (
             DEPLOY,
-            lambda d: d["jobs"]["up-dev-data"].update({"timeout-minutes": 90}),
+            lambda d: d["jobs"][up_job_id(ENVS[-1], LAYERS[-1])].update({"environment": ENVS[-1]}),
+            "'environment' was unexpected",
+        ),
+        (
+            DEPLOY,
+            lambda d: d["jobs"][up_job_id(ENVS[0], LAYERS[1])].update({"timeout-minutes": 90}),
             "'timeout-minutes' was unexpected",
         ),
         (
@@ -559,9 +575,18 @@ def test_up_jobs_are_chained_in_environment_then_layer_order(env: str, layer: st
     assert "always()" not in job["if"], "always() would start an up after someone cancelled the run"
 
 
-def test_prod_jobs_deploy_into_the_protected_prod_environment() -> None:
+PRODUCTION_ENVS = [name for name, env in environments().items() if env.environment_class.name == PRODUCTION]
+
+
+@pytest.mark.parametrize("env", PRODUCTION_ENVS)
+def test_production_jobs_deploy_into_their_protected_github_environment(env: str) -> None:
+    # The gate is the protection of the GitHub environment named after the matrix's environment (required reviewers,
+    # set in the repository settings): each layer's job runs in it, and the generated comment above the jobs says so.
     for layer in LAYERS:
-        assert resolved(jobs(DEPLOY)[up_job_id("prod", layer)])["environment"] == "prod"
+        assert resolved(jobs(DEPLOY)[up_job_id(env, layer)])["environment"] == env
+    assert f"  # Production class: the {env} GitHub environment must be protected (required reviewers" in (
+        DEPLOY.read_text()
+    )
 
 
 def test_deploy_runs_the_offline_gate_first() -> None:
@@ -575,10 +600,13 @@ def test_a_newer_push_cancels_only_what_runs_before_any_up() -> None:
     assert "concurrency" not in load(DEPLOY)
     deploy_jobs = jobs(DEPLOY)
     for job_id in ("test", "changes"):
-        assert deploy_jobs[job_id]["concurrency"] == {"group": f"deploy-{job_id}", "cancel-in-progress": True}
-    # Their own groups: in a group of an environment's up jobs they would cancel those, or be queued behind them.
+        assert deploy_jobs[job_id]["concurrency"] == {"group": f"deploy/{job_id}", "cancel-in-progress": True}
+    # Their own groups: in a group of an environment's up jobs they would cancel those, or be queued behind them. A
+    # `/` keeps them apart from deploy-<env> whatever the environment is called (a name cannot hold one).
     up_groups = {deploy_jobs[up_job_id(env, layer)]["concurrency"]["group"] for env, layer in DEPLOY_ORDER}
-    assert not up_groups & {"deploy-test", "deploy-changes"}
+    assert not up_groups & {"deploy/test", "deploy/changes"}
+    with pytest.raises(ValueError, match=re.escape("environments.te/st: a name of lower-case letters")):
+        matrix_with({"te/st": {"class": "development"}})
     # Cancelled, they are not successes: none of this run's up jobs starts.
     assert ran(simulate(changed=set(LAYERS), gate="cancelled")) == []
 
@@ -627,14 +655,16 @@ def test_a_skipped_upstream_does_not_block_a_changed_downstream() -> None:
 
 
 def test_a_failed_layer_stops_every_later_layer_and_environment() -> None:
-    results = simulate(changed=set(LAYERS), failing={up_job_id("dev", "data")})
-    assert ran(results) == [up_job_id("dev", "network"), up_job_id("dev", "data")]
+    first = ENVS[0]
+    results = simulate(changed=set(LAYERS), failing={up_job_id(first, LAYERS[1])})
+    assert ran(results) == [up_job_id(first, LAYERS[0]), up_job_id(first, LAYERS[1])]
 
 
 def test_a_failure_blocks_later_layers_even_across_skipped_ones() -> None:
-    # staging's edge job directly needs only skipped jobs; the failure two environments back must still stop it.
-    results = simulate(changed={"edge"}, failing={up_job_id("dev", "edge")})
-    assert ran(results) == [up_job_id("dev", "edge")]
+    # The last environment's edge job directly needs only skipped jobs between it and the failure in the first one;
+    # the failure must still stop it.
+    results = simulate(changed={LAYERS[-1]}, failing={up_job_id(ENVS[0], LAYERS[-1])})
+    assert ran(results) == [up_job_id(ENVS[0], LAYERS[-1])]
 
 
 def test_nothing_deploys_when_the_offline_gate_fails() -> None:
@@ -654,8 +684,11 @@ def expected_layer_calls() -> dict[tuple[Path, str], dict[str, str]]:
         (PULL_REQUEST, f"preview-{layer}"): {"command": "preview", "layer": layer, "environment": PREVIEW_ENV}
         for layer in LAYERS
     }
+    roles = {name: env.ci_role_arn for name, env in environments().items()}
     ups = {
         (DEPLOY, up_job_id(env, layer)): {"command": "up", "layer": layer, "environment": env}
+        # The matrix's CI role, only where it names one: the others take their GitHub environment's AWS_ROLE_ARN.
+        | ({"ci_role_arn": role} if (role := roles[env]) else {})
         for env, layer in DEPLOY_ORDER
     }
     return previews | ups
@@ -680,10 +713,12 @@ def test_caller_passes_its_own_command_layer_and_environment(path: Path, job_id:
 
 @pytest.mark.parametrize("path", CALLERS, ids=lambda p: p.name)
 def test_callers_pass_every_input_and_only_known_values(path: Path) -> None:
-    known = {"command": set(COMMANDS), "layer": set(LAYERS), "environment": set(ENVS)}
+    roles = {env.ci_role_arn for env in environments().values() if env.ci_role_arn}
+    known = {"command": set(COMMANDS), "layer": set(LAYERS), "environment": set(ENVS), "ci_role_arn": roles}
     assert set(declared_inputs()) == set(known)
+    required = {name for name, spec in declared_inputs().items() if spec["required"]}
     for job_id, job in layer_jobs(path).items():
-        assert set(job["with"]) == set(known), job_id
+        assert required <= set(job["with"]) <= set(known), job_id
         for name, value in job["with"].items():
             # A string, as declared: YAML would hand GitHub a boolean or a number for an unquoted `on` or `1`.
             assert isinstance(value, str), f"{job_id}: {name} = {value!r}"
@@ -699,10 +734,17 @@ def test_layer_workflow_declares_exactly_the_secrets_it_reads() -> None:
     assert {name: spec["required"] for name, spec in declared_secrets().items()} == dict.fromkeys(used, False)
 
 
-def test_layer_workflow_inputs_are_required_strings_and_all_it_uses() -> None:
+def test_layer_workflow_inputs_are_strings_and_all_it_uses() -> None:
     for name, spec in declared_inputs().items():
         assert spec["type"] == "string", name
-        assert spec["required"] is True, name
+    # What to run is always passed; the CI role only where the matrix names one (empty: the environment's variable).
+    assert {name: spec["required"] for name, spec in declared_inputs().items()} == {
+        "command": True,
+        "layer": True,
+        "environment": True,
+        "ci_role_arn": False,
+    }
+    assert declared_inputs()["ci_role_arn"]["default"] == ""
     used = set(re.findall(r"\binputs\.([\w-]+)", PULUMI_LAYER.read_text()))
     assert used == set(declared_inputs())
 
@@ -731,57 +773,69 @@ def run_step(
     )
 
 
-def check_inputs(job: Mapping[str, Any], command: str, layer: str, env: str) -> int:
-    """The exit status of the job's input check for these inputs."""
-    step = steps(job)[0]
+def named_step(job: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The job's one step called ``name``."""
+    (step,) = [s for s in steps(job) if s.get("name") == name]
+    return step
+
+
+def check_inputs(
+    job: Mapping[str, Any], command: str, layer: str, env: str, root: Path = REPO_ROOT
+) -> subprocess.CompletedProcess[str]:
+    """The job's input check for these inputs, run in a checkout at ``root``."""
+    step = named_step(job, CHECK_INPUTS)
     bound = bind(step["env"], {"command": command, "layer": layer, "environment": env})
-    return run_step(step, bound).returncode
+    return run_step(step, bound, cwd=root)
 
 
 def configuration_step(job: Mapping[str, Any]) -> dict[str, Any]:
     """The job's configuration check."""
-    (step,) = [s for s in steps(job) if s.get("name") == CHECK_CONFIGURATION]
-    return step
+    return named_step(job, CHECK_CONFIGURATION)
 
 
-VARIABLE = re.compile(r"\$\{\{\s*vars\.(\w+)\s*\}\}")
+VARIABLE = re.compile(r"\bvars\.(\w+)")
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_layer_job_checks_its_configuration_before_any_aws_or_pulumi_step(command: str) -> None:
     job = jobs(PULUMI_LAYER)[command]
     names = [s.get("name") for s in steps(job)]
-    # Right after the input check, before the first action (checkout, Python, Pulumi, AWS) and before make.
-    assert names[:2] == [CHECK_INPUTS, CHECK_CONFIGURATION]
-    assert all("uses" not in s and not str(s.get("run", "")).startswith("make") for s in steps(job)[:2])
+    # The checkout (which the input check reads), then the two checks, before any other action (Python, Pulumi, AWS)
+    # and before make.
+    assert action(steps(job)[0]) == "actions/checkout"
+    assert names[1:3] == [CHECK_INPUTS, CHECK_CONFIGURATION]
+    assert all("uses" not in s and not str(s.get("run", "")).startswith("make") for s in steps(job)[1:3])
     step = configuration_step(job)
-    checked = {name for name in step["env"] if name != "JOB_ENVIRONMENT"}
+    checked = {name for name, value in step["env"].items() if VARIABLE.search(value)}
     # Exactly the variables the job needs: every vars.* a later step reads, less the ones that may stay unset.
     used = {match[1] for later in steps(job) if later is not step for match in VARIABLE.finditer(json.dumps(later))}
     assert checked == used - OPTIONAL_VARIABLES
-    assert {"PULUMI_BACKEND_URL", ROLE_VARIABLE[command], "AWS_REGION"} == checked
+    assert {"PULUMI_BACKEND_URL", ROLE_VARIABLE[command]} == checked
     for name in checked:
         # Passed through env, and the same variable the later steps read.
         assert step["env"][name] == f"${{{{ vars.{name} }}}}", name
-    # The message names the environment the job runs in.
+    # No region variable: the region is the environment's stack files' (the region step).
+    assert "AWS_REGION" not in json.dumps(job)
+    # The message names the environment the job runs in; the up job also knows whether the matrix names the role.
     assert step["env"]["JOB_ENVIRONMENT"] == job["environment"]
+    others = {name: value for name, value in step["env"].items() if name not in checked | {"JOB_ENVIRONMENT"}}
+    assert others == ({"CI_ROLE_ARN": "${{ inputs.ci_role_arn }}"} if command == "up" else {})
 
 
 def run_configuration_check(command: str, values: Mapping[str, str], env: str = PREVIEW_ENV) -> tuple[int, str]:
     """The check's exit status and output, with ``values`` as the variables GitHub resolved (absent = unset)."""
     step = configuration_step(jobs(PULUMI_LAYER)[command])
-    bound = bind(step["env"], {"command": command, "layer": LAYERS[0], "environment": env})
+    bound = bind(step["env"], {"command": command, "layer": LAYERS[0], "environment": env, "ci_role_arn": ""})
     given = {"JOB_ENVIRONMENT": bound["JOB_ENVIRONMENT"], **values}
     done = run_step(step, given)
     return done.returncode, done.stdout + done.stderr
 
 
+ROLE = "arn:aws:iam::123456789012:role/gha"
+
+
 def configured(command: str) -> dict[str, str]:
-    return {
-        "PULUMI_BACKEND_URL": "s3://acme-state/student-helper",
-        ROLE_VARIABLE[command]: "arn:aws:iam::123456789012:role/gha",
-        "AWS_REGION": "ap-southeast-2",
-    }
+    return {"PULUMI_BACKEND_URL": "s3://acme-state/student-helper", ROLE_VARIABLE[command]: ROLE}
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -791,28 +845,41 @@ def test_the_configuration_check_passes_when_everything_is_set(command: str) -> 
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-@pytest.mark.parametrize("variable", ["PULUMI_BACKEND_URL", "role", "AWS_REGION"])
+@pytest.mark.parametrize("variable", ["PULUMI_BACKEND_URL", "role"])
 @pytest.mark.parametrize("value", [None, "", "  "], ids=["unset", "empty", "blank"])
 def test_the_configuration_check_fails_naming_the_missing_variable_and_where_to_set_it(
     command: str, variable: str, value: str | None
 ) -> None:
     name = ROLE_VARIABLE[command] if variable == "role" else variable
-    github_env = PREVIEW_GITHUB_ENV if command == "preview" else "prod"
+    env = ENVS[-1]
+    github_env = PREVIEW_GITHUB_ENV if command == "preview" else env
     values = configured(command)
     if value is None:
         del values[name]
     else:
         values[name] = value
-    code, output = run_configuration_check(command, values, env="prod")
+    code, output = run_configuration_check(command, values, env=env)
     assert code != 0
     errors = [line for line in output.splitlines() if line.startswith("::error::")]
     assert len(errors) == 1, output
     assert name in errors[0]
     assert f"Settings → Environments → {github_env}" in errors[0]
-    # The role is per environment; the backend and the region may also be set once for the repository.
+    # The role is per environment; the backend may also be set once for the repository.
     assert ("Settings → Secrets and variables → Actions" in errors[0]) == (variable != "role")
     if name == "PULUMI_BACKEND_URL":
         assert "file backend" in errors[0], "say why an empty backend URL is dangerous"
+    if command == "up" and variable == "role":
+        # The other place a deploy role can come from: the matrix.
+        assert f"shared/environment_matrix.yaml (ci_role_arn of {env}, then make workflows)" in errors[0]
+
+
+def test_a_role_from_the_matrix_needs_no_role_variable() -> None:
+    values = {"PULUMI_BACKEND_URL": "s3://acme-state/student-helper", "CI_ROLE_ARN": ROLE}
+    assert run_configuration_check("up", values, env=ENVS[-1]) == (0, "")
+    # A blank role from the caller is no role.
+    code, output = run_configuration_check("up", {**values, "CI_ROLE_ARN": " "}, env=ENVS[-1])
+    assert code != 0
+    assert "::error::The variable AWS_ROLE_ARN is empty or not set" in output
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -832,25 +899,44 @@ def test_nothing_skips_the_preview_an_up_prints_before_it_applies() -> None:
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_layer_job_checks_its_inputs_before_anything_else(command: str) -> None:
+def test_layer_job_accepts_every_layer_of_every_environment_and_nothing_else(command: str) -> None:
     job = jobs(PULUMI_LAYER)[command]
-    assert steps(job)[0]["name"] == CHECK_INPUTS
-    # The accepted values are exactly this job's command, the layer order and the environments.
-    patterns = re.findall(r'case "\$(\w+)" in ([^)]*)\)', steps(job)[0]["run"])
-    accepted = {variable: {p.strip() for p in alternatives.split("|")} for variable, alternatives in patterns}
-    assert accepted == {"COMMAND": {command}, "LAYER": set(LAYERS), "STACK_ENV": set(ENVS)}
     for env in ENVS:
         for layer in LAYERS:
-            assert check_inputs(job, command, layer, env) == 0, (command, layer, env)
-    wrong = [(other, LAYERS[0], ENVS[0]) for other in (*(c for c in COMMANDS if c != command), "upp", "", "up;id")] + [
-        (command, "networks", ENVS[0]),
-        (command, "", ENVS[0]),
-        (command, "edge x", ENVS[0]),
-        (command, LAYERS[0], "production"),
-        (command, LAYERS[0], ""),
-    ]
-    for inputs in wrong:
-        assert check_inputs(job, *inputs) != 0, inputs
+            done = check_inputs(job, command, layer, env)
+            assert done.returncode == 0, (command, layer, env, done.stdout)
+    wrong = {
+        (other, LAYERS[0], ENVS[0]): f"command must be preview or up, not '{other}'"
+        for other in (*(c for c in COMMANDS if c != command), "upp", "", "up;id")
+    } | {
+        (command, "networks", ENVS[0]): "unknown layer 'networks': no stacks/networks/Pulumi.yaml",
+        (command, "", ENVS[0]): "'' is not a layer or environment name",
+        (command, "edge x", ENVS[0]): "'edge x' is not a layer or environment name",
+        (command, "../stacks/edge", ENVS[0]): "'../stacks/edge' is not a layer or environment name",
+        (command, LAYERS[0], "production"): (
+            f"unknown environment 'production': no stacks/{LAYERS[0]}/Pulumi.production.yaml (an environment is an "
+            "entry of shared/environment_matrix.yaml and a stack file per layer)"
+        ),
+        (command, LAYERS[0], ""): "'' is not a layer or environment name",
+        (command, LAYERS[0], "-h"): "'-h' is not a layer or environment name",
+        (command, LAYERS[0], "Dev"): "'Dev' is not a layer or environment name",
+    }
+    for inputs, message in wrong.items():
+        done = check_inputs(job, *inputs)
+        assert done.returncode != 0, inputs
+        assert done.stdout.strip() == f"::error::{message}", inputs
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_the_input_check_follows_the_stack_files_not_a_list(command: str, tmp_path: Path) -> None:
+    # An environment is a stack file per layer: one added to the checkout is accepted with no change to the workflow.
+    job = jobs(PULUMI_LAYER)[command]
+    (tmp_path / "stacks" / LAYERS[0]).mkdir(parents=True)
+    (tmp_path / "stacks" / LAYERS[0] / "Pulumi.yaml").write_text("name: x\n")
+    assert check_inputs(job, command, LAYERS[0], "perf", root=tmp_path).returncode != 0
+    (tmp_path / "stacks" / LAYERS[0] / "Pulumi.perf.yaml").write_text("config: {}\n")
+    assert check_inputs(job, command, LAYERS[0], "perf", root=tmp_path).returncode == 0
+    assert check_inputs(job, command, LAYERS[1], "perf", root=tmp_path).returncode != 0
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -994,23 +1080,96 @@ def test_called_jobs_ask_for_no_more_than_their_caller_grants(path: Path) -> Non
                 assert LEVELS[level] <= LEVELS[granted.get(scope, "none")], f"{job_id} -> {called_id}: {scope}"
 
 
+def expected_role(path: Path, job: Mapping[str, Any]) -> str:
+    """The role a caller's job assumes: the preview role, or the matrix's ci_role_arn, else the environment's
+    AWS_ROLE_ARN variable."""
+    if path == PULL_REQUEST:
+        return "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
+    return environments()[job["with"]["environment"]].ci_role_arn or "${{ vars.AWS_ROLE_ARN }}"
+
+
 @pytest.mark.parametrize("path", CALLERS, ids=lambda p: p.name)
-def test_aws_credentials_come_from_an_assumed_role(path: Path) -> None:
-    role_variable = "AWS_PREVIEW_ROLE_ARN" if path == PULL_REQUEST else "AWS_ROLE_ARN"
-    for job_id, job in runner_jobs(path):
-        for step in steps(job):
-            if action(step) == AWS_CREDENTIALS:
-                assert step["with"]["role-to-assume"] == f"${{{{ vars.{role_variable} }}}}", job_id
-                assert step["with"]["aws-region"] == "${{ vars.AWS_REGION }}", job_id
-                assert set(step["with"]) <= {
-                    "role-to-assume",
-                    "role-session-name",
-                    "role-duration-seconds",
-                    "aws-region",
-                }
+def test_aws_credentials_come_from_an_assumed_role_in_the_stack_files_region(path: Path) -> None:
+    for job_id, job in layer_jobs(path).items():
+        runs = resolved(job)
+        (step,) = [s for s in steps(runs) if action(s) == AWS_CREDENTIALS]
+        assert step["with"]["role-to-assume"] == expected_role(path, job), job_id
+        assert step["with"]["aws-region"] == REGION_OUTPUT, job_id
+        assert set(step["with"]) <= {"role-to-assume", "role-session-name", "role-duration-seconds", "aws-region"}
+        # The region step runs before it, after make setup (it runs the repository's Python).
+        order = [s.get("id") or s.get("run") or action(s) for s in steps(runs)]
+        assert order.index("make setup") < order.index("region") < order.index(AWS_CREDENTIALS), job_id
     # Every layer job assumes a role (here, not by some other way of getting credentials).
     for job_id, job in layer_jobs(path).items():
         assert touches_aws(job), job_id
+
+
+def region_step(command: str) -> dict[str, Any]:
+    """The layer job's step that finds the environment's region."""
+    (step,) = [s for s in steps(jobs(PULUMI_LAYER)[command]) if s.get("id") == "region"]
+    return step
+
+
+def run_region_step(command: str, env: str, root: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], str]:
+    """The region step run in a checkout at ``root`` (with this checkout's virtualenv), and what it wrote to
+    GITHUB_OUTPUT."""
+    step = region_step(command)
+    if not (root / ".venv").exists():
+        (root / ".venv").symlink_to(REPO_ROOT / ".venv")
+    outputs = tmp_path / "github_output"
+    outputs.write_text("")
+    bound = bind(step["env"], {"command": command, "layer": LAYERS[0], "environment": env})
+    done = run_step(step, {**bound, "GITHUB_OUTPUT": str(outputs)}, cwd=root)
+    return done, outputs.read_text()
+
+
+def stack_region(env: str) -> str:
+    """The region the network stack file of ``env`` names."""
+    document = yaml.safe_load((REPO_ROOT / "stacks" / LAYERS[0] / f"Pulumi.{env}.yaml").read_text())
+    region: str = document["config"]["aws:region"]
+    return region
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_the_region_step_outputs_the_region_of_the_environments_stack_files(command: str, tmp_path: Path) -> None:
+    for env in ENVS:
+        done, outputs = run_region_step(command, env, REPO_ROOT, tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert outputs == f"region={stack_region(env)}\n"
+
+
+def stack_checkout(tmp_path: Path) -> Path:
+    """What the region step reads of a checkout: the stacks and the code that reads them."""
+    root = tmp_path / "checkout"
+    for folder in ("shared", "tools", "stacks"):
+        shutil.copytree(REPO_ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+@pytest.mark.parametrize("change", ["disagree", "unset"])
+def test_the_region_step_fails_naming_each_layers_region(tmp_path: Path, change: str) -> None:
+    root, env = stack_checkout(tmp_path), ENVS[0]
+    stack_file = root / "stacks" / LAYERS[1] / f"Pulumi.{env}.yaml"
+    region = stack_region(env)
+    found = {"disagree": "eu-west-1", "unset": ""}[change]
+    stack_file.write_text(stack_file.read_text().replace(f"  aws:region: {region}\n", f"  aws:region: '{found}'\n"))
+    done, outputs = run_region_step("up", env, root, tmp_path)
+    assert done.returncode != 0
+    assert outputs == ""
+    regions = ", ".join(f"{layer}={(found or '<unset>') if layer == LAYERS[1] else region}" for layer in LAYERS)
+    assert done.stderr.startswith(f"region: the layers' Pulumi.{env}.yaml files must name one region; found {regions}")
+
+
+def test_the_region_step_fails_naming_a_missing_stack_file(tmp_path: Path) -> None:
+    root, env = stack_checkout(tmp_path), ENVS[0]
+    missing = root / "stacks" / LAYERS[-1] / f"Pulumi.{env}.yaml"
+    missing.unlink()
+    done, outputs = run_region_step("up", env, root, tmp_path)
+    assert (done.returncode, outputs) == (2, "")
+    assert done.stderr == (
+        f"region: {LAYERS[-1]}: no stack file {missing} for stack '{env}' (an environment has one stack file per "
+        "layer)\n"
+    )
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -1071,6 +1230,179 @@ def test_every_make_target_the_workflows_call_exists() -> None:
             check=False,
         )
         assert "No rule to make target" not in done.stderr, f"{call}: {done.stderr}"
+
+
+# --- the generator: make workflows ------------------------------------------------------------------------------
+
+
+def matrix_with(extra: Mapping[str, Any]) -> dict[str, Environment]:
+    """The repository's environments plus ``extra`` (matrix entries by name), validated as the matrix is."""
+    document = yaml.safe_load(MATRIX_PATH.read_text())
+    document["environments"] = {**document["environments"], **extra}
+    return parse_matrix(document)
+
+
+def test_the_generated_jobs_are_up_to_date() -> None:
+    assert generator.main(["--check"]) == 0, "stale: run `make workflows`"
+
+
+def test_the_check_fails_when_a_generated_job_is_edited_by_hand() -> None:
+    text = DEPLOY.read_text()
+    edited = replaced(text, "      group: deploy-", "      group: deploys-")
+    assert generator.render(DEPLOY, edited, environments()) == text
+    with pytest.raises(
+        generator.WorkflowError, match=re.escape("deploy.yml: the document must hold exactly one section")
+    ):
+        generator.render(DEPLOY, text.replace("# END up jobs", "# END"), environments())
+
+
+def outside_generated_sections(path: Path) -> list[str]:
+    """The lines of a workflow outside its generated sections, comments left out: what is written by hand."""
+    text = re.sub(r"# BEGIN ([\w ]+):.*?# END \1\n", "", path.read_text(), flags=re.S)
+    return [line for line in text.splitlines() if not line.strip().startswith("#")]
+
+
+def names_in(lines: list[str], names: tuple[str, ...]) -> list[str]:
+    """The lines that name any of ``names`` as a word of its own (``/dev/null`` names no environment)."""
+    pattern = re.compile(rf"(?<![\w/.-])({'|'.join(map(re.escape, names))})(?![\w/.-])")
+    return [line for line in lines if pattern.search(line)]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_environment_is_written_by_hand(path: Path) -> None:
+    assert names_in(outside_generated_sections(path), ENVS) == []
+
+
+@pytest.mark.parametrize("path", [DEPLOY, PULUMI_LAYER], ids=lambda p: p.name)
+def test_no_layer_is_written_by_hand(path: Path) -> None:
+    # pull-request.yml's changes job still lists them (held equal to deploy.yml's generated filters above).
+    assert names_in(outside_generated_sections(path), LAYERS) == []
+
+
+def test_the_generated_sections_are_the_jobs_per_environment_and_layer() -> None:
+    generated = set(jobs(DEPLOY)) - {
+        job_id for job_id in jobs(DEPLOY) if any(f"  {job_id}:" == line for line in outside_generated_sections(DEPLOY))
+    }
+    assert generated == {up_job_id(env, layer) for env, layer in DEPLOY_ORDER}
+    hand_written = {line.strip().rstrip(":") for line in outside_generated_sections(PULL_REQUEST) if line[2:3] != " "}
+    assert not {f"preview-{layer}" for layer in LAYERS} & hand_written
+
+
+def development(name: str) -> Environment:
+    return Environment(name, EnvironmentClass("development", "", {}), {})
+
+
+def preproduction(name: str) -> Environment:
+    return Environment(name, EnvironmentClass("preproduction", "", {}), {})
+
+
+def production(name: str) -> Environment:
+    return Environment(name, EnvironmentClass("production", "", {}), {})
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        ([development("dev"), preproduction("staging"), production("prod")], "staging"),
+        # The rehearsal closest to production, not the first one.
+        ([development("dev"), preproduction("staging"), preproduction("perf"), production("prod")], "perf"),
+        # Before the first production environment: a second region's production comes after it.
+        (
+            [development("dev"), preproduction("staging"), production("prod"), preproduction("qa"), production("eu")],
+            "staging",
+        ),
+        # A development environment after the rehearsal does not count.
+        ([preproduction("staging"), development("dev"), production("prod")], "staging"),
+        # No production at all: the last rehearsal.
+        ([development("dev"), preproduction("qa")], "qa"),
+    ],
+    ids=["today", "two-rehearsals", "second-production", "development-last", "no-production"],
+)
+def test_pull_requests_preview_the_last_rehearsal_before_production(order: list[Environment], expected: str) -> None:
+    assert generator.preview_environment({env.name: env for env in order}) == expected
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        [development("dev"), production("prod")],
+        [development("dev"), production("prod"), preproduction("staging")],
+    ],
+    ids=["none", "only-after-production"],
+)
+def test_no_rehearsal_before_production_fails_naming_the_rule(order: list[Environment]) -> None:
+    names = ", ".join(env.name for env in order)
+    with pytest.raises(generator.WorkflowError) as raised:
+        generator.preview_environment({env.name: env for env in order})
+    assert str(raised.value) == (
+        "shared/environment_matrix.yaml: pull requests preview against the preproduction-class environment that "
+        f"comes last before the first production-class one in promotion order, and there is none (order: {names})"
+    )
+
+
+def test_the_previews_run_against_the_environment_the_rule_picks() -> None:
+    for layer in LAYERS:
+        job = jobs(PULL_REQUEST)[f"preview-{layer}"]
+        assert job["with"]["environment"] == PREVIEW_ENV
+        assert job["name"] == f"preview {layer} ({PREVIEW_ENV})"
+
+
+def test_an_environment_named_like_the_preview_github_environment_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    generator.check_names(environments())
+    monkeypatch.setattr(generator, "environments", lambda: matrix_with({PREVIEW_GITHUB_ENV: {"class": "development"}}))
+    assert generator.main(["--check"]) == 2
+    assert capsys.readouterr().err == (
+        "make workflows: shared/environment_matrix.yaml: an environment may not be named 'preview': that is the "
+        "GitHub environment of the pull-request previews, which holds the read-only preview role\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("dev", "dev"),
+        ("prod-eu", "prod-eu"),
+        ("arn:aws:iam::123456789012:role/ci", "arn:aws:iam::123456789012:role/ci"),
+        # YAML would read these as a boolean or null: quoted, they stay strings. (An environment name starts with a
+        # letter, so no number; YAML 1.1's booleans, which PyYAML reads, include YAML 1.2's.)
+        ("on", '"on"'),
+        ("no", '"no"'),
+        ("true", '"true"'),
+        ("null", '"null"'),
+    ],
+)
+def test_generated_values_stay_strings(value: str, written: str) -> None:
+    assert generator.scalar(value) == written
+    assert yaml.safe_load(f"key: {written}") == {"key": value}
+
+
+def test_the_generated_filters_hold_what_every_layer_runs() -> None:
+    assert set(generator.COMMON_PATHS) == COMMON_PATHS
+
+
+def run_blocks() -> Iterator[tuple[str, str]]:
+    """Every ``run:`` script of the workflows, by a readable id."""
+    for path in WORKFLOWS:
+        for job_id, job in jobs(path).items():
+            for index, step in enumerate(steps(job)):
+                if "run" in step:
+                    yield f"{path.name}:{job_id}:{step.get('name') or step.get('id') or index}", step["run"]
+
+
+def test_the_run_steps_pass_shellcheck(tmp_path: Path) -> None:
+    # GitHub runs them with bash; actionlint would shellcheck them, but has no wheel on PyPI.
+    program, *arguments = lint_command("shellcheck")
+    flags = [argument for argument in arguments if argument.startswith("-")]
+    scripts = []
+    for number, (_, script) in enumerate(run_blocks()):
+        path = tmp_path / f"step-{number}.sh"
+        path.write_text(f"#!/usr/bin/env bash\n{script}")
+        scripts.append(str(path))
+    assert len(scripts) > 10
+    done = subprocess.run([program, *flags, *scripts], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout
 
 
 # --- make lint: zizmor and shellcheck ----------------------------------------------------------------------------
@@ -1164,7 +1496,7 @@ REGRESSIONS: dict[str, tuple[str, Callable[[str], str], str]] = {
     ),
     "no-concurrency": (
         "workflows/deploy.yml",
-        lambda t: replaced(t, "    concurrency:\n      group: deploy-test\n      cancel-in-progress: true\n", ""),
+        lambda t: replaced(t, "    concurrency:\n      group: deploy/test\n      cancel-in-progress: true\n", ""),
         "concurrency-limits",
     ),
 }

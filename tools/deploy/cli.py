@@ -6,6 +6,8 @@
     destroy --env E --layers "..." [--confirm E]
     outputs --env E [--out-dir DIR]
     doctor --env E
+    region --env E                          print the one aws:region every layer's stack file for E names (CI reads
+                                            it: an environment's region is its stack files', not a variable)
 
 Layers always run in dependency order (reverse for destroy); the first failure stops the run and says how to
 resume. Before any CLI call, a target that needs the Pulumi CLI or AWS credentials says in one line which is
@@ -31,6 +33,7 @@ from shared.contract import LAYER_ORDER, Layer
 from tools.deploy import account, doctor, guard
 from tools.deploy import outputs as outputs_file
 from tools.deploy.backend import REPO_ROOT, Backend, PulumiCli, layer_cwd, resolve_backend
+from tools.offline.stack_files import OfflineError
 
 ACTIONS = ("preview", "up", "refresh")
 
@@ -342,6 +345,18 @@ def write_outputs(runner: Runner, out_dir: Path) -> int:
     return 0
 
 
+def print_region(env: str) -> int:
+    """Print the region every layer's stack file of ``env`` names; a usage error when they disagree or one is unset."""
+    try:
+        check, region = doctor.check_region(env)
+    except OfflineError as error:  # a layer without a stack file for env
+        raise UsageError(f"{error} (an environment has one stack file per layer)") from error
+    if region is None:
+        raise UsageError(check.detail)
+    print(region)
+    return 0
+
+
 def run_doctor(runner: Runner) -> int:
     """Print every check; exit 1 when any failed."""
     checks = doctor.diagnose(runner.env, runner.cli, dict(os.environ))
@@ -375,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     out = commands.add_parser("outputs")
     out.add_argument("--out-dir", type=Path, default=REPO_ROOT)
     commands.add_parser("doctor")
+    commands.add_parser("region", help="print the aws:region every layer's stack file names")
     return parser
 
 
@@ -383,6 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         env = check_env(args.env, args.target)
+        if args.command == "region":  # reads the stack files only: no CLI, backend or credentials
+            return print_region(env)
         backend = resolve_backend(os.environ)
         if args.command != "doctor" and (args.command != "check-env" or args.needs_cli):
             check_prerequisites(args.pulumi, env, aws=needs_aws(args.command, backend))
