@@ -122,7 +122,8 @@ def test_aws_side_protection_is_lifted_then_refreshed() -> None:
 
 
 def test_retained_resources_are_named() -> None:
-    export = _export({"urn": "urn:bucket", "retainOnDelete": True}, {"urn": "urn:other"})
+    bucket = {"urn": "urn:bucket", "type": "aws:s3/bucketV2:BucketV2", "retainOnDelete": True}
+    export = _export(bucket, {"urn": "urn:other", "type": "aws:s3/bucketV2:BucketV2"})
     assert guard.retained(export) == ["urn:bucket"]
 
 

@@ -9,9 +9,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from pulumi_policy.deserialize import SPECIAL_SECRET_SIG as SECRET_SIG
+from pulumi_policy.deserialize import SPECIAL_SIG_KEY as SIG_KEY
 
 from tests.conftest import REPO_ROOT, Export, run_layer_process
-from tools.offline.mocks import SECRET_SIG, SIG_KEY
 from tools.schemas import deployment_errors
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"

@@ -18,6 +18,7 @@ Exit status: 0 no mandatory violation, 1 at least one mandatory violation, 2 bad
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -46,15 +47,11 @@ from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from policies.registry import BY_NAME, PACK_NAME, PACK_VERSION, POLICIES, default_level
 from shared.contract import LAYER_ORDER
+from tools import stack_export
+from tools.stack_export import REDACTED_SECRET, STACK_TYPE, ExportError, Resource, read_json
 
 EXIT_OK, EXIT_MANDATORY, EXIT_BAD_INPUT = 0, 1, 2
 LEVELS = {level.value: level for level in EnforcementLevel}
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-# What `pulumi policy analyze --file` hands policies for a secret it cannot decrypt (config.BlindingCrypter's
-# sentinel, whatever the secret's type), when the export's secrets provider needs a passphrase or a key it lacks.
-REDACTED_SECRET = "[secret]"
-ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 # Every pack message starts with "[check-id] "; a preview note carries it after the CLI's "during preview: ".
 CHECK_IN_MESSAGE = re.compile(r"(?:^|during preview: )\[(?P<check>[a-z][a-z0-9-]*)\] ")
 
@@ -110,38 +107,6 @@ class PolicySettings:
 # --- input ---------------------------------------------------------------------------------------------------------
 
 
-def _read_json(path: Path, what: str) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{what} {path}: no such file") from None
-    except OSError as err:
-        raise InputError(f"{what} {path}: cannot read ({err.strerror})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"{what} {path}: not JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
-
-
-def load_export(path: Path) -> dict[str, Any]:
-    """A ``pulumi stack export`` document, checked for the shape the analyser relies on."""
-    doc = _read_json(path, "export")
-    if not isinstance(doc, dict):
-        raise InputError(f"export {path}: not a stack export (expected a JSON object)")
-    if doc.get("version") != 3:
-        raise InputError(f"export {path}: unsupported export version {doc.get('version')!r} (expected 3)")
-    deployment = doc.get("deployment")
-    if not isinstance(deployment, dict):
-        raise InputError(f"export {path}: no deployment object")
-    resources = deployment.get("resources") or []
-    if not isinstance(resources, list):
-        raise InputError(f"export {path}: deployment.resources is not a list")
-    for i, resource in enumerate(resources):
-        if not isinstance(resource, dict) or not isinstance(resource.get("urn"), str) or not resource.get("type"):
-            raise InputError(f"export {path}: deployment.resources[{i}] has no urn or type")
-    return doc
-
-
 def parse_config(raw: Any, source: str = "config") -> dict[str, PolicySettings]:
     """Settings for every policy from a pack config object (the ``--policy-pack-config`` format)."""
     if not isinstance(raw, dict):
@@ -190,50 +155,16 @@ def load_config(path: Path | None) -> dict[str, PolicySettings]:
     """Settings from a config file, or every policy's default level when there is none."""
     if path is None:
         return parse_config({})
-    return parse_config(_read_json(path, "config"), f"config {path}")
+    return parse_config(read_json(path, "config"), f"config {path}")
 
 
 # --- analysis ------------------------------------------------------------------------------------------------------
 
 
-def decode(value: Any, where: str = "export") -> Any:
-    """An export property value in the protocol's form, as the CLI sends it to the pack.
-
-    A plaintext secret carries its value (JSON, as the CLI requires); an encrypted one becomes ``"[secret]"``, as
-    ``pulumi policy analyze --file`` redacts a secret it cannot decrypt; unknowns stay the CLI's sentinels.
-    """
-    if isinstance(value, list):
-        return [decode(v, where) for v in value]
-    if isinstance(value, dict):
-        if value.get(SIG_KEY) == SECRET_SIG:
-            plaintext, ciphertext = value.get("plaintext"), value.get("ciphertext")
-            if bool(plaintext) == bool(ciphertext):
-                raise InputError(f"{where}: malformed secret value: exactly one of ciphertext or plaintext is required")
-            if ciphertext:
-                return {SIG_KEY: SECRET_SIG, "value": REDACTED_SECRET}
-            try:
-                return {SIG_KEY: SECRET_SIG, "value": decode(json.loads(str(plaintext)), where)}
-            except (TypeError, json.JSONDecodeError):
-                raise InputError(f"{where}: a secret's plaintext is not JSON") from None
-        return {k: decode(v, where) for k, v in value.items()}
-    return value
-
-
-def has_encrypted_secret(value: Any) -> bool:
-    """Whether an export value holds a secret only its secrets provider can read."""
-    if isinstance(value, list):
-        return any(has_encrypted_secret(v) for v in value)
-    if isinstance(value, dict):
-        if value.get(SIG_KEY) == SECRET_SIG:
-            return bool(value.get("ciphertext"))
-        return any(has_encrypted_secret(v) for v in value.values())
-    return False
-
-
-def wire(properties: Mapping[str, Any] | None, where: str) -> dict[str, Any]:
+def wire(properties: Mapping[str, Any]) -> dict[str, Any]:
     """Properties after the trip the CLI gives them: a protobuf Struct (every number becomes a float) and back."""
     struct = struct_pb2.Struct()
-    struct.update(decode(dict(properties or {}), where))
+    struct.update(dict(properties))
     return json_format.MessageToDict(struct)
 
 
@@ -242,93 +173,63 @@ def received(properties: Mapping[str, Any]) -> Any:
     return unknown_checking_proxy(deserialize_properties(dict(properties)))
 
 
-def _name(urn: str) -> str:
-    return urn.rsplit("::", 1)[-1]
-
-
-def _options(resource: Mapping[str, Any]) -> PolicyResourceOptions:
+def _options(resource: Resource) -> PolicyResourceOptions:
     return PolicyResourceOptions(
-        bool(resource.get("protect")),
-        list(resource.get("ignoreChanges") or []),
+        resource.protect,
+        list(resource.ignore_changes),
         None,
         [],
         PolicyCustomTimeouts(0, 0, 0),
-        list(resource.get("additionalSecretOutputs") or []),
-        resource.get("parent"),
+        list(resource.additional_secret_outputs),
+        resource.parent or None,
     )
 
 
-@dataclass(frozen=True)
-class _State:
-    """One non-deleted resource of an export, its properties already in the protocol's form."""
-
-    resource: Mapping[str, Any]
-    """The export's resource state."""
-    inputs: dict[str, Any]
-    """Its inputs as the pack receives them (what resource policies judge)."""
-    outputs: dict[str, Any]
-    """Its outputs as the pack receives them (what stack policies judge)."""
-
-    @property
-    def urn(self) -> str:
-        """The resource's URN."""
-        return str(self.resource["urn"])
-
-
-def _states(resources: Sequence[Mapping[str, Any]], where: str) -> list[_State]:
+def _judged(export: Mapping[str, Any], where: str) -> list[Resource]:
+    """The non-deleted resources of an export, their properties in the form the pack receives them."""
     return [
-        _State(r, wire(r.get("inputs"), f"{where}: {r['urn']}"), wire(r.get("outputs"), f"{where}: {r['urn']}"))
-        for r in resources
+        dataclasses.replace(r, inputs=wire(r.inputs), outputs=wire(r.outputs))
+        for r in stack_export.resources(export, form="wire", where=where)
+        if not r.delete
     ]
 
 
-def _provider_states(states: Sequence[_State]) -> dict[str, _State]:
-    """Provider URN -> provider state (a resource names its provider as ``urn::id``)."""
-    return {s.urn: s for s in states if str(s.resource["type"]).startswith("pulumi:providers:")}
-
-
-def _provider_for(resource: Mapping[str, Any], providers: Mapping[str, _State]) -> PolicyProviderResource | None:
+def _provider_for(resource: Resource, providers: Mapping[str, Resource]) -> PolicyProviderResource | None:
     """The provider a policy is given: the provider resource's inputs, as the CLI sends them."""
-    reference = resource.get("provider")
-    if not isinstance(reference, str) or not reference:
+    provider = providers.get(resource.provider.rsplit("::", 1)[0]) if resource.provider else None
+    if provider is None:
         return None
-    state = providers.get(reference.rsplit("::", 1)[0])
-    if state is None:
-        return None
-    return PolicyProviderResource(state.resource["type"], received(state.inputs), state.urn, _name(state.urn))
+    return PolicyProviderResource(provider.type, received(provider.inputs), provider.urn, provider.name)
 
 
-def _stack_resources(states: Sequence[_State], providers: Mapping[str, _State]) -> list[PolicyResource]:
-    by_urn: dict[str, PolicyResource] = {}
-    for s in states:
-        r = s.resource
-        provider = _provider_for(r, providers)
-        by_urn[s.urn] = PolicyResource(
-            r["type"], received(s.outputs), s.urn, _name(s.urn), _options(r), provider, None, [], {}
+def _stack_resources(resources: Sequence[Resource], providers: Mapping[str, Resource]) -> list[PolicyResource]:
+    by_urn = {
+        r.urn: PolicyResource(
+            r.type, received(r.outputs), r.urn, r.name, _options(r), _provider_for(r, providers), None, [], {}
         )
-    for s in states:
-        r, resource = s.resource, by_urn[s.urn]
-        resource.parent = by_urn.get(r.get("parent") or "")
-        resource.dependencies = [by_urn[d] for d in r.get("dependencies") or [] if d in by_urn]
+        for r in resources
+    }
+    for r in resources:
+        resource = by_urn[r.urn]
+        resource.parent = by_urn.get(r.parent)
+        resource.dependencies = [by_urn[d] for d in r.dependencies if d in by_urn]
         resource.property_dependencies = {
-            key: [by_urn[d] for d in deps if d in by_urn] for key, deps in (r.get("propertyDependencies") or {}).items()
+            key: [by_urn[d] for d in deps if d in by_urn] for key, deps in (r.property_dependencies or {}).items()
         }
     return list(by_urn.values())
 
 
-def root_stack_urn(resources: Sequence[Mapping[str, Any]]) -> str:
+def root_stack_urn(resources: Sequence[Resource]) -> str:
     """Where the CLI files a stack policy's finding that names no resource of the stack (analyze_snapshot.go).
 
     The root stack resource, else the default root stack URN of the first resource's stack and project.
     """
     for r in resources:
-        if r["type"] == ROOT_STACK_TYPE and not r.get("parent"):
-            return str(r["urn"])
+        if r.type == STACK_TYPE and not r.parent:
+            return r.urn
     for r in resources:
-        parts = str(r["urn"]).split("::")
-        if len(parts) >= 4 and parts[0].startswith("urn:pulumi:"):
-            stack, project = parts[0][len("urn:pulumi:") :], parts[1]
-            return f"urn:pulumi:{stack}::{project}::{ROOT_STACK_TYPE}::{project}-{stack}"
+        if r.urn.startswith("urn:pulumi:") and len(r.urn.split("::")) >= 4:
+            return f"urn:pulumi:{r.stack}::{r.project}::{STACK_TYPE}::{r.project}-{r.stack}"
     return ""
 
 
@@ -343,11 +244,13 @@ def analyze(
 ) -> list[Violation]:
     """Every diagnostic the pack produces for one export, as the CLI reports it."""
     settings = settings or parse_config({})
-    resources = [r for r in export.get("deployment", {}).get("resources") or [] if not r.get("delete")]
-    states = _states(resources, where)
-    providers = _provider_states(states)
-    stack_resources = _stack_resources(states, providers)
-    stack_urns = {s.urn for s in states}
+    try:
+        resources = _judged(export, where)
+    except ExportError as err:
+        raise InputError(str(err)) from None
+    providers = {r.urn: r for r in resources if r.is_provider}
+    stack_resources = _stack_resources(resources, providers)
+    stack_urns = {r.urn for r in resources}
     root = root_stack_urn(resources)
     found: list[Violation] = []
     for policy in POLICIES:
@@ -357,19 +260,12 @@ def analyze(
         level = EnforcementLevel.MANDATORY if setting.level == EnforcementLevel.REMEDIATE else setting.level
         config = setting.properties or None
         if isinstance(policy, ResourceValidationPolicy):
-            for s in states:
-                r = s.resource
+            for r in resources:
                 args = ResourceValidationArgs(
-                    r["type"],
-                    received(s.inputs),
-                    s.urn,
-                    _name(s.urn),
-                    _options(r),
-                    _provider_for(r, providers),
-                    config,
+                    r.type, received(r.inputs), r.urn, r.name, _options(r), _provider_for(r, providers), config
                 )
                 # The CLI files every diagnostic of a resource's Analyze under that resource.
-                found.extend(_run(policy, level, args, _always(s.urn)))
+                found.extend(_run(policy, level, args, _always(r.urn)))
         elif isinstance(policy, StackValidationPolicy):
             stack_args = StackValidationArgs(stack_resources, config)
             found.extend(_run(policy, level, stack_args, lambda urn: urn if urn in stack_urns else root))
@@ -465,14 +361,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         violations: list[Violation] = []
         redacted: list[Path] = []
         for path in paths:
-            export = load_export(path)
+            export = stack_export.read(path)
             violations.extend(
                 Violation(v.policy, v.enforcement_level, v.urn, v.message, str(path))
                 for v in analyze(export, settings, f"export {path}")
             )
-            if has_encrypted_secret(export.get("deployment", {}).get("resources")):
+            if stack_export.has_encrypted_secret(stack_export.states(export)):
                 redacted.append(path)
-    except InputError as err:
+    except (InputError, ExportError) as err:
         print(f"policy-analyze: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     for path in redacted:

@@ -21,6 +21,7 @@ from typing import Any
 from shared.config import SHARED_SETTINGS, Setting, environments
 from shared.contract import EXPORTS, LAYER_ORDER, Layer
 from shared.settings import COMPUTE_SETTINGS, DATA_SETTINGS, EDGE_SETTINGS
+from tools import stack_export
 from tools.generated import begin_marker, end_marker, replace_section, write_or_check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,11 +124,11 @@ def configuration() -> str:
     return "\n".join(out)
 
 
-def _one(export: Mapping[str, Any], type_token: str) -> dict[str, Any]:
-    found = [r for r in export["deployment"]["resources"] if r["type"] == type_token]
+def _one(export: Mapping[str, Any], type_token: str) -> Mapping[str, Any]:
+    found = [r for r in stack_export.resources(export) if r.type == type_token]
     if len(found) != 1:
         raise ValueError(f"expected one {type_token} in the export, found {len(found)}")
-    inputs: dict[str, Any] = found[0].get("inputs") or {}
+    inputs = found[0].inputs
     return inputs
 
 
@@ -135,20 +136,19 @@ def sizes(build: Path) -> str:
     """The generated part of docs/sizing.md: each environment's sizes, read from its exports, and its estimate."""
     from tools.check.summary import monthly
     from tools.report import cost
-    from tools.report.exports import load_exports
 
     envs = list(environments())
     prices = cost.load_prices()
     rows: dict[str, list[str]] = {}
     for env in envs:
-        exports = load_exports(build, env)
+        exports = stack_export.load_layers(build, env)
         instance = _one(exports["compute"], "aws:ec2/instance:Instance")
         database = _one(exports["data"], "aws:rds/instance:Instance")
         function = _one(exports["compute"], "aws:lambda/function:Function")
         endpoints = [
-            r["inputs"]
-            for r in exports["network"]["deployment"]["resources"]
-            if r["type"] == "aws:ec2/vpcEndpoint:VpcEndpoint" and r["inputs"].get("vpcEndpointType") == "Interface"
+            r.inputs
+            for r in stack_export.resources(exports["network"])
+            if r.type == "aws:ec2/vpcEndpoint:VpcEndpoint" and r.inputs.get("vpcEndpointType") == "Interface"
         ]
         zones = max((len(e.get("subnetIds") or []) for e in endpoints), default=0)
         days = database.get("backupRetentionPeriod", 0)

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tools.policy_analyze import Violation, analyze, load_config, load_export
+from tools.policy_analyze import Violation, analyze, load_config
+from tools.stack_export import read as load_export
 
 Export = dict[str, Any]
 Mutation = Callable[[Export], str]  # mutates the export in place and returns the URN that must be flagged

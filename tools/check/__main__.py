@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.config import environments
 from shared.contract import LAYER_ORDER
+from tools import stack_export
 from tools.check import summary
 from tools.offline.schedule import Outcome, all_cached, describe, run_all
 from tools.progress import Progress
-from tools.report.exports import load_exports
 
 if TYPE_CHECKING:
     from tools.policy_analyze import Violation
@@ -54,13 +54,13 @@ def judge(
     out: Path, envs: Sequence[str], layers: Sequence[str], config: Path | None
 ) -> tuple[dict[str, list[Violation]], dict[str, str]]:
     """The policy pack over every export: violations per environment, and the level each policy ran at."""
-    from tools.policy_analyze import POLICIES, PolicySettings, analyze, default_level, load_config, load_export
+    from tools.policy_analyze import POLICIES, PolicySettings, analyze, default_level, load_config
 
     settings = load_config(config)
     levels = {p.name: settings.get(p.name, PolicySettings(default_level(p))).level.value for p in POLICIES}
     found: dict[str, list[Violation]] = {}
     for env in envs:
-        found[env] = [v for layer in layers for v in analyze(load_export(out / env / f"{layer}.json"), settings)]
+        found[env] = [v for layer in layers for v in analyze(stack_export.read(out / env / f"{layer}.json"), settings)]
     return found, levels
 
 
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     policy_config = Path(args.policy_config) if args.policy_config else None
     # Only this run's exports of environments whose every layer ran: never a leftover of an earlier run.
     judged = [out / env / f"{layer}.json" for env in ready for layer in layers]
-    documents = {env: load_exports(out, env) for env in ready}  # read once, for the cost and the diagram
+    documents = {env: stack_export.load_layers(out, env) for env in ready}  # read once, for the cost and the diagram
     work: dict[str, Callable[[], Any]] = {
         "policies": lambda: judge(out, ready, layers, policy_config),
         "scans": lambda: scan(session, out, judged, args.suppressions),

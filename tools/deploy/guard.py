@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tools.stack_export import Resource, resources
+
 
 @dataclass(frozen=True)
 class Protection:
@@ -24,15 +26,15 @@ class Protection:
     """The commands that lift it, in order."""
 
 
-def _unnamed_final_snapshot(resource: Mapping[str, Any]) -> bool:
-    inputs = resource.get("inputs") or {}
+def _unnamed_final_snapshot(resource: Resource) -> bool:
+    inputs = resource.inputs
     return inputs.get("skipFinalSnapshot") in (False, "false") and not inputs.get("finalSnapshotIdentifier")
 
 
-def _flag(resource: Mapping[str, Any], name: str) -> bool:
+def _flag(resource: Resource, name: str) -> bool:
     # The state records what AWS reported at the last update or refresh, so outputs win over inputs.
-    for section in ("outputs", "inputs"):
-        value = (resource.get(section) or {}).get(name)
+    for section in (resource.outputs, resource.inputs):
+        value = section.get(name)
         if value is not None:
             return value is True or value == "true"
     return False
@@ -43,20 +45,20 @@ def protections(export: Mapping[str, Any], layer: str, env: str, region: str) ->
     refresh = f"make refresh-{layer} ENV={env}"
     found: list[Protection] = []
     protected: list[Protection] = []
-    for resource in export.get("deployment", {}).get("resources", []):
-        urn, outputs = resource["urn"], resource.get("outputs") or {}
-        if resource.get("type") == "aws:rds/instance:Instance" and _flag(resource, "deletionProtection"):
-            name = outputs.get("identifier") or resource.get("id", "<db-instance-identifier>")
+    for resource in resources(export):
+        urn, outputs = resource.urn, resource.outputs
+        if resource.type == "aws:rds/instance:Instance" and _flag(resource, "deletionProtection"):
+            name = outputs.get("identifier") or resource.id or "<db-instance-identifier>"
             lift = (
                 f"aws rds modify-db-instance --region {region} --db-instance-identifier {name} "
                 "--no-deletion-protection --apply-immediately"
             )
             found.append(Protection(urn, "deletion-protection", (lift, refresh)))
-        if resource.get("type") == "aws:rds/instance:Instance" and _unnamed_final_snapshot(resource):
+        if resource.type == "aws:rds/instance:Instance" and _unnamed_final_snapshot(resource):
             # A database created before its final snapshot was named keeps the null name (ignore_changes), and the
             # provider refuses the delete: "final_snapshot_identifier is required when skip_final_snapshot is
             # false". Snapshot it by hand, then let Pulumi delete it without one.
-            name = outputs.get("identifier") or resource.get("id", "<db-instance-identifier>")
+            name = outputs.get("identifier") or resource.id or "<db-instance-identifier>"
             steps = (
                 f"aws rds create-db-snapshot --region {region} --db-instance-identifier {name} "
                 f"--db-snapshot-identifier {name}-final-manual && aws rds wait db-snapshot-available --region {region} "
@@ -65,14 +67,14 @@ def protections(export: Mapping[str, Any], layer: str, env: str, region: str) ->
                 f"make up-{layer} ENV={env}",
             )
             found.append(Protection(urn, "unnamed-final-snapshot", steps))
-        if resource.get("type") == "aws:ec2/instance:Instance" and _flag(resource, "disableApiTermination"):
-            instance = resource.get("id", "<instance-id>")
+        if resource.type == "aws:ec2/instance:Instance" and _flag(resource, "disableApiTermination"):
+            instance = resource.id or "<instance-id>"
             lift = (
                 f"aws ec2 modify-instance-attribute --region {region} --instance-id {instance} "
                 "--no-disable-api-termination"
             )
             found.append(Protection(urn, "termination-protection", (lift, refresh)))
-        if resource.get("protect"):
+        if resource.protect:
             unprotect = f"pulumi state unprotect --cwd stacks/{layer} --stack {env} --yes '{urn}'"
             protected.append(Protection(urn, "protect", (unprotect,)))
     return found + protected
@@ -80,4 +82,4 @@ def protections(export: Mapping[str, Any], layer: str, env: str, region: str) ->
 
 def retained(export: Mapping[str, Any]) -> list[str]:
     """URNs that Pulumi leaves in AWS on destroy (``retainOnDelete``): their data outlives the stack."""
-    return [r["urn"] for r in export.get("deployment", {}).get("resources", []) if r.get("retainOnDelete")]
+    return [r.urn for r in resources(export) if r.retain_on_delete]

@@ -15,9 +15,8 @@ from typing import Any
 
 import pulumi
 
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-STACK_TYPE = "pulumi:pulumi:Stack"
+from tools.stack_export import STACK_REFERENCE_TYPE, STACK_TYPE, seal_secrets
+
 # The export records the SDK version as the engine version: there is no engine offline.
 ENGINE_VERSION = f"v{pulumi.__version__}" if hasattr(pulumi, "__version__") else "v3"
 
@@ -60,26 +59,13 @@ class Registration:
     """True for reads (StackReference, .get): the engine records them as external."""
 
 
-def plaintext_secrets(value: Any) -> Any:
-    """Turn the wire form of a secret (``{sig, value}``) into the export form (``{sig, plaintext: json}``)."""
-    import json
-
-    if isinstance(value, dict):
-        if value.get(SIG_KEY) == SECRET_SIG and "value" in value:
-            return {SIG_KEY: SECRET_SIG, "plaintext": json.dumps(plaintext_secrets(value["value"]))}
-        return {k: plaintext_secrets(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plaintext_secrets(v) for v in value]
-    return value
-
-
 def _uuid(*parts: str) -> str:
     h = hashlib.sha256("/".join(parts).encode()).hexdigest()
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
 
 
 def _package(type_token: str) -> str:
-    return "pulumi" if type_token == "pulumi:pulumi:StackReference" else type_token.split(":", 1)[0]
+    return "pulumi" if type_token == STACK_REFERENCE_TYPE else type_token.split(":", 1)[0]
 
 
 def build_export(
@@ -95,7 +81,7 @@ def build_export(
     """The ``{"version": 3, "deployment": {...}}`` document for one run."""
     stack_urn = f"urn:pulumi:{stack}::{project}::{STACK_TYPE}::{project}-{stack}"
     resources: list[dict[str, Any]] = [
-        {"urn": stack_urn, "custom": False, "type": STACK_TYPE, "outputs": plaintext_secrets(stack_outputs)}
+        {"urn": stack_urn, "custom": False, "type": STACK_TYPE, "outputs": seal_secrets(stack_outputs)}
     ]
     providers: dict[str, str] = {}
     plugins: dict[str, str] = {}
@@ -105,11 +91,11 @@ def build_export(
         if reg.custom:
             entry["id"] = reg.id
         entry["type"] = reg.type
-        entry["inputs"] = plaintext_secrets(reg.inputs)
+        entry["inputs"] = seal_secrets(reg.inputs)
         if reg.custom:
-            entry["outputs"] = plaintext_secrets(reg.outputs)
+            entry["outputs"] = seal_secrets(reg.outputs)
         elif reg.urn in component_outputs:  # a component has outputs only once it called register_outputs
-            entry["outputs"] = plaintext_secrets(component_outputs[reg.urn])
+            entry["outputs"] = seal_secrets(component_outputs[reg.urn])
         entry["parent"] = reg.parent or stack_urn
         if reg.protect:  # the engine omits protect: false from state
             entry["protect"] = True

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,13 +17,12 @@ from typing import Any
 import pulumi
 
 from shared.constants import endpoint_service_name
+from tools import stack_export
 from tools.offline.stack_files import OfflineError
 
 ACCOUNT_ID = "123456789012"
 # The one instant of an offline run: creation times in the mocks' answers, and the programs' clock (shared/clock.py).
 FIXED_TIME = "2026-01-01T00:00:00Z"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-SIG_KEY = "4dabf18193072939515e22adb298388d"
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 PROFILE_REGIONS = {
     "au": ["ap-southeast-2", "ap-southeast-4"],
@@ -437,16 +435,10 @@ def _upstream_outputs(ctx: MockContext, stack_name: str) -> tuple[dict[str, Any]
             f"StackReference '{stack_name}': no offline export for that stack{where}. Run its layer first "
             f"(make preview runs them in order), or fix the *_stack config key. Known stacks: {known}"
         )
-    document = json.loads(path.read_text())
-    root = next(r for r in document["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack")
-    outputs: dict[str, Any] = {}
-    secret_names: list[str] = []
-    for key, value in (root.get("outputs") or {}).items():
-        if isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG:
-            secret_names.append(key)
-            value = json.loads(value["plaintext"])
-        outputs[key] = value
-    return outputs, secret_names
+    try:
+        return stack_export.stack_outputs(stack_export.read(path), f"StackReference '{stack_name}'")
+    except stack_export.ExportError as err:
+        raise OfflineError(str(err)) from None
 
 
 class OfflineMocks(pulumi.runtime.Mocks):

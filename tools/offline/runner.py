@@ -29,6 +29,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 
 from shared import sdk_internals
 from shared.clock import FIXED_TIME_VARIABLE
+from tools import stack_export
 from tools.offline.export import Registration, build_export
 from tools.offline.mocks import FIXED_TIME, MockContext, OfflineError, OfflineMocks
 from tools.offline.stack_files import cli_config, load_project
@@ -258,10 +259,7 @@ def run_layer(
     options_path = out_dir / env / "options" / f"{layer}.json"
     options_path.parent.mkdir(parents=True, exist_ok=True)
     options_path.write_text(json.dumps(resource_options(monitor.registrations), indent=2, sort_keys=True) + "\n")
-    count = sum(
-        1 for r in document["deployment"]["resources"] if r.get("custom") and not r["type"].startswith("pulumi:")
-    )
-    return RunResult(layer, env, export_path, count, time.monotonic() - started)
+    return RunResult(layer, env, export_path, len(stack_export.managed(document)), time.monotonic() - started)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -285,6 +285,6 @@ def _forget(out: Path, env: str, layer: str) -> None:
 
 
 def _resources(export: Path) -> int:
-    document = json.loads(export.read_text())
-    resources = document["deployment"]["resources"]
-    return sum(1 for r in resources if r.get("custom") and not r["type"].startswith("pulumi:"))
+    from tools import stack_export
+
+    return len(stack_export.managed(stack_export.read(export)))

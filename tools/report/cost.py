@@ -27,7 +27,7 @@ import jsonschema
 import yaml
 
 from tools.report.cost_formulas import FORMULAS
-from tools.report.exports import LAYERS, load_exports
+from tools.stack_export import LAYERS, ExportError, Resource, load_layers, walk
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_PRICES, DEFAULT_RULES, DEFAULT_BUILD = HERE / "prices.yaml", HERE / "rules.yaml", HERE.parent.parent / "build"
@@ -95,24 +95,6 @@ class PriceBook:
     """``{region: {key: Price}}``."""
     assumptions: Mapping[str, Mapping[str, Assumption]]
     """``{environment: {key: Assumption}}``."""
-
-
-@dataclass(frozen=True)
-class ExportResource:
-    """A custom resource of a stack export."""
-
-    layer: str
-    """The layer whose export holds the resource."""
-    urn: str
-    type: str
-    """The Pulumi type token, e.g. ``aws:ec2/instance:Instance``."""
-    inputs: Mapping[str, Any]
-    """Its inputs (engine camelCase names), over its rule's ``defaults`` for the ones AWS defaults."""
-
-    @property
-    def name(self) -> str:
-        """The logical name (the URN's last segment)."""
-        return self.urn.rsplit("::", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -242,14 +224,14 @@ class Context:
     """The region the prices are looked up in."""
     environment: str
     """The environment the usage assumptions are looked up in."""
-    resources: tuple[ExportResource, ...]
+    resources: tuple[Resource, ...]
     """Every custom resource of the environment, for formulas that read related resources."""
 
     @property
     def hours(self) -> float:
         return self.book.hours_per_month
 
-    def of_type(self, type_token: str) -> tuple[ExportResource, ...]:
+    def of_type(self, type_token: str) -> tuple[Resource, ...]:
         return tuple(r for r in self.resources if r.type == type_token)
 
     def assumption(self, key: str, why: str) -> Assumption:
@@ -262,7 +244,7 @@ class Context:
 
     def line(
         self,
-        resources: Sequence[ExportResource],
+        resources: Sequence[Resource],
         description: str,
         quantity: float,
         unit: str,
@@ -290,19 +272,19 @@ class Context:
         )
 
     @staticmethod
-    def free(resource: ExportResource, reason: str) -> UnpricedResource:
+    def free(resource: Resource, reason: str) -> UnpricedResource:
         """``resource`` has no line of its own, for ``reason``."""
         return UnpricedResource(resource.layer, resource.urn, resource.type, reason)
 
     @staticmethod
-    def required(resource: ExportResource, name: str) -> Any:
+    def required(resource: Resource, name: str) -> Any:
         """The input ``name``, which AWS does not default; a resource without it cannot be priced honestly."""
         if resource.inputs.get(name) is None:
             raise Context.unsupported(resource, f"input {name} is not set in the export")
         return resource.inputs[name]
 
     @staticmethod
-    def unsupported(resource: ExportResource, why: str) -> UnsupportedConfigurationError:
+    def unsupported(resource: Resource, why: str) -> UnsupportedConfigurationError:
         return UnsupportedConfigurationError(f"{resource.urn}: {why}, so the resource cannot be priced")
 
 
@@ -376,17 +358,9 @@ def parse_rules(document: Any, origin: str = "rules.yaml") -> Mapping[str, Any]:
 # --- Reading the exports ----------------------------------------------------------------------------------------
 
 
-def _all_resources(exports: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, Mapping[str, Any]]]:
-    return [(layer, r) for layer, doc in exports.items() for r in doc.get("deployment", {}).get("resources") or []]
-
-
-def custom_resources(exports: Mapping[str, Mapping[str, Any]]) -> tuple[ExportResource, ...]:
+def custom_resources(exports: Mapping[str, Mapping[str, Any]]) -> tuple[Resource, ...]:
     """Every provider-managed resource (not the stack, components, providers or stack references)."""
-    return tuple(
-        ExportResource(layer=layer, urn=r["urn"], type=r["type"], inputs=r.get("inputs") or {})
-        for layer, r in _all_resources(exports)
-        if r.get("custom") and not str(r["type"]).startswith("pulumi:")
-    )
+    return tuple(r for r in walk(exports) if r.is_managed)
 
 
 def _one(kind: str, found: set[str]) -> str:
@@ -397,10 +371,9 @@ def _one(kind: str, found: set[str]) -> str:
 
 def region_of(exports: Mapping[str, Mapping[str, Any]]) -> str:
     """The region of the exports' aws provider(s); every layer must agree."""
-    providers = [r for _, r in _all_resources(exports) if r.get("type") == "pulumi:providers:aws"]
+    providers = [r for r in walk(exports) if r.type == "pulumi:providers:aws"]
     return _one(
-        "aws provider region (aws:region)",
-        {str(r["inputs"]["region"]) for r in providers if (r.get("inputs") or {}).get("region")},
+        "aws provider region (aws:region)", {str(r.inputs["region"]) for r in providers if r.inputs.get("region")}
     )
 
 
@@ -408,14 +381,14 @@ def environment_of(exports: Mapping[str, Mapping[str, Any]]) -> str:
     """The stack name in the exports' URNs (``urn:pulumi:<stack>::...``); every layer must agree."""
     return _one(
         "stack in their URNs",
-        {str(r["urn"]).split("::", 1)[0].removeprefix("urn:pulumi:") for _, r in _all_resources(exports)},
+        {r.stack for r in walk(exports)},
     )
 
 
 # --- Pricing ----------------------------------------------------------------------------------------------------
 
 
-def _applies(entry: Mapping[str, Any], resource: ExportResource) -> bool:
+def _applies(entry: Mapping[str, Any], resource: Resource) -> bool:
     """Whether a line's ``when`` inputs all match the resource's, and its ``unless`` inputs do not."""
 
     def equal(wanted: Mapping[str, Any]) -> bool:
@@ -425,7 +398,7 @@ def _applies(entry: Mapping[str, Any], resource: ExportResource) -> bool:
 
 
 def _data_line(
-    entry: Mapping[str, Any], rule: Mapping[str, Any], group: Sequence[ExportResource], ctx: Context
+    entry: Mapping[str, Any], rule: Mapping[str, Any], group: Sequence[Resource], ctx: Context
 ) -> Line | None:
     """A data line of ``rules.yaml`` for ``group``; ``None`` when it is optional and lacks an assumption."""
     quantity, used = 1.0, []
@@ -450,7 +423,7 @@ def _data_line(
     return ctx.line(group, description, quantity / entry.get("divide_by", 1), entry["unit"], key, used)
 
 
-def _price_type(rule: Mapping[str, Any], group: Sequence[ExportResource], ctx: Context) -> list[Line]:
+def _price_type(rule: Mapping[str, Any], group: Sequence[Resource], ctx: Context) -> list[Line]:
     """One type's lines: for each resource its lines and formulas in order, then the per-type lines; a resource
     none of them covers gets the rule's ``otherwise`` reason, or is not priced."""
     if "free" in rule:
@@ -493,7 +466,7 @@ def estimate(
     rules = rules or load_rules()
     region, env = region_of(exports), environment or environment_of(exports)
     ctx = Context(book=prices, region=region, environment=env, resources=custom_resources(exports))
-    groups: dict[str, list[ExportResource]] = {}
+    groups: dict[str, list[Resource]] = {}
     for resource in ctx.resources:
         groups.setdefault(resource.type, []).append(resource)
     lines = [
@@ -573,8 +546,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     build.add_argument("--json", action="store_true", help="print the estimate as JSON")
     args = parser.parse_args(argv)
     try:
-        result = estimate(load_exports(args.build_dir, args.env), load_prices(args.prices), args.env)
-    except (CostError, FileNotFoundError) as error:
+        result = estimate(load_layers(args.build_dir, args.env), load_prices(args.prices), args.env)
+    except (CostError, ExportError) as error:
         print(f"cost: {error}", file=sys.stderr)
         return 1
     print(json.dumps(result.to_dict(), indent=2) if args.json else render(result))

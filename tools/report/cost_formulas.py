@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tools.report.cost import Context, ExportResource, Line
+    from tools.report.cost import Context, Line
+    from tools.stack_export import Resource
 
 # AWS bills "GB" of storage and transfer in binary gigabytes.
 GIB = 1024**3
 
 
-def ebs_volumes(res: ExportResource, ctx: Context) -> Iterator[Line]:
+def ebs_volumes(res: Resource, ctx: Context) -> Iterator[Line]:
     volumes = [("root", ctx.required(res, "rootBlockDevice"))]
     volumes += [(str(v.get("deviceName", "data")), v) for v in res.inputs.get("ebsBlockDevices") or []]
     for label, volume in volumes:
@@ -35,7 +36,7 @@ def ebs_volumes(res: ExportResource, ctx: Context) -> Iterator[Line]:
             yield ctx.line([res], description, extra, "MBps-months", "ebs.gp3.throughput_month")
 
 
-def rds_instance(res: ExportResource, ctx: Context) -> Iterator[Line]:
+def rds_instance(res: Resource, ctx: Context) -> Iterator[Line]:
     engine, instance_class = ctx.required(res, "engine"), ctx.required(res, "instanceClass")
     # Multi-AZ runs a standby in a second AZ: its instance-hours and its storage are billed too.
     copies = 2 if res.inputs["multiAz"] else 1
@@ -53,7 +54,7 @@ def rds_instance(res: ExportResource, ctx: Context) -> Iterator[Line]:
         raise ctx.unsupported(res, "Performance Insights retention above 7 days is billed per vCPU, not priced yet")
 
 
-def vpc_endpoint(res: ExportResource, ctx: Context) -> Iterator[Line]:
+def vpc_endpoint(res: Resource, ctx: Context) -> Iterator[Line]:
     kind = res.inputs["vpcEndpointType"]
     service = str(res.inputs.get("serviceName", "")).removeprefix(f"com.amazonaws.{ctx.region}.")
     if kind == "Gateway":
@@ -71,7 +72,7 @@ def vpc_endpoint(res: ExportResource, ctx: Context) -> Iterator[Line]:
         yield ctx.line([res], description, ctx.hours * azs, "endpoint-AZ-hours", "vpc.interface_endpoint_hour")
 
 
-def lambda_duration(res: ExportResource, ctx: Context) -> Iterator[Line]:
+def lambda_duration(res: Resource, ctx: Context) -> Iterator[Line]:
     invocations = ctx.assumption("lambda_invocations_per_month", f"Lambda requests of {res.urn}")
     duration = ctx.assumption("lambda_avg_duration_seconds", f"Lambda duration of {res.urn}")
     memory_mb, architecture = float(res.inputs["memorySize"]), str(res.inputs["architectures"][0])
@@ -87,7 +88,7 @@ def lambda_duration(res: ExportResource, ctx: Context) -> Iterator[Line]:
         yield ctx.line([res], description, extra, "GB-seconds", "lambda.ephemeral_gb_second", used)
 
 
-def vector_storage(res: ExportResource, ctx: Context) -> Iterator[Line]:
+def vector_storage(res: Resource, ctx: Context) -> Iterator[Line]:
     dimension = int(ctx.required(res, "dimension"))
     if res.inputs["dataType"] != "float32":
         raise ctx.unsupported(res, "only float32 vectors are priced")
@@ -102,7 +103,7 @@ def vector_storage(res: ExportResource, ctx: Context) -> Iterator[Line]:
     yield ctx.line([res], description, written.value * gib_per_vector, "GB", "s3vectors.put_gb", [written, metadata])
 
 
-def ecr_storage(res: ExportResource, ctx: Context) -> Iterator[Line]:
+def ecr_storage(res: Resource, ctx: Context) -> Iterator[Line]:
     """Storage of the images a repository keeps: its lifecycle rule's count, else an assumption."""
     counts: list[int] = []
     for policy in ctx.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy"):
@@ -121,7 +122,7 @@ def ecr_storage(res: ExportResource, ctx: Context) -> Iterator[Line]:
     yield ctx.line([res], description, images * used[0].value, "GB-months", "ecr.storage_gb_month", used)
 
 
-def s3_storage(res: ExportResource, ctx: Context) -> Iterator[Line]:
+def s3_storage(res: Resource, ctx: Context) -> Iterator[Line]:
     # The bucket's role is the end of its logical name: student-helper-dev-documents -> documents.
     keys = [key for key in ctx.book.assumptions.get(ctx.environment, {}) if key.startswith("s3_gb_stored.")]
     roles = sorted((key.split(".", 1)[1] for key in keys if res.name.endswith("-" + key.split(".", 1)[1])), key=len)
@@ -131,14 +132,14 @@ def s3_storage(res: ExportResource, ctx: Context) -> Iterator[Line]:
     yield ctx.line([res], description, stored.value, "GB-months", "s3.standard.gb_month", [stored])
 
 
-def secret_copies(res: ExportResource, ctx: Context) -> Iterator[Line]:
+def secret_copies(res: Resource, ctx: Context) -> Iterator[Line]:
     # Each replica region stores (and bills) another copy of the secret.
     copies = 1 + len(res.inputs.get("replicas") or [])
     description = f"Secret {res.inputs.get('name', res.name)}"
     yield ctx.line([res], description, float(copies), "secret-months", "secretsmanager.secret_month")
 
 
-def api_stage_metrics(res: ExportResource, ctx: Context) -> Iterator[Line]:
+def api_stage_metrics(res: Resource, ctx: Context) -> Iterator[Line]:
     if not (res.inputs.get("defaultRouteSettings") or {}).get("detailedMetricsEnabled"):
         yield ctx.free(res, "stages have no charge; requests are billed on the API")
         return
@@ -149,7 +150,7 @@ def api_stage_metrics(res: ExportResource, ctx: Context) -> Iterator[Line]:
     yield ctx.line([res], description, count * per_route.value, "metric-months", "cloudwatch.metric_month", [per_route])
 
 
-FORMULAS: dict[str, Callable[[ExportResource, Context], Iterator[Line]]] = {
+FORMULAS: dict[str, Callable[[Resource, Context], Iterator[Line]]] = {
     formula.__name__: formula
     for formula in (
         ebs_volumes,

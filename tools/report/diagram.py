@@ -41,8 +41,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tools.report.exports import LAYERS, load_exports
 from tools.report.graph import ArchitectureGraph, Edge, Node, architecture_graph
+from tools.stack_export import LAYERS, ExportError, load_layers
 
 GROUP_MINIMUM = 3
 # Short edge labels by the property that gives the reference; other properties draw no label.
@@ -335,7 +335,7 @@ def _svg() -> Any:
 
 def render_environment(build: Path, env: str, *, reuse: bool = True) -> Drawing:
     """Read ``<build>/<env>/*.json`` and draw ``<build>/<env>/architecture.svg`` (+ ``.dot``)."""
-    graph = architecture_graph(load_exports(build, env))
+    graph = architecture_graph(load_layers(build, env))
     return render(graph, build / env / "architecture.svg", cache=build / ".cache", reuse=reuse)
 
 
@@ -364,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         envs = args.env or (_environments(args.build) if args.build.is_dir() else [])
         if not envs:
-            raise FileNotFoundError(f"{args.build}: no environment with stack exports; run `make preview` first")
+            raise ExportError(f"{args.build}: no environment with stack exports; run `make preview` first")
         reuse = not args.no_cache
         for env in envs:
             if args.docs:
@@ -373,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 drawing = render_environment(args.build, env, reuse=reuse)
             state = "drawn" if drawing.drawn else "unchanged"
             print(f"diagram  {env:<8} {drawing.seconds:5.2f}s  {state:<9}  {drawing.svg}")
-    except (DiagramError, FileNotFoundError) as error:
+    except (DiagramError, ExportError) as error:
         print(f"diagram: {error}", file=sys.stderr)
         return 2
     return 0

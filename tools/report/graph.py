@@ -48,6 +48,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tools.stack_export import STACK_REFERENCE_TYPE, UNKNOWN, Resource, resources, walk
+
 Role = Literal["node", "owner", "consumer", "vpc", "subnet"]
 
 # Strings shorter than this never count as a reference: "true", "ANY", port numbers, short names.
@@ -74,8 +76,6 @@ IDENTIFIER_KEYS = frozenset(
 # Inputs that never refer to anything.
 IGNORED_PROPERTIES = frozenset({"tags", "tagsAll"})
 PREFIX_SEPARATORS = "/:@*"
-# What Pulumi writes for a value unknown during a preview: the same string everywhere, so never an identifier.
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 # Properties whose references are permissions (drawn dashed) rather than traffic.
 GRANT_PROPERTIES = frozenset({"policy", "redriveAllowPolicy", "corsRules", "corsConfiguration"})
 # Properties whose references are never "use" (for folding): a rule's peer group is not its owner's consumer.
@@ -301,24 +301,6 @@ class ArchitectureGraph:
 
 
 @dataclass(frozen=True)
-class _Resource:
-    """One custom resource of an export, flattened for the graph builder."""
-
-    urn: str
-    type: str
-    layer: str
-    """The key of the export that holds it."""
-    name: str
-    """Its logical name (the URN's last segment)."""
-    id: str
-    """Its provider id ("" when unknown)."""
-    inputs: Mapping[str, Any]
-    outputs: Mapping[str, Any]
-    rule: TypeRule
-    """How its type is drawn."""
-
-
-@dataclass(frozen=True)
 class _Reference:
     """Resource ``src`` refers to resource ``dst`` through input ``prop``."""
 
@@ -376,50 +358,36 @@ def _strings(value: Any) -> Iterator[str]:
 
 def _root(export: Mapping[str, Any]) -> tuple[str, str]:
     """(stack, project) of an export, read from its URNs."""
-    for resource in export["deployment"].get("resources", []):
-        parts = resource["urn"].split("::")
-        if len(parts) >= 2 and parts[0].startswith("urn:pulumi:"):
-            return parts[0].removeprefix("urn:pulumi:"), parts[1]
-    return "", ""
+    first = next((r for r in resources(export) if r.urn.startswith("urn:pulumi:") and "::" in r.urn), None)
+    return (first.stack, first.project) if first else ("", "")
 
 
-def _is_architectural(resource: Mapping[str, Any]) -> bool:
-    return bool(resource.get("custom")) and not str(resource["type"]).startswith("pulumi:")
+def _rule(resource: Resource) -> TypeRule:
+    """How a resource's type is drawn."""
+    return TYPES.get(resource.type, GENERIC)
 
 
 class _Builder:
     """Builds the graph; one instance per call of :func:`architecture_graph`."""
 
     def __init__(self, exports: Mapping[str, Mapping[str, Any]]) -> None:
-        self.resources: dict[str, _Resource] = {}
+        self.resources: dict[str, Resource] = {}
         self.stack_refs: dict[str, str | None] = {}  # StackReference URN -> layer key of the export it reads
-        self.indexes: dict[str, _Index] = {}
+        self.indexes: dict[str, _Index] = {layer: _Index() for layer in exports}
         projects = {_root(export): layer for layer, export in exports.items()}
-        for layer, export in exports.items():
-            index = self.indexes.setdefault(layer, _Index())
-            for raw in export["deployment"].get("resources", []):
-                if raw["type"] == "pulumi:pulumi:StackReference":
-                    org_project_stack = str(raw.get("inputs", {}).get("name", raw.get("id", ""))).split("/")
-                    key = (org_project_stack[-1], org_project_stack[-2]) if len(org_project_stack) >= 2 else None
-                    self.stack_refs[raw["urn"]] = projects.get(key) if key else None
-                if not _is_architectural(raw):
-                    continue
-                rule = TYPES.get(raw["type"], GENERIC)
-                resource = _Resource(
-                    urn=raw["urn"],
-                    type=raw["type"],
-                    layer=layer,
-                    name=raw["urn"].split("::")[-1],
-                    id=str(raw.get("id") or ""),
-                    inputs=raw.get("inputs") or {},
-                    outputs=raw.get("outputs") or {},
-                    rule=rule,
-                )
-                self.resources[resource.urn] = resource
-                if rule.role != "owner":  # an owner-folded resource shares its owner's identifiers
-                    index.add(resource.id, resource.urn)
-                    for key_name in IDENTIFIER_KEYS:
-                        index.add(resource.outputs.get(key_name), resource.urn)
+        for resource in walk(exports):
+            if resource.type == STACK_REFERENCE_TYPE:
+                org_project_stack = str(resource.inputs.get("name", resource.id)).split("/")
+                key = (org_project_stack[-1], org_project_stack[-2]) if len(org_project_stack) >= 2 else None
+                self.stack_refs[resource.urn] = projects.get(key) if key else None
+            if not resource.is_managed:
+                continue
+            self.resources[resource.urn] = resource
+            if _rule(resource).role != "owner":  # an owner-folded resource shares its owner's identifiers
+                index = self.indexes[resource.layer]
+                index.add(resource.id, resource.urn)
+                for key_name in IDENTIFIER_KEYS:
+                    index.add(resource.outputs.get(key_name), resource.urn)
         self.references = self._references(exports)
         self.refs_from: dict[str, list[_Reference]] = {}
         self.refs_to: dict[str, list[_Reference]] = {}
@@ -440,40 +408,34 @@ class _Builder:
 
     def _references(self, exports: Mapping[str, Mapping[str, Any]]) -> list[_Reference]:
         found: set[_Reference] = set()
-        for layer, export in exports.items():
-            others = sorted(other for other in exports if other != layer)
-            for raw in export["deployment"].get("resources", []):
-                if raw["urn"] not in self.resources:
-                    continue
-                src, inputs = raw["urn"], raw.get("inputs") or {}
-                prop_deps: Mapping[str, list[str]] | None = raw.get("propertyDependencies")
-                attributed: set[str] = set()
-                if prop_deps is None:
-                    for prop, value in inputs.items():
-                        if prop not in IGNORED_PROPERTIES:
-                            found.update(self._match(src, prop, value, others))
-                else:
-                    for prop, deps in prop_deps.items():
-                        if prop in IGNORED_PROPERTIES:
-                            continue
-                        for dep in deps:
-                            attributed.add(dep)
-                            if dep in self.stack_refs:
-                                upstream = self.stack_refs[dep]
-                                found.update(
-                                    self._match(src, prop, inputs.get(prop), [upstream] if upstream else others)
-                                )
-                            elif dep in self.resources and dep != src:
-                                found.add(_Reference(src, prop, dep))
-                for dep in raw.get("dependencies") or []:
-                    if dep not in attributed and dep in self.resources and dep != src:
-                        found.add(_Reference(src, "dependsOn", dep))
+        for resource in self.resources.values():
+            others = sorted(other for other in exports if other != resource.layer)
+            src, inputs = resource.urn, resource.inputs
+            attributed: set[str] = set()
+            if resource.property_dependencies is None:
+                for prop, value in inputs.items():
+                    if prop not in IGNORED_PROPERTIES:
+                        found.update(self._match(src, prop, value, others))
+            else:
+                for prop, deps in resource.property_dependencies.items():
+                    if prop in IGNORED_PROPERTIES:
+                        continue
+                    for dep in deps:
+                        attributed.add(dep)
+                        if dep in self.stack_refs:
+                            upstream = self.stack_refs[dep]
+                            found.update(self._match(src, prop, inputs.get(prop), [upstream] if upstream else others))
+                        elif dep in self.resources and dep != src:
+                            found.add(_Reference(src, prop, dep))
+            for dep in resource.dependencies:
+                if dep not in attributed and dep in self.resources and dep != src:
+                    found.add(_Reference(src, "dependsOn", dep))
         return sorted(found, key=lambda r: (r.src, r.prop, r.dst))
 
     # --- folding ----------------------------------------------------------------------------------------
     def _folds_into(self, ref: _Reference) -> bool:
         """Whether ``ref`` is the owner property of an owner-folded resource (the fold itself, not a use)."""
-        rule = self.resources[ref.src].rule
+        rule = _rule(self.resources[ref.src])
         return rule.role == "owner" and ref.prop == rule.owner
 
     def holders(self, urn: str) -> frozenset[str]:
@@ -486,12 +448,12 @@ class _Builder:
         self._resolving.add(urn)
         cycles_before = self._cycles
         resource = self.resources[urn]
-        role = resource.rule.role
+        role = _rule(resource).role
         result: frozenset[str] = frozenset()
         if role in ("node", "vpc", "subnet"):
             result = frozenset({self.node_id(resource)})
         elif role == "owner":
-            owners = [r.dst for r in self.refs_from.get(urn, []) if r.prop == resource.rule.owner]
+            owners = [r.dst for r in self.refs_from.get(urn, []) if r.prop == _rule(resource).owner]
             result = self._union(owners) or self._consumer_holders(urn)
         else:
             result = self._consumer_holders(urn)
@@ -516,7 +478,7 @@ class _Builder:
             out |= self.holders(other)
         return frozenset(out)
 
-    def node_id(self, resource: _Resource) -> str:
+    def node_id(self, resource: Resource) -> str:
         """The stable id of the node or cluster drawn for ``resource``."""
         short_type = resource.type.rsplit(":", 1)[-1]
         return f"{resource.layer}.{short_type}.{resource.name}"
@@ -551,7 +513,7 @@ def architecture_graph(exports: Mapping[str, Mapping[str, Any]]) -> Architecture
         return name[len(prefix) :] if name.startswith(prefix) and len(name) > len(prefix) else name
 
     holders = {urn: builder.holders(urn) for urn in resources}
-    drawn: dict[str, _Resource] = {}
+    drawn: dict[str, Resource] = {}
     for urn, held_by in holders.items():
         own = builder.node_id(resources[urn])
         if own in held_by:
@@ -563,8 +525,8 @@ def architecture_graph(exports: Mapping[str, Mapping[str, Any]]) -> Architecture
 
     # --- clusters: VPC > one group per route table > one box per subnet ---------------------------------
     clusters: dict[str, Cluster] = {}
-    subnets = {i: r for i, r in drawn.items() if r.rule.role == "subnet"}
-    vpcs = {i: r for i, r in drawn.items() if r.rule.role == "vpc"}
+    subnets = {i: r for i, r in drawn.items() if _rule(r).role == "subnet"}
+    vpcs = {i: r for i, r in drawn.items() if _rule(r).role == "vpc"}
     for vpc_id, vpc in sorted(vpcs.items()):
         cidr = vpc.inputs.get("cidrBlock") or vpc.outputs.get("cidrBlock", "")
         clusters[vpc_id] = Cluster(vpc_id, f"VPC {vpc.name} {cidr}".strip(), "vpc", None, ())
@@ -625,7 +587,7 @@ def architecture_graph(exports: Mapping[str, Mapping[str, Any]]) -> Architecture
             Node(
                 id=node_id,
                 label=label,
-                icon=resource.rule.icon,
+                icon=_rule(resource).icon,
                 type=resource.type,
                 layer=resource.layer,
                 urn=resource.urn,

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.scan.aws_sdk import UnmappedTypeError
-from tools.scan.export import UNKNOWN_VALUE, Resource, contains_unknown
 from tools.scan.oracle import Oracle
+from tools.stack_export import UNKNOWN_VALUE, Resource, contains_unknown
 
 _CFN_TYPE_RE = re.compile(r"AWS::([A-Za-z0-9]+)::([A-Za-z0-9]+)")
 
@@ -139,7 +139,7 @@ def translate_cfn(resources: Iterable[Resource], oracle: Oracle | None = None) -
             props.pop(name, None)
         for key in list(props):
             camel = key[:1].lower() + key[1:]
-            deps = [by_urn[u] for u in res.property_dependencies.get(camel, []) if u in by_urn]
+            deps = [by_urn[u] for u in (res.property_dependencies or {}).get(camel, []) if u in by_urn]
             if props[key] is UNKNOWN_VALUE and len(deps) == 1:
                 props[key] = {"Ref": ids[deps[0].urn]}
             elif props[key] is UNKNOWN_VALUE or contains_unknown(props[key]):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tools.scan.export import Resource, contains_unknown
+from tools.stack_export import Resource, contains_unknown
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools.scan import aws_sdk
-from tools.scan.export import UNKNOWN_VALUE, Resource
+from tools.stack_export import UNKNOWN_VALUE, Resource
 
 FORMAT_VERSION = "1.2"
 TERRAFORM_VERSION = "1.9.0"
@@ -121,7 +121,7 @@ def translate_plan(resources: Iterable[Resource], known_tf_types: Iterable[str] 
         values = convert_object(res.type, props, raw)
         expressions: dict[str, Any] = {}
         after_unknown: dict[str, Any] = {}
-        for camel, dep_urns in sorted(res.property_dependencies.items()):
+        for camel, dep_urns in sorted((res.property_dependencies or {}).items()):
             deps = [by_urn[u] for u in dep_urns if u in by_urn]
             if not deps:
                 continue
