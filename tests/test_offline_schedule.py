@@ -60,7 +60,7 @@ def test_the_cache_key_covers_the_program_the_shared_library_and_the_upstream_ex
     (out / "dev").mkdir(parents=True)
 
     def key(preview: bool = False, env: str = "dev") -> str:
-        return input_key("data", env, out, stacks, preview, upstream_of("data"), shared_inputs=(shared,))
+        return input_key("data", env, out, stacks, preview, upstream_of("data"), source_root=tmp_path)
 
     first = key()
     assert key(preview=True) != first, "preview mode"
