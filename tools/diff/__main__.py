@@ -7,7 +7,8 @@ and ``<out>/diff.json`` (``cost-diff.md``/``.json`` for the cost part alone) and
 
 The base is a clean, detached git worktree of ``<ref>`` under ``<out>/diff/``, removed afterwards. Its layer programs
 run with its own ``stacks/`` and ``shared/``, under this tree's offline runner, SDKs and cache: a base layer whose
-inputs equal one this tree already ran (in ``<out>``, from make check) is copied, not run. This tree's policy pack,
+inputs equal one this tree already ran (in ``<out>``, from make check) is copied, not run. An environment this tree's
+runner cannot run (a branch behind the base, whose programs need a newer mock) is run by the base's own runner. This tree's policy pack,
 scanners, suppressions and price file judge both sides, so the diff shows what the infrastructure change does; a
 change to those is named in the report, not diffed (docs/diff.md). Only the exports that differ between the sides
 are judged and scanned: an identical export has identical findings.
@@ -80,6 +81,8 @@ class Side:
     """Its layer runs (the ``runs`` and ``errors`` of make check's phases)."""
     ready: list[str] = field(default_factory=list)
     """The environments whose every layer ran."""
+    own_runner: dict[str, str] = field(default_factory=dict)
+    """The environments the base's own runner ran, each with why this tree's could not."""
 
 
 def stateful_types() -> frozenset[str]:
@@ -186,13 +189,14 @@ def changed_exports(base: Side, head: Side, envs: Sequence[str], layers: Sequenc
 
 
 def seed_scan_cache(source: Path, target: Path) -> None:
-    """Start the head's diff scans from make check's repository findings; the cache's own key decides if they fit."""
+    """Start the head's diff scans from make check's repository findings when they are newer than the diff's own;
+    the cache's key still decides whether they fit the files as they are now."""
     from tools.scan.cli import REPO_CACHE
 
     found, wanted = source / REPO_CACHE, target / REPO_CACHE
-    if found.exists() and not wanted.exists():
+    if found.exists() and (not wanted.exists() or found.stat().st_mtime > wanted.stat().st_mtime):
         target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(found, wanted)
+        shutil.copy2(found, wanted)
 
 
 def _violations(found: Any) -> dict[str, list[dict[str, str]]]:
@@ -227,6 +231,7 @@ def build_document(
         "head": head.label,
         "parts": list(parts),
         "tooling_changed": list(tooling),
+        "base_own_runner": dict(base.own_runner),
         "environments": {},
         "failed_phases": dict(failed),
     }
@@ -358,6 +363,9 @@ def run(args: argparse.Namespace, commit: str, progress: Progress) -> dict[str, 
                 reuse=[out],
                 label="base ",
             )
+            stalled = [env for env in envs if env not in base.ready]
+            if stalled:
+                run_with_own_runner(base, stalled, layers, progress)
             head.ready = check.run_layers(
                 head.phases,
                 out,
@@ -374,6 +382,29 @@ def run(args: argparse.Namespace, commit: str, progress: Progress) -> dict[str, 
         return build_document(base, head, envs, layers, results, failed, parts, tooling)
     finally:
         remove_worktree(checkout)
+
+
+def run_with_own_runner(base: Side, envs: Sequence[str], layers: Sequence[str], progress: Progress) -> None:
+    """Run ``envs`` of the base again with the base's own offline runner (``python -m tools.offline`` in its
+    checkout), for a base whose programs need what only its runner has (a newer mock, when this branch is behind
+    the base). An environment it runs is compared as usual, with a note; one it cannot run keeps both errors."""
+    progress.line(f"base: this tree's runner could not run {', '.join(envs)}; trying the base's own runner")
+    command = [sys.executable, "-m", "tools.offline", "--out", str(base.out), "--envs", " ".join(envs)]
+    done = subprocess.run(
+        [*command, "--layers", " ".join(layers)], cwd=base.root, capture_output=True, text=True, check=False
+    )
+    for line in done.stdout.splitlines():
+        progress.line(f"base (own runner) {line}")
+    failed = {line.split()[1].rstrip(":") for line in done.stderr.splitlines() if line.startswith("FAILED ")}
+    for env in envs:
+        written = all((base.out / env / f"{layer}.json").exists() for layer in layers)
+        if env in failed or done.returncode not in (0, 1) or not written:
+            detail = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+            base.phases.errors[env].append(f"the base's own runner failed too: {detail[0]}")
+            continue
+        base.own_runner[env] = "; ".join(base.phases.errors[env])
+        base.phases.errors[env] = []
+        base.ready.append(env)
 
 
 def _phases(envs: Sequence[str]) -> check.Phases:

@@ -231,6 +231,12 @@ def _about(document: Mapping[str, Any]) -> list[str]:
         "to be an update or a replacement: `docs/diff.md`.",
         "",
     ]
+    for env, why in document.get("base_own_runner", {}).items():
+        body += [
+            f"The base's {env} ran under the base's own offline runner: this tree's could not run it ({why}). "
+            "Merge the base into this branch to compare under one runner.",
+            "",
+        ]
     if document.get("tooling_changed"):
         body += [
             "**This change also edits what judges both sides**, so its effect does not show as a difference here "
@@ -254,6 +260,9 @@ def terminal(document: Mapping[str, Any]) -> list[str]:
     def row(label: str, values: Iterable[str]) -> str:
         return f"  {label:<28}" + "".join(f"{value:>{width + 2}}" for value in values)
 
+    def shown(env: str, key: str) -> str:
+        return "-" if envs[env].get("errors") else str(summary[env][key])
+
     def cost(env: str, key: str) -> str:
         found = envs[env].get("cost")
         if not found:
@@ -268,11 +277,11 @@ def terminal(document: Mapping[str, Any]) -> list[str]:
         for action in ACTIONS:
             values = (str(summary[e]["counts"].get(action, "-")) if not envs[e].get("errors") else "-" for e in names)
             lines.append(row(f"resources {ACTION_WORDS[action]}", values))
-        lines.append(row("stateful replaced/removed", (str(summary[e]["stateful_changes"]) for e in names)))
+        lines.append(row("stateful replaced/removed", (shown(e, "stateful_changes") for e in names)))
     if "findings" in document["parts"]:
-        lines.append(row("new findings", (str(summary[e]["new_findings"]) for e in names)))
-        lines.append(row("  of them mandatory", (str(summary[e]["new_mandatory"]) for e in names)))
-        lines.append(row("resolved findings", (str(summary[e]["resolved_findings"]) for e in names)))
+        lines.append(row("new findings", (shown(e, "new_findings") for e in names)))
+        lines.append(row("  of them mandatory", (shown(e, "new_mandatory") for e in names)))
+        lines.append(row("resolved findings", (shown(e, "resolved_findings") for e in names)))
     for env, entry in envs.items():
         for item in (entry.get("cost") or {}).get("items", []):
             lines.append(f"  {env}: {item['reason']}  ({', '.join(item['urns'])})")
