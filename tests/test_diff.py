@@ -193,6 +193,14 @@ def test_a_cost_change_is_named_on_the_resource_with_the_setting_that_caused_it(
     assert item["reason"] == "ec2_instance_type t3.small → t3.medium: +$19.27"
 
 
+def test_a_changed_setting_is_listed_by_name_and_a_secure_value_is_never_shown() -> None:
+    base = {"data": {"db_name": "app", "api_key": {"secure": "v1:abc"}}, "compute": {"db_name": "app"}}
+    head = {"data": {"db_name": "renamed", "api_key": {"secure": "v1:xyz"}}, "compute": {"db_name": "renamed"}}
+    found = {s.key: s for s in compare.settings_changes(base, head)}
+    assert found["db_name"].layers == ("data", "compute")
+    assert compare.show(found["api_key"].base) == compare.show(found["api_key"].head) == "[secret]"
+
+
 def test_findings_are_new_or_resolved_and_a_moved_line_is_neither() -> None:
     finding = {"scanner": "checkov", "check_id": "CKV_AWS_3", "urn": "u", "detail": "", "resource": "r:1"}
     moved = {**finding, "resource": "r:9"}

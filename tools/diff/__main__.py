@@ -8,10 +8,11 @@ and ``<out>/diff.json`` (``cost-diff.md``/``.json`` for the cost part alone) and
 The base is a clean, detached git worktree of ``<ref>`` under ``<out>/diff/``, removed afterwards. Its layer programs
 run with its own ``stacks/`` and ``shared/``, under this tree's offline runner, SDKs and cache: a base layer whose
 inputs equal one this tree already ran (in ``<out>``, from make check) is copied, not run. An environment this tree's
-runner cannot run (a branch behind the base, whose programs need a newer mock) is run by the base's own runner. This tree's policy pack,
-scanners, suppressions and price file judge both sides, so the diff shows what the infrastructure change does; a
-change to those is named in the report, not diffed (docs/diff.md). Only the exports that differ between the sides
-are judged and scanned: an identical export has identical findings.
+runner cannot run (a branch behind the base, whose programs need a newer mock) is run by the base's own runner.
+
+This tree's policy pack, scanners, suppressions and price file judge both sides, so the diff shows what the
+infrastructure change does; a change to those is named in the report, not diffed (docs/diff.md). Only the exports
+that differ between the sides are judged and scanned: an identical export has identical findings.
 
 Exit status: 0 when nothing new fails (no new mandatory violation, no new open scan finding); 1 when something does,
 or when an environment could not be compared (a layer run failed on either side); 2 on bad arguments.

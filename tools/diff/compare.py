@@ -140,7 +140,8 @@ def _around_difference(base: str, head: str, context: int = 12) -> tuple[str, st
 
 
 def _contains_secret(value: Any) -> bool:
-    if is_secret(value):
+    # A stack file's `secure:` value is ciphertext: no more to be shown than a secret's plaintext.
+    if is_secret(value) or (isinstance(value, Mapping) and set(value) == {"secure"}):
         return True
     if isinstance(value, Mapping):
         return any(_contains_secret(v) for v in value.values())
