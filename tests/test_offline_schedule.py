@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tools.offline.schedule import all_cached, input_key, provider_modules, upstream_of
+from tools.offline.schedule import (
+    PROGRAM_INPUTS,
+    RUNNER_INPUTS,
+    all_cached,
+    input_key,
+    provider_modules,
+    upstream_of,
+)
 
 
 def _preview(out: Path, *extra: str, layers: str = "network data") -> subprocess.CompletedProcess[str]:
@@ -60,7 +67,7 @@ def test_the_cache_key_covers_the_program_the_shared_library_and_the_upstream_ex
     (out / "dev").mkdir(parents=True)
 
     def key(preview: bool = False, env: str = "dev") -> str:
-        return input_key("data", env, out, stacks, preview, upstream_of("data"), shared_inputs=(shared,))
+        return input_key("data", env, out, stacks, preview, upstream_of("data"), source_root=tmp_path)
 
     first = key()
     assert key(preview=True) != first, "preview mode"
@@ -119,3 +126,23 @@ def test_a_failing_layer_stops_its_environment_and_removes_its_old_export(out: P
 def test_the_warm_parent_loads_the_provider_modules_the_programs_use() -> None:
     modules = provider_modules([REPO_ROOT / "stacks", REPO_ROOT / "shared"])
     assert {"pulumi_aws.ec2", "pulumi_aws.rds", "pulumi_aws.cloudfront", "pulumi_aws.lambda_"} <= set(modules)
+
+
+def test_the_cache_key_covers_every_file_of_this_checkout_the_runner_imports() -> None:
+    # A module the runner imports (or a schema it validates with) that is not an input would let an edit to it be
+    # served from the cache; the listed inputs must cover all of them.
+    program = (
+        "import json, sys; import tools.offline.runner, tools.offline.mocks; "
+        "from tools.schemas import deployment_validator; deployment_validator(); "
+        "print(json.dumps([m.__file__ for m in list(sys.modules.values()) if getattr(m, '__file__', None)]))"
+    )
+    done = subprocess.run([sys.executable, "-c", program], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    ours = sorted(
+        Path(f).resolve().relative_to(REPO_ROOT).as_posix()
+        for f in json.loads(done.stdout)
+        if Path(f).resolve().is_relative_to(REPO_ROOT) and ".venv" not in Path(f).parts
+    )
+    inputs = (*PROGRAM_INPUTS, *RUNNER_INPUTS)
+    uncovered = [f for f in ours if not any(f == i or f.startswith(f"{i}/") for i in inputs)]
+    assert ours and not uncovered, f"imported by the runner but not in its cache key: {uncovered}"
+    assert "schemas" in RUNNER_INPUTS, "the export is validated against schemas/ on every run"

@@ -542,7 +542,51 @@ def test_a_dependabot_pull_request_skips_every_live_preview_but_runs_the_offline
 
 
 def test_pull_request_has_no_other_jobs() -> None:
-    assert set(jobs(PULL_REQUEST)) == {"test", "changes"} | {f"preview-{layer}" for layer in LAYERS}
+    assert set(jobs(PULL_REQUEST)) == {"test", "diff", "changes"} | {f"preview-{layer}" for layer in LAYERS}
+
+
+# --- the diff comment --------------------------------------------------------------------------------------------
+
+DIFF_JOB = "diff"
+DIFF_TOOL = ".venv/bin/python -m tools.diff.github"
+SAME_REPOSITORY = "github.event.pull_request.head.repo.full_name == github.repository"
+
+
+def diff_step(run: str) -> dict[str, Any]:
+    (step,) = [s for s in steps(jobs(PULL_REQUEST)[DIFF_JOB]) if str(s.get("run", "")).strip() == run]
+    return step
+
+
+def test_the_diff_job_runs_make_diff_against_the_base_branch_with_its_history() -> None:
+    job = jobs(PULL_REQUEST)[DIFF_JOB]
+    assert make_calls(job) == ["make setup", "make diff BASE=origin/${{ github.base_ref }}"]
+    (checkout,) = [s for s in steps(job) if action(s) == "actions/checkout"]
+    # make diff checks the base branch out of the local clone: the whole history, and no token left behind.
+    assert checkout["with"] == {"persist-credentials": False, "fetch-depth": 0}
+    # Offline and without secrets, it runs for every pull request, forks and Dependabot's included.
+    assert "if" not in job
+    assert "secrets." not in json.dumps(job)
+
+
+def test_the_diff_job_may_write_pull_request_comments_and_nothing_else() -> None:
+    assert jobs(PULL_REQUEST)[DIFF_JOB]["permissions"] == {"contents": "read", "pull-requests": "write"}
+
+
+def test_the_diff_is_posted_even_when_make_diff_fails_and_commented_only_where_the_token_can_write() -> None:
+    summary, comment = diff_step(f"{DIFF_TOOL} --summary"), diff_step(f"{DIFF_TOOL} --comment")
+    for step in (summary, comment):
+        # A failing make diff (a new mandatory violation) is the report a reviewer most needs.
+        assert "!cancelled()" in step["if"] and "steps.diff.conclusion != 'skipped'" in step["if"]
+    # Forks' and Dependabot's runs get a read-only token: their diff goes to the job summary only.
+    assert SAME_REPOSITORY in comment["if"] and f"github.actor != '{DEPENDABOT}'" in comment["if"]
+    assert SAME_REPOSITORY not in summary["if"]
+    assert comment["env"] == {"GH_TOKEN": "${{ github.token }}", "PR_NUMBER": "${{ github.event.pull_request.number }}"}
+
+
+def test_the_cost_warning_threshold_is_a_repository_variable() -> None:
+    assert diff_step(f"{DIFF_TOOL} --summary")["env"] == {
+        "COST_INCREASE_WARN_USD": "${{ vars.COST_INCREASE_WARN_USD }}"
+    }
 
 
 # --- deploy --------------------------------------------------------------------------------------------------
@@ -1063,7 +1107,9 @@ def test_permissions_are_least_privilege(path: Path) -> None:
         granted = job.get("permissions", {})
         # A called workflow gets an OIDC token only if its caller grants one.
         assert (granted.get("id-token") == "write") == touches_aws(job), f"{path.name}: {job_id} id-token"
-        assert "write" not in {level for scope, level in granted.items() if scope != "id-token"}, job_id
+        # The diff job alone writes: its pull-request comment.
+        may_write = {"id-token"} | ({"pull-requests"} if (path, job_id) == (PULL_REQUEST, DIFF_JOB) else set())
+        assert "write" not in {level for scope, level in granted.items() if scope not in may_write}, job_id
 
 
 LEVELS = {"none": 0, "read": 1, "write": 2}

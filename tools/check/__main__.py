@@ -39,6 +39,7 @@ from tools.progress import Progress
 
 if TYPE_CHECKING:
     from tools.policy_analyze import Violation
+    from tools.report.cost import CostEstimate
     from tools.scan.cli import ScanSession
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -54,31 +55,49 @@ def judge(
     out: Path, envs: Sequence[str], layers: Sequence[str], config: Path | None
 ) -> tuple[dict[str, list[Violation]], dict[str, str]]:
     """The policy pack over every export: violations per environment, and the level each policy ran at."""
+    return judge_exports({env: [out / env / f"{layer}.json" for layer in layers] for env in envs}, config)
+
+
+def judge_exports(
+    exports: Mapping[str, Sequence[Path]], config: Path | None
+) -> tuple[dict[str, list[Violation]], dict[str, str]]:
+    """The policy pack over each environment's ``exports``: its violations, and the level each policy ran at."""
     from tools.policy_analyze import POLICIES, PolicySettings, analyze, default_level, load_config
 
     settings = load_config(config)
     levels = {p.name: settings.get(p.name, PolicySettings(default_level(p))).level.value for p in POLICIES}
     found: dict[str, list[Violation]] = {}
-    for env in envs:
-        found[env] = [v for layer in layers for v in analyze(stack_export.read(out / env / f"{layer}.json"), settings)]
+    for env, paths in exports.items():
+        found[env] = [v for path in paths for v in analyze(stack_export.read(path), settings)]
     return found, levels
 
 
-def start_scans(out: Path, prefetch: bool) -> ScanSession:
-    """The scan session, started now: checkov imports (and scans the repository) while the layers run."""
+def start_scans(
+    out: Path, prefetch: bool, *, repo_root: Path | None = REPO_ROOT, scan_dir: Path | None = None
+) -> ScanSession:
+    """The scan session, started now: checkov imports (and scans ``repo_root``'s files) while the layers run.
+
+    Translations and the findings caches go to ``scan_dir`` (``<out>/scan`` unless given); no repository scan
+    without ``repo_root``.
+    """
     from tools.scan.cli import ScanSession
     from tools.scan.venv import ensure_scan_venv
 
     ensure_scan_venv()
-    return ScanSession(out / "scan", REPO_ROOT, prefetch=prefetch)
+    return ScanSession(scan_dir or out / "scan", repo_root, prefetch=prefetch)
 
 
-def scan(session: ScanSession, out: Path, exports: list[Path], suppressions_file: Path) -> dict[str, Any]:
-    """Every scanner over ``exports`` and the repository; counts and open findings per environment."""
+def scan(
+    session: ScanSession, out: Path, exports: list[Path], suppressions_file: Path, scan_dir: Path | None = None
+) -> dict[str, Any]:
+    """Every scanner over ``exports`` (under ``out``) and the repository; counts and open findings per environment.
+
+    ``scan_dir`` is the session's directory (``<out>/scan`` unless given).
+    """
     from tools.scan.cli import SCANNERS, format_report, translate
     from tools.scan.suppressions import load_suppressions
 
-    scan_dir = out / "scan"
+    scan_dir = scan_dir or out / "scan"
     try:
         suppressions = load_suppressions(suppressions_file)
         translated = translate(exports, scan_dir)
@@ -110,10 +129,15 @@ def scan(session: ScanSession, out: Path, exports: list[Path], suppressions_file
 
 def estimate(documents: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The monthly cost of each environment from its exports."""
+    return {env: found.to_dict() for env, found in estimates(documents).items()}
+
+
+def estimates(documents: Mapping[str, Mapping[str, Any]]) -> dict[str, CostEstimate]:
+    """Each environment's cost estimate from its exports (``{env: {layer: export}}``), as the estimator returns it."""
     from tools.report import cost
 
     prices = cost.load_prices()
-    return {env: cost.estimate(exports, prices, env).to_dict() for env, exports in documents.items()}
+    return {env: cost.estimate(exports, prices, env) for env, exports in documents.items()}
 
 
 def draw(out: Path, documents: dict[str, dict[str, Any]], use_cache: bool = True) -> dict[str, str]:
@@ -219,31 +243,11 @@ def main(argv: list[str] | None = None) -> int:
 
     # Before any fork: the layer runs are forked from this process, which must not hold threads yet.
     session = start_scans(out, prefetch=args.no_cache or not all_cached(chains, out))
-
-    def layer_done(outcome: Outcome) -> None:
-        text, status = describe(outcome)
-        done = sum(len(r) for r in phases.runs.values()) + 1
-        progress.line(f"{text}  [{done}/{len(envs) * len(layers)}]", status)
-        phases.runs[outcome.env][outcome.layer] = {
-            "resources": outcome.resources,
-            "seconds": round(outcome.seconds, 3),
-            "cached": outcome.cached,
-            **({"error": outcome.error} if outcome.error else {}),
-        }
-        if outcome.error:
-            phases.errors[outcome.env].append(outcome.error)
-
-    phase = time.monotonic()
     try:
-        run_all(chains, out, use_cache=not args.no_cache, on_done=layer_done)
+        ready = run_layers(phases, out, layers, progress, use_cache=not args.no_cache)
     except BaseException:
         session.close()
         raise
-    phases.timings["layers"] = time.monotonic() - phase
-    ready = [env for env in envs if not phases.errors[env] and len(phases.runs[env]) == len(layers)]
-    for env in envs:
-        if env not in ready and not phases.errors[env]:
-            phases.errors[env].append("not every layer ran")
 
     policy_config = Path(args.policy_config) if args.policy_config else None
     # Only this run's exports of environments whose every layer ran: never a leftover of an earlier run.
@@ -274,6 +278,55 @@ def main(argv: list[str] | None = None) -> int:
     progress.line(f"check: reports in {out}/<env>/report.md and {out}/summary.json ({timings})")
     progress.line(f"check {verdict(document)} in {phases.timings['total']:.1f}s", "ok" if document["ok"] else "FAIL")
     return 0 if document["ok"] else 1
+
+
+def run_layers(
+    phases: Phases,
+    out: Path,
+    layers: Sequence[str],
+    progress: Progress,
+    *,
+    use_cache: bool = True,
+    source_root: Path = REPO_ROOT,
+    reuse: Sequence[Path] = (),
+    label: str = "",
+) -> list[str]:
+    """The layer phase: every layer of ``phases.envs`` into ``out`` (the programs of the checkout at ``source_root``,
+    runs found in ``reuse`` copied), one progress line each (``label`` before it); the runs and failures are
+    recorded in ``phases``. Returns the environments whose every layer ran."""
+    from tools.offline.runner import STACKS_DIR
+
+    def layer_done(outcome: Outcome) -> None:
+        text, status = describe(outcome)
+        done = sum(len(r) for r in phases.runs.values()) + 1
+        progress.line(f"{label}{text}  [{done}/{len(phases.envs) * len(layers)}]", status)
+        phases.runs[outcome.env][outcome.layer] = {
+            "resources": outcome.resources,
+            "seconds": round(outcome.seconds, 3),
+            "cached": outcome.cached,
+            **({"error": outcome.error} if outcome.error else {}),
+        }
+        if outcome.error:
+            phases.errors[outcome.env].append(outcome.error)
+
+    started = time.monotonic()
+    stacks_dir = STACKS_DIR if source_root == REPO_ROOT else source_root / "stacks"
+    chains = {env: list(layers) for env in phases.envs}
+    run_all(
+        chains,
+        out,
+        stacks_dir=stacks_dir,
+        source_root=source_root,
+        reuse=reuse,
+        use_cache=use_cache,
+        on_done=layer_done,
+    )
+    phases.timings["layers"] = phases.timings.get("layers", 0.0) + time.monotonic() - started
+    ready = [env for env in phases.envs if not phases.errors[env] and len(phases.runs[env]) == len(layers)]
+    for env in phases.envs:
+        if env not in ready and not phases.errors[env]:
+            phases.errors[env].append("not every layer ran")
+    return ready
 
 
 def run_side_by_side(work: Mapping[str, Callable[[], Any]], phases: Phases, progress: Progress) -> None:

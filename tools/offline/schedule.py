@@ -11,6 +11,13 @@ of the layer's project folder, the shared library, this runner, the pinned depen
 of the packages a run executes, the Python version, and the exports of every layer below it (so a changed upstream
 output re-runs every layer that reads it). The stored key also covers the files the run wrote, so an export that
 was edited or cut short since is run again rather than judged.
+
+A run reads its own stack's ``Pulumi.<env>.yaml``, not the other stacks' files, so only its own is in its key.
+Files enter the key under their path relative to the checkout they come from, never where that checkout lives, so
+the same layer in another checkout of the same commit (``make diff`` evaluates the base branch in a worktree of its
+own) has the same key, and a run can be copied from another output directory (``reuse``) instead of run again. The
+programs may come from another checkout (``source_root``): the runner itself, its pins and the installed SDKs are
+always this checkout's.
 """
 
 from __future__ import annotations
@@ -34,12 +41,25 @@ from shared.contract import LAYER_ORDER
 from tools.offline.runner import REPO_ROOT, STACKS_DIR, _describe, run_layer
 
 CACHE_DIR = ".cache"
-# Inputs every layer run depends on besides its own project folder and its upstream exports.
-SHARED_INPUTS = ("shared", "tools/offline", "pyproject.toml")
-SHARED_PATHS = tuple(REPO_ROOT / path for path in SHARED_INPUTS)
+# What a layer program reads besides its own project folder and its upstream exports, relative to the checkout the
+# program comes from: the shared library and, through its tagging transform, the pack's taggable-types data.
+PROGRAM_INPUTS = ("shared", "policies/__init__.py", "policies/taggable.py", "policies/taggable_types.json")
+# The runner and what it runs with, relative to this checkout (it runs every program, whichever checkout that is).
+RUNNER_INPUTS = (
+    "tools/__init__.py",
+    "tools/offline",
+    "tools/stack_export.py",
+    "tools/schemas.py",
+    "schemas",
+    "pyproject.toml",
+)
+# The top-level packages a program imports from its own checkout: a run of another checkout's program must not see
+# this checkout's copies, which the runner's parent has already imported.
+PROGRAM_PACKAGES = ("shared", "policies")
 # The installed packages a program run executes: an upgrade in place (same pyproject text) must miss the cache.
-PACKAGES = ("pulumi", "pulumi-aws", "pulumi-aws-native", "PyYAML", "protobuf", "grpcio")
+PACKAGES = ("pulumi", "pulumi-aws", "pulumi-aws-native", "PyYAML", "protobuf", "grpcio", "jsonschema")
 _PROVIDER_MODULE = re.compile(r"\b(aws|aws_native)\.([a-z][a-z0-9_]*)\.")
+_STACK_FILE = re.compile(r"Pulumi\.(?P<stack>[^.]+)\.ya?ml")
 
 
 @dataclass(frozen=True)
@@ -94,6 +114,20 @@ def upstream_of(layer: str) -> list[str]:
     return order[: order.index(layer)] if layer in order else []
 
 
+def _read_by(path: Path, env: str) -> bool:
+    """Whether a run for stack ``env`` reads this file of the project folder: every file but the other stacks'
+    ``Pulumi.<stack>.yaml`` (so editing prod's stack file re-runs prod alone)."""
+    match = _STACK_FILE.fullmatch(path.name)
+    return match is None or match["stack"] == env
+
+
+def _named_files(root: Path, inputs: Iterable[str], prefix: str = "") -> Iterable[tuple[str, Path]]:
+    """Each file under ``root``'s ``inputs``, named by its path relative to ``root`` (with ``prefix``)."""
+    for relative in inputs:
+        for path in _files(root / relative):
+            yield prefix + path.relative_to(root).as_posix(), path
+
+
 def input_key(
     layer: str,
     env: str,
@@ -101,12 +135,20 @@ def input_key(
     stacks_dir: Path,
     preview: bool,
     upstream: Sequence[str],
-    shared_inputs: Sequence[Path] = SHARED_PATHS,
+    source_root: Path = REPO_ROOT,
 ) -> str:
-    """A hash of everything a layer run reads; equal keys mean an identical export."""
+    """A hash of everything a layer run reads; equal keys mean an identical export, wherever the checkout is.
+
+    The program is ``stacks_dir/<layer>`` with the library under ``source_root``; the runner is this checkout's.
+    """
     digest = hashlib.sha256(f"{sys.version}|{_installed()}|{layer}|{env}|preview={preview}".encode())
-    for path in [*_files(stacks_dir / layer), *(f for p in shared_inputs for f in _files(p))]:
-        digest.update(str(path.relative_to(path.anchor)).encode())
+    files = [
+        *((name, path) for name, path in _named_files(stacks_dir, [layer], prefix="stacks/") if _read_by(path, env)),
+        *_named_files(source_root, PROGRAM_INPUTS),
+        *_named_files(REPO_ROOT, RUNNER_INPUTS, prefix="runner:"),
+    ]
+    for name, path in files:
+        digest.update(name.encode())
         digest.update(path.read_bytes())
     for name in upstream:
         digest.update(canonical_export(out / env / f"{name}.json"))
@@ -144,13 +186,13 @@ def provider_modules(roots: Sequence[Path]) -> list[str]:
     return sorted(found)
 
 
-def warm(stacks_dir: Path) -> None:
+def warm(stacks_dir: Path, source_root: Path = REPO_ROOT) -> None:
     """Import what every child needs, once: the provider SDKs load submodules lazily, on first use; and build the
     export schema's validator, which every child uses to check what it writes."""
     from tools.schemas import deployment_validator
 
     deployment_validator()
-    for module in provider_modules([stacks_dir, REPO_ROOT / "shared"]):
+    for module in provider_modules([stacks_dir, source_root / "shared"]):
         try:
             # The SDKs hand out lazy modules that load on first attribute access: touch one to load it now.
             getattr(importlib.import_module(module), "_utilities", None)
@@ -158,13 +200,26 @@ def warm(stacks_dir: Path) -> None:
             continue  # a name the regex caught that is not a submodule (a child imports what it really uses)
 
 
-def _child(layer: str, env: str, out: Path, preview: bool, stacks_dir: Path, result_file: Path) -> None:
+def import_programs_from(source_root: Path) -> None:
+    """Make the packages a program imports (``shared``, ``policies``) come from ``source_root``: forget the copies
+    already imported (this checkout's) and look there first. Only for a forked child, which runs one program."""
+    for name in [name for name in sys.modules if name.split(".", 1)[0] in PROGRAM_PACKAGES]:
+        del sys.modules[name]
+    sys.path.insert(0, str(source_root))
+    importlib.invalidate_caches()
+
+
+def _child(
+    layer: str, env: str, out: Path, preview: bool, stacks_dir: Path, source_root: Path, result_file: Path
+) -> None:
     """Runs in the forked child: one layer, its result as JSON in ``result_file``; never returns."""
     code = 0
     try:
         log = os.open(result_file.with_suffix(".log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(log, 1)
         os.dup2(log, 2)
+        if source_root.resolve() != REPO_ROOT:
+            import_programs_from(source_root)
         result = run_layer(layer, env, out, preview=preview, stacks_dir=stacks_dir)
         result_file.write_text(json.dumps({"resources": result.resource_count}))
     except BaseException as error:  # everything must reach the parent as a message, never as a traceback
@@ -182,11 +237,18 @@ def run_all(
     *,
     preview: bool = False,
     stacks_dir: Path = STACKS_DIR,
+    source_root: Path = REPO_ROOT,
+    reuse: Sequence[Path] = (),
     workers: int = 0,
     use_cache: bool = True,
     on_done: Callable[[Outcome], None] = lambda outcome: None,
 ) -> list[Outcome]:
-    """Run each environment's layers in order, environments in parallel; a failure stops only its environment."""
+    """Run each environment's layers in order, environments in parallel; a failure stops only its environment.
+
+    The programs are ``stacks_dir``'s, importing the library under ``source_root``. With ``use_cache``, a run whose
+    key matches a finished run in ``out`` is skipped, and one that matches a run in one of the ``reuse`` output
+    directories (another checkout's, with the same inputs) is copied from there and counts as cached.
+    """
     workers = workers or os.cpu_count() or 2
     warmed = False
     queues = {env: deque(layers) for env, layers in chains.items()}
@@ -208,18 +270,18 @@ def run_all(
         for env, queue in queues.items():
             while queue and env not in busy and len(running) < workers:
                 layer = queue.popleft()
-                key = input_key(layer, env, out, stacks_dir, preview, upstream_of(layer))
-                if use_cache and _cached(out, env, layer, key):
+                key = input_key(layer, env, out, stacks_dir, preview, upstream_of(layer), source_root)
+                if use_cache and (_cached(out, env, layer, key) or _copied(reuse, out, env, layer, key)):
                     finish(Outcome(env, layer, _resources(out / env / f"{layer}.json"), 0.0, True))
                     continue
                 _key_file(out, env, layer).unlink(missing_ok=True)  # an interrupted run must not look cached
                 result_file = scratch / f"{env}-{layer}.json"
                 if not warmed:  # only when something must run: a fully cached check imports nothing
-                    warm(stacks_dir)
+                    warm(stacks_dir, source_root)
                     warmed = True
                 pid = os.fork()
                 if pid == 0:
-                    _child(layer, env, out, preview, stacks_dir, result_file)
+                    _child(layer, env, out, preview, stacks_dir, source_root, result_file)
                 running[pid] = (env, layer, time.monotonic(), result_file, key)
                 busy.add(env)
         if not running:
@@ -241,11 +303,16 @@ def run_all(
 
 
 def all_cached(
-    chains: dict[str, list[str]], out: Path, *, preview: bool = False, stacks_dir: Path = STACKS_DIR
+    chains: dict[str, list[str]],
+    out: Path,
+    *,
+    preview: bool = False,
+    stacks_dir: Path = STACKS_DIR,
+    source_root: Path = REPO_ROOT,
 ) -> bool:
     """Whether :func:`run_all` would find every run cached: then nothing below it needs to start early."""
     return all(
-        _cached(out, env, layer, input_key(layer, env, out, stacks_dir, preview, upstream_of(layer)))
+        _cached(out, env, layer, input_key(layer, env, out, stacks_dir, preview, upstream_of(layer), source_root))
         for env, layers in chains.items()
         for layer in layers
     )
@@ -271,6 +338,18 @@ def _cached(out: Path, env: str, layer: str, key: str) -> bool:
     stored = _key_file(out, env, layer)
     present = all(path.exists() for path in _outputs(out, env, layer))
     return present and stored.exists() and stored.read_text() == _fingerprint(key, out, env, layer)
+
+
+def _copied(reuse: Sequence[Path], out: Path, env: str, layer: str, key: str) -> bool:
+    """Copy the outputs of an identical run (same key) from one of the ``reuse`` directories into ``out``."""
+    for other in reuse:
+        if other.resolve() != out.resolve() and _cached(other, env, layer, key):
+            for source, target in zip(_outputs(other, env, layer), _outputs(out, env, layer), strict=True):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
+            _store(out, env, layer, key)
+            return True
+    return False
 
 
 def _store(out: Path, env: str, layer: str, key: str) -> None:
