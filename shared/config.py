@@ -83,7 +83,8 @@ class ConfigReader:
         problem = requirement.problem(setting, value) if requirement else None
         if problem:
             shown = list(value) if isinstance(value, tuple) else value
-            self.problem(setting.key, shown, f"in {self._environment.name}: {problem}")
+            where = f"{self._environment.name} (a {self._environment.environment_class.name} environment)"
+            self.problem(setting.key, shown, f"in {where}: {problem}")
 
     def _key(self, key: str) -> str:
         return key if ":" in key else f"{self.namespace}:{key}"

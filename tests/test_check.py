@@ -12,6 +12,7 @@ import pytest
 
 import tools.check.__main__ as check
 from tests.conftest import ENVS, LAYERS, REPO_ROOT, CheckRun, Export
+from tools import stack_export
 from tools.check import summary
 from tools.policy_analyze import Violation
 from tools.report import cost
@@ -227,6 +228,23 @@ def test_a_report_that_cannot_be_made_is_a_warning_not_a_failure(checked: CheckR
     ]
     report = summary.render_markdown(document["environments"]["dev"])
     assert f"- **warning** (does not fail the check): {phase} not made" in report
+
+
+def test_an_environment_whose_cost_cannot_be_made_leaves_the_others_theirs(checked: CheckRun) -> None:
+    documents = {env: stack_export.load_layers(checked.out, env) for env in ("dev", "prod")}
+    # prod's exports lose their aws provider: nothing says which Region's prices apply.
+    for document in documents["prod"].values():
+        states = document["deployment"]["resources"]
+        states[:] = [r for r in states if r["type"] != "pulumi:providers:aws"]
+    costs = check.estimate(documents)
+    assert costs["dev"]["total_usd"] > 0
+    assert costs["prod"] == check.NotMade(
+        "tools.report.cost.CostError: the exports must name exactly one aws provider region (aws:region); found none"
+    )
+    document = check.assemble(_phases(checked.out, cost=costs), checked.out)
+    assert document["ok"] is True
+    assert document["environments"]["dev"]["warnings"] == [] and document["environments"]["dev"]["cost"]
+    assert check.warnings(document) == [f"warn (prod): cost not made: {costs['prod'].detail}"]
 
 
 @pytest.mark.parametrize("phase", check.GATE_PHASES)

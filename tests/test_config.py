@@ -118,19 +118,19 @@ BAD_VALUES = [
     pytest.param(
         "prod",
         {"rds_multi_az": "false"},
-        f"{NS}:rds_multi_az = False is invalid: allowed in prod: true",
+        f"{NS}:rds_multi_az = False is invalid: allowed in prod (a production environment): true",
         id="prod-without-multi-az",
     ),
     pytest.param(
         "prod",
         {"rds_deletion_protection": "false"},
-        f"{NS}:rds_deletion_protection = False is invalid: allowed in prod: true",
+        f"{NS}:rds_deletion_protection = False is invalid: allowed in prod (a production environment): true",
         id="prod-without-deletion-protection",
     ),
     pytest.param(
         "prod",
         {"rds_backup_retention_days": "3"},
-        f"{NS}:rds_backup_retention_days = 3 is invalid: allowed in prod: 7 to 35 days",
+        f"{NS}:rds_backup_retention_days = 3 is invalid: allowed in prod (a production environment): 7 to 35 days",
         id="prod-backups-too-short",
     ),
     pytest.param(
@@ -166,31 +166,31 @@ BAD_VALUES = [
     pytest.param(
         "prod",
         {"interface_endpoints": ["sqs", "logs"]},
-        "allowed in prod: every endpoint the workloads need; missing ecr.api, ecr.dkr, ssm",
+        "allowed in prod (a production environment): every endpoint the workloads need; missing ecr.api, ecr.dkr, ssm",
         id="prod-missing-endpoints",
     ),
     pytest.param(
         "prod",
         {"protect_stateful": "false"},
-        f"{NS}:protect_stateful = False is invalid: allowed in prod: true",
+        f"{NS}:protect_stateful = False is invalid: allowed in prod (a production environment): true",
         id="prod-without-protect",
     ),
     pytest.param(
         "prod",
         {"rds_final_snapshot": "false"},
-        f"{NS}:rds_final_snapshot = False is invalid: allowed in prod: true",
+        f"{NS}:rds_final_snapshot = False is invalid: allowed in prod (a production environment): true",
         id="prod-without-final-snapshot",
     ),
     pytest.param(
         "prod",
         {"ec2_termination_protection": "false"},
-        f"{NS}:ec2_termination_protection = False is invalid: allowed in prod: true",
+        f"{NS}:ec2_termination_protection = False is invalid: allowed in prod (a production environment): true",
         id="prod-without-termination-protection",
     ),
     pytest.param(
         "staging",
         {"endpoint_az_count": "1"},
-        f"{NS}:endpoint_az_count = 1 is invalid: allowed in staging: 2",
+        f"{NS}:endpoint_az_count = 1 is invalid: allowed in staging (a preproduction environment): 2",
         id="staging-single-az-endpoints",
     ),
     pytest.param(
@@ -385,17 +385,20 @@ def test_safety_follows_the_class_not_the_name(monkeypatch: pytest.MonkeyPatch) 
         load("prod-eu", rds_multi_az="false", protect_stateful="false", endpoint_az_count="1")
     problems = caught.value.problems
     assert (
-        f"{NS}:rds_multi_az = False is invalid: allowed in prod-eu: true (a single-AZ database is an outage risk)"
-        in problems
+        f"{NS}:rds_multi_az = False is invalid: allowed in prod-eu (a production environment): true "
+        "(a single-AZ database is an outage risk)" in problems
     )
-    assert any(p.startswith(f"{NS}:protect_stateful = False is invalid: allowed in prod-eu: true") for p in problems)
+    assert any(
+        p.startswith(f"{NS}:protect_stateful = False is invalid: allowed in prod-eu (a production environment): true")
+        for p in problems
+    )
     assert (
-        f"{NS}:endpoint_az_count = 1 is invalid: allowed in prod-eu: 2 AZs (endpoints must survive an AZ loss)"
-        in problems
+        f"{NS}:endpoint_az_count = 1 is invalid: allowed in prod-eu (a production environment): 2 AZs "
+        "(endpoints must survive an AZ loss)" in problems
     )
     perf = load("perf", rds_multi_az="false", protect_stateful="false")
     assert not perf.is_production and perf.environment_class == "preproduction"
-    with pytest.raises(ConfigError, match="allowed in perf: 2 AZs"):
+    with pytest.raises(ConfigError, match="allowed in perf \\(a preproduction environment\\): 2 AZs"):
         load("perf", endpoint_az_count="1")
 
 

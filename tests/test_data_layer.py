@@ -328,7 +328,8 @@ def test_prod_secret_recovery_window_is_required() -> None:
     }
     reader = ConfigReader("prod", "student-helper-data", {**raw, "student-helper-data:environment": "prod"}, {})
     read_data_settings(reader, read_environment(reader))
-    with pytest.raises(ConfigError, match="secret_recovery_window_days = 0 is invalid: allowed in prod: 7 to 30"):
+    expected = "secret_recovery_window_days = 0 is invalid: allowed in prod (a production environment): 7 to 30"
+    with pytest.raises(ConfigError, match=re.escape(expected)):
         reader.finish()
 
 
@@ -425,7 +426,11 @@ def test_a_prefix_that_would_make_the_index_name_too_long_is_refused() -> None:
         ("staging", "7", None),
         ("staging", "3", "secret_recovery_window_days = 3 is invalid: allowed 0 (delete at once) or 7 to 30 days"),
         ("prod", "30", None),
-        ("prod", "0", "secret_recovery_window_days = 0 is invalid: allowed in prod: 7 to 30 days"),
+        (
+            "prod",
+            "0",
+            "secret_recovery_window_days = 0 is invalid: allowed in prod (a production environment): 7 to 30 days",
+        ),
     ],
 )
 def test_secret_recovery_windows(stack: str, window: str, problem: str | None) -> None:

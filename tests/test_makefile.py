@@ -45,6 +45,8 @@ class StandIn:
     """Stand-in CLIs plus their answer directory."""
 
     root: Path
+    checkout: Path = REPO_ROOT
+    """Where make runs (a test's copy of the repository, or this one)."""
 
     @property
     def answers(self) -> Path:
@@ -86,7 +88,7 @@ class StandIn:
             # Later assignments win: a test's own PULUMI=... overrides the stand-in. The stand-in never starts the
             # pack, so no pack venv (POLICY_VENV=; tests/policies/test_pack_folder.py builds one).
             ["make", "--no-print-directory", f"PULUMI={self.root / 'pulumi'}", "GATE=", "POLICY_VENV=", *args],
-            cwd=REPO_ROOT,
+            cwd=self.checkout,
             env=env,
             stdin=subprocess.DEVNULL,
             capture_output=True,

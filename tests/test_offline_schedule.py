@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import REPO_ROOT
 from tools.offline.schedule import (
@@ -82,6 +83,20 @@ def test_the_cache_key_covers_the_program_the_shared_library_and_the_upstream_ex
     library = shared / "naming.py"
     library.write_text(library.read_text() + "\n# edited\n")
     assert key() != first, "shared library"
+    first = key()
+    matrix_path = shared / "environment_matrix.yaml"
+    matrix = yaml.safe_load(matrix_path.read_text())
+    matrix["environments"]["perf"] = {**matrix["environments"]["staging"]}
+    matrix["environments"]["staging"]["settings"]["ec2_instance_type"] = "m7i.large"
+    matrix_path.write_text(yaml.safe_dump(matrix, sort_keys=False))
+    assert key() == first, "another environment's entry is not an input of dev's runs"
+    matrix["environments"]["dev"]["settings"]["ec2_instance_type"] = "t3.large"
+    matrix_path.write_text(yaml.safe_dump(matrix, sort_keys=False))
+    assert key() != first, "dev's own entry"
+    first = key()
+    matrix["classes"]["development"]["description"] = "Edited."
+    matrix_path.write_text(yaml.safe_dump(matrix, sort_keys=False))
+    assert key() != first, "the classes every entry shares"
 
 
 def test_every_layer_below_counts_as_upstream_even_when_a_run_names_one_layer() -> None:

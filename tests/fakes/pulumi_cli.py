@@ -2,7 +2,7 @@
 
 Environment:
   STANDIN_RECORD   JSON-lines file each call is appended to
-  STANDIN_DIR      answers: stacks.json ({layer: [env, ...]}; default every stack exists),
+  STANDIN_DIR      answers: stacks.json ({layer: [env, ...]}; default: every stack with a stack file in the layer),
                    outputs/<env>/<layer>.json (``stack output --json``; default {}),
                    deploys/<env>/<layer>.json (the outputs a successful ``up`` leaves: copied to outputs/),
                    exports/<env>/<layer>.json (``stack export``; default no resources), version (default v3.272.0)
@@ -39,7 +39,8 @@ elif args[:1] == ["whoami"]:
 elif args[:2] == ["stack", "ls"]:
     stacks_file = answers / "stacks.json"
     known = json.loads(stacks_file.read_text()) if stacks_file.exists() else None
-    envs = known.get(layer, []) if known is not None else ["dev", "staging", "prod"]
+    files = sorted(Path(args[args.index("--cwd") + 1]).glob("Pulumi.*.yaml")) if "--cwd" in args else []
+    envs = known.get(layer, []) if known is not None else [f.name.split(".")[1] for f in files]
     print(json.dumps([{"name": f"organization/student-helper-{layer}/{e}"} for e in envs]))
 elif args[:2] == ["stack", "output"]:
     answer(answers / "outputs" / env / f"{layer}.json", "{}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -11,12 +12,13 @@ from typing import Any
 import pytest
 import yaml
 
-from shared.config import environment_matrix
+from shared.config import environment_matrix, environments
 from tests.conftest import ENVS, Export
 from tools.check import summary
 from tools.report.cost import (
     DEFAULT_PRICES,
     DEFAULT_RULES,
+    Assumption,
     CostEstimate,
     MissingAssumptionError,
     MissingPriceError,
@@ -727,9 +729,10 @@ def test_the_real_price_file_loads_and_every_price_is_sourced() -> None:
         for key, price in prices.items():
             assert price.source.startswith("https://aws.amazon.com/"), f"{region}.{key}: {price.source}"
             assert price.read.isoformat() in ("2026-11-25", "2026-11-30"), f"{region}.{key}: read on a known day"
-    for env in ENVS:
-        assert book.assumptions[env], env
-        assert all(a.reason for a in book.assumptions[env].values())
+    classes = {environment.environment_class.name for environment in environments().values()}
+    assert set(book.assumptions) == classes, "one set per class of the matrix, none per environment yet"
+    for name in classes:
+        assert all(a.reason for a in book.assumptions[name].values())
 
 
 def test_the_real_price_file_is_one_yaml_document() -> None:
@@ -844,3 +847,22 @@ def test_cli_prints_the_report(
 def test_cli_fails_cleanly_without_exports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", "--env", "dev", "--build-dir", str(tmp_path)]) == 1
     assert "make preview" in capsys.readouterr().err
+
+
+def test_an_environment_uses_its_class_usage_under_its_own(
+    exports: Mapping[tuple[str, str], Export], estimates: Mapping[str, CostEstimate]
+) -> None:
+    book = load_prices()
+    documents = _documents(exports, "staging")
+    by_class = estimate(documents, book, "staging")
+    assert {a.key: a.value for a in by_class.assumptions}.items() <= {
+        k: a.value for k, a in book.assumptions["preproduction"].items()
+    }.items()
+    # An entry of its own, on one key, wins over the class's for that key alone.
+    own = Assumption("api_requests_per_month", 400000, "requests/month", "A load test every week.")
+    tuned = estimate(documents, dataclasses.replace(book, assumptions={**book.assumptions, "staging": {own.key: own}}))
+    used = {a.key: a for a in tuned.assumptions}
+    assert used[own.key] == own and used["vectors_stored"] == book.assumptions["preproduction"]["vectors_stored"]
+    assert tuned.total > by_class.total == estimates["staging"].total
+    # The class can also be named, as make check and the diff do for an environment of another checkout's matrix.
+    assert estimate(documents, book, "staging", environment_class="production").total > by_class.total

@@ -74,21 +74,61 @@ def test_malformed_entries_are_rejected(entry: dict[str, Any], message: str) -> 
         parse_suppressions({"suppressions": [entry]})
 
 
+FLOW_LOGS = {"name": "flow-*", "type": "aws:cloudwatch/logGroup:LogGroup"}
+# A matrix with a second development environment, as a team adds one: a class covers it with no edit.
+CLASSES = {"dev": "development", "sandbox": "development", "staging": "preproduction", "prod": "production"}
+
+
 @pytest.mark.parametrize(
-    ("selector", "envs", "matches"),
+    ("selector", "scope", "matches"),
     [
-        ({"urn": "*::flow-logs"}, [], True),
-        ({"name": "flow-*", "type": "aws:cloudwatch/logGroup:LogGroup"}, [], True),
-        ({"name": "flow-*", "type": "aws:cloudwatch/logGroup:LogGroup"}, ["prod"], False),
-        ({"name": "flow-*", "type": "aws:s3/bucket:Bucket"}, [], False),
-        ({"file": "tools/*.py"}, [], False),
+        ({"urn": "*::flow-logs"}, {}, True),
+        (FLOW_LOGS, {}, True),
+        (FLOW_LOGS, {"envs": ["prod"]}, False),
+        (FLOW_LOGS, {"envs": ["dev"]}, True),
+        (FLOW_LOGS, {"classes": ["production"]}, False),
+        (FLOW_LOGS, {"classes": ["development", "preproduction"]}, True),
+        ({"name": "flow-*", "type": "aws:s3/bucket:Bucket"}, {}, False),
+        ({"file": "tools/*.py"}, {}, False),
     ],
 )
-def test_selectors(selector: dict[str, str], envs: list[str], matches: bool) -> None:
-    [entry] = parse_suppressions(
-        {"suppressions": [{"check": "CKV_AWS_338", "resources": [selector], "envs": envs, "reason": GOOD_REASON}]}
-    )
-    assert entry.matches(_finding()) == matches
+def test_selectors(selector: dict[str, str], scope: dict[str, list[str]], matches: bool) -> None:
+    entry = {"check": "CKV_AWS_338", "resources": [selector], "reason": GOOD_REASON, **scope}
+    [parsed] = parse_suppressions({"suppressions": [entry]}, CLASSES)
+    assert parsed.matches(_finding()) == matches
+
+
+def test_a_class_covers_every_environment_of_it() -> None:
+    entry = {"check": "CKV_AWS_338", "resources": [FLOW_LOGS], "classes": ["development"], "reason": GOOD_REASON}
+    [parsed] = parse_suppressions({"suppressions": [entry]}, CLASSES)
+    assert parsed.envs == {"dev", "sandbox"}
+
+
+@pytest.mark.parametrize(
+    ("scope", "message"),
+    [
+        ({"envs": ["dev"], "classes": ["development"]}, "name `envs` or `classes`, not both"),
+        (
+            {"classes": ["prod"]},
+            "`classes` names prod, not in shared/environment_matrix.yaml (known environment "
+            "classes: development, preproduction, production)",
+        ),
+        (
+            {"envs": ["qa"]},
+            "`envs` names qa, not in shared/environment_matrix.yaml (known environments: dev, sandbox, staging, prod)",
+        ),
+        ({"envs": []}, "`envs` must be a non-empty list of environments (dev, sandbox, staging, prod)"),
+        (
+            {"classes": "production"},
+            "`classes` must be a non-empty list of environment classes (development, preproduction, production)",
+        ),
+    ],
+)
+def test_an_entry_names_environments_or_classes_of_the_matrix(scope: dict[str, Any], message: str) -> None:
+    entry = {"check": "CKV_AWS_338", "resources": [FLOW_LOGS], "reason": GOOD_REASON, **scope}
+    with pytest.raises(SuppressionError) as info:
+        parse_suppressions({"suppressions": [entry]}, CLASSES)
+    assert str(info.value) == f"suppression #1 (CKV_AWS_338): {message}"
 
 
 def test_stale_suppressions_are_reported() -> None:

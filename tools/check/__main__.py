@@ -127,9 +127,33 @@ def scan(
     return {"counts": as_dicts, "open": dict(open_findings), "stale": list(report.stale)}
 
 
-def estimate(documents: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The monthly cost of each environment from its exports."""
-    return {env: found.to_dict() for env, found in estimates(documents).items()}
+@dataclass(frozen=True)
+class NotMade:
+    """A report (cost, drawing) one environment could not have; the other environments still get theirs."""
+
+    detail: str
+
+
+def each_environment(make: Callable[[str, Any], Any], documents: Mapping[str, Any]) -> dict[str, Any]:
+    """``make(env, exports)`` per environment; whatever stops one environment's report is its :class:`NotMade`.
+
+    Reports never block the gate, so any error counts: it is shown as a warning naming the environment.
+    """
+    found: dict[str, Any] = {}
+    for env, exports in documents.items():
+        try:
+            found[env] = make(env, exports)
+        except Exception as err:  # a report's failure is a warning, whatever raised it
+            found[env] = NotMade(f"{type(err).__module__}.{type(err).__name__}: {err}")
+    return found
+
+
+def estimate(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The monthly cost of each environment from its exports (a :class:`NotMade` where it could not be made)."""
+    from tools.report import cost
+
+    prices = cost.load_prices()
+    return each_environment(lambda env, exports: cost.estimate(exports, prices, env).to_dict(), documents)
 
 
 def estimates(documents: Mapping[str, Mapping[str, Any]]) -> dict[str, CostEstimate]:
@@ -140,16 +164,19 @@ def estimates(documents: Mapping[str, Mapping[str, Any]]) -> dict[str, CostEstim
     return {env: cost.estimate(exports, prices, env) for env, exports in documents.items()}
 
 
-def draw(out: Path, documents: dict[str, dict[str, Any]], use_cache: bool = True) -> dict[str, str]:
+def draw(out: Path, documents: dict[str, dict[str, Any]], use_cache: bool = True) -> dict[str, Any]:
     """``build/<env>/architecture.svg`` for each environment; with ``use_cache``, an unchanged one is kept."""
     from tools.report.diagram import render
     from tools.report.graph import architecture_graph
 
     cache = out / ".cache"  # where the renderer keeps its compiled code between runs
-    return {
-        env: str(render(architecture_graph(exports), out / env / "architecture.svg", cache=cache, reuse=use_cache).svg)
-        for env, exports in documents.items()
-    }
+
+    def drawn(env: str, exports: Any) -> str:
+        return str(
+            render(architecture_graph(exports), out / env / "architecture.svg", cache=cache, reuse=use_cache).svg
+        )
+
+    return each_environment(drawn, documents)
 
 
 @dataclass
@@ -183,11 +210,14 @@ def assemble(phases: Phases, out: Path) -> dict[str, Any]:
         errors = list(phases.errors[env])
         errors += [f"{name} failed: {detail}" for name, detail in phases.failed.items() if name in GATE_PHASES]
         warnings = [f"{name} not made: {detail}" for name, detail in phases.failed.items() if name in REPORT_PHASES]
+        reports = {name: phases.results.get(name, {}).get(env) for name in REPORT_PHASES}
+        warnings += [f"{name} not made: {got.detail}" for name, got in reports.items() if isinstance(got, NotMade)]
+        reports = {name: None if isinstance(got, NotMade) else got for name, got in reports.items()}
         if "scans" in phases.results and not phases.errors[env]:
             checked = sum(scans["counts"].get(env, {}).get("checkov", {}).values())
             if checked == 0:  # a scanner that silently skipped every file must not read as a clean result
                 errors.append(f"checkov checked nothing in {env}'s exports")
-        diagram = phases.results.get("diagrams", {}).get(env)
+        diagram = reports["diagrams"]
         document["environments"][env] = summary.environment_entry(
             env,
             phases.runs[env],
@@ -195,7 +225,7 @@ def assemble(phases: Phases, out: Path) -> dict[str, Any]:
             levels,
             scans["counts"].get(env, {}),
             scans["open"].get(env, []),
-            phases.results.get("cost", {}).get(env),
+            reports["cost"],
             str(Path(diagram).relative_to(out)) if diagram else None,
             errors,
             warnings,

@@ -24,6 +24,10 @@ ACCOUNT_ID = "123456789012"
 # The one instant of an offline run: creation times in the mocks' answers, and the programs' clock (shared/clock.py).
 FIXED_TIME = "2026-01-01T00:00:00Z"
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
+# Stand-in Regions of each geography's cross-Region inference profiles, both where a call may come from (its source
+# Regions) and where it is routed (its destinations). AWS keeps the real lists per model; a profile called from a
+# Region outside its geography is not found there (Bedrock user guide, "Supported Regions and models for inference
+# profiles": a request names the profile from its source Region). Unlisted geographies (global) answer anywhere.
 PROFILE_REGIONS = {
     "au": ["ap-southeast-2", "ap-southeast-4"],
     "apac": ["ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2"],
@@ -561,6 +565,12 @@ class OfflineMocks(pulumi.runtime.Mocks):
             geography, _, model_id = profile_id.partition(".")
             # Stand-in destination regions per geography; the real lookup returns AWS's current list.
             regions = PROFILE_REGIONS.get(geography, [ctx.region])
+            if ctx.region not in regions:
+                raise OfflineError(
+                    f"provider function {token}: inference profile '{profile_id}' is not offered in {ctx.region}, "
+                    f"which is outside its geography ({', '.join(regions)}); AWS answers ResourceNotFoundException. "
+                    f"Set chat_model_id to the profile of {ctx.region}'s geography, or a foundation model id"
+                )
             return {
                 "id": profile_id,
                 "inferenceProfileId": profile_id,

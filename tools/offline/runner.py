@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point for one run: ``python -m tools.offline.runner --layer network --env dev --out build``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layer", required=True)
-    parser.add_argument("--env", required=True, help="the stack name: dev, staging or prod")
+    parser.add_argument("--env", required=True, help="the stack name: an environment of the matrix")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "build")
     parser.add_argument("--preview", action="store_true", help="leave computed values unknown, as a preview does")
     parser.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help="where the layer folders are")

@@ -44,6 +44,7 @@ CACHE_DIR = ".cache"
 # What a layer program reads besides its own project folder and its upstream exports, relative to the checkout the
 # program comes from: the shared library and, through its tagging transform, the pack's taggable-types data.
 PROGRAM_INPUTS = ("shared", "policies/__init__.py", "policies/taggable.py", "policies/taggable_types.json")
+MATRIX = "shared/environment_matrix.yaml"
 # The runner and what it runs with, relative to this checkout (it runs every program, whichever checkout that is).
 RUNNER_INPUTS = (
     "tools/__init__.py",
@@ -121,6 +122,22 @@ def _read_by(path: Path, env: str) -> bool:
     return match is None or match["stack"] == env
 
 
+def _content(name: str, path: Path, env: str) -> bytes:
+    """What a run for ``env`` reads of a file: all of it, but of the environment matrix only ``env``'s entry and
+    what every entry shares (classes, owners), so adding or editing another environment re-runs that one alone.
+    Every run still parses the whole matrix, so a broken entry fails the run of the environment it belongs to."""
+    if name != MATRIX:
+        return path.read_bytes()
+    import yaml
+
+    try:
+        document = yaml.safe_load(path.read_text())
+        mine = {**document, "environments": {env: document["environments"].get(env)}}
+    except (yaml.YAMLError, TypeError, KeyError, AttributeError):
+        return path.read_bytes()  # not a matrix this projection understands: all of it is an input
+    return json.dumps(mine, sort_keys=True, default=str).encode()
+
+
 def _named_files(root: Path, inputs: Iterable[str], prefix: str = "") -> Iterable[tuple[str, Path]]:
     """Each file under ``root``'s ``inputs``, named by its path relative to ``root`` (with ``prefix``)."""
     for relative in inputs:
@@ -149,7 +166,7 @@ def input_key(
     ]
     for name, path in files:
         digest.update(name.encode())
-        digest.update(path.read_bytes())
+        digest.update(_content(name, path, env))
     for name in upstream:
         digest.update(canonical_export(out / env / f"{name}.json"))
     return digest.hexdigest()

@@ -223,7 +223,8 @@ class Context:
     region: str
     """The region the prices are looked up in."""
     environment: str
-    """The environment the usage assumptions are looked up in."""
+    assumed: Mapping[str, Assumption]
+    """The environment's usage assumptions: its class's, under its own."""
     resources: tuple[Resource, ...]
     """Every custom resource of the environment, for formulas that read related resources."""
 
@@ -235,10 +236,11 @@ class Context:
         return tuple(r for r in self.resources if r.type == type_token)
 
     def assumption(self, key: str, why: str) -> Assumption:
-        found = self.book.assumptions.get(self.environment, {}).get(key)
+        found = self.assumed.get(key)
         if found is None:
             raise MissingAssumptionError(
-                f"the price file has no assumption {key!r} for environment {self.environment} (needed for {why})"
+                f"the price file has no assumption {key!r} for environment {self.environment} or its class "
+                f"(needed for {why})"
             )
         return found
 
@@ -407,7 +409,7 @@ def _data_line(
             quantity *= factor
         elif factor == "hours":
             quantity *= ctx.hours
-        elif entry.get("optional") and factor not in ctx.book.assumptions.get(ctx.environment, {}):
+        elif entry.get("optional") and factor not in ctx.assumed:
             return None
         else:
             used.append(ctx.assumption(factor, f"{entry['description']} ({group[0].urn})"))
@@ -450,22 +452,33 @@ def _price_type(rule: Mapping[str, Any], group: Sequence[Resource], ctx: Context
     return lines + [ctx.free(res, rule.get("otherwise", NOT_PRICED)) for res in group if res.urn not in covered]
 
 
+def _class_of(env: str) -> str:
+    from shared.config import environments
+
+    known = environments().get(env)
+    return known.environment_class.name if known else ""
+
+
 def estimate(
     exports: Mapping[str, Mapping[str, Any]],
     prices: PriceBook,
     environment: str | None = None,
     rules: Mapping[str, Any] | None = None,
+    environment_class: str | None = None,
 ) -> CostEstimate:
     """Estimate one environment's monthly cost from ``{layer: parsed stack export}``.
 
     The region comes from the exports' aws provider, the environment from their URNs unless given. A resource no
     rule prices, and every line when the price file has no prices for the region, is listed as not priced (the
     total leaves it out). A region the file prices but without a price a line needs raises
-    :class:`MissingPriceError`; a missing usage assumption raises :class:`MissingAssumptionError`.
+    :class:`MissingPriceError`; a missing usage assumption raises :class:`MissingAssumptionError`. The usage
+    assumptions are the environment class's (``environment_class``, else the matrix's class of the environment),
+    with the environment's own set, if the file has one, over them.
     """
     rules = rules or load_rules()
     region, env = region_of(exports), environment or environment_of(exports)
-    ctx = Context(book=prices, region=region, environment=env, resources=custom_resources(exports))
+    assumed = {**prices.assumptions.get(environment_class or _class_of(env), {}), **prices.assumptions.get(env, {})}
+    ctx = Context(book=prices, region=region, environment=env, assumed=assumed, resources=custom_resources(exports))
     groups: dict[str, list[Resource]] = {}
     for resource in ctx.resources:
         groups.setdefault(resource.type, []).append(resource)
@@ -481,7 +494,6 @@ def estimate(
     )
     items = [usage for usage in usages if isinstance(usage, LineItem)]
     unpriced = [line for line in lines if isinstance(line, UnpricedResource)]
-    assumed = prices.assumptions.get(env, {})
     notes = {item.price_key: prices.prices[region][item.price_key].note for item in items}
     return CostEstimate(
         environment=env,

@@ -124,7 +124,7 @@ def ecr_storage(res: Resource, ctx: Context) -> Iterator[Line]:
 
 def s3_storage(res: Resource, ctx: Context) -> Iterator[Line]:
     # The bucket's role is the end of its logical name: student-helper-dev-documents -> documents.
-    keys = [key for key in ctx.book.assumptions.get(ctx.environment, {}) if key.startswith("s3_gb_stored.")]
+    keys = [key for key in ctx.assumed if key.startswith("s3_gb_stored.")]
     roles = sorted((key.split(".", 1)[1] for key in keys if res.name.endswith("-" + key.split(".", 1)[1])), key=len)
     why = f"bucket {res.name}: add s3_gb_stored.<the role its name ends with>; have {', '.join(keys) or 'none'}"
     stored = ctx.assumption(f"s3_gb_stored.{roles[-1] if roles else '<role>'}", why)

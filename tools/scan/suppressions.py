@@ -1,8 +1,9 @@
 """The reviewed suppressions file (scan/suppressions.yaml): loading, validating and matching findings.
 
 Each entry names one check, the resources it applies to (a URN pattern, or a Pulumi resource name and type), the
-stacks it applies to when not all, optionally a ``detail`` glob over the finding's detail text, and a reason of at
-least one real sentence. A suppression that matches no finding is stale, and a full scan fails on it.
+environments it applies to when not all (by class, so that a new environment of the class is covered, or by name),
+optionally a ``detail`` glob over the finding's detail text, and a reason of at least one real sentence. A
+suppression that matches no finding is stale, and a full scan fails on it.
 
 The IAM linter reports one check id (UNKNOWN_PREFIX, RESOURCE_MISMATCH, ...) for many different problems in the
 same policy, so a parliament entry must say which one it accepts with ``detail``; without it, a new misspelled
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,8 +78,8 @@ class Suppression:
     """The one check id the entry suppresses (CKV_AWS_18, E3012, UNKNOWN_PREFIX)."""
     selectors: tuple[Selector, ...]
     """The resources the entry covers; each must match some finding or it is stale."""
-    envs: tuple[str, ...]
-    """The stack names the entry applies to; empty means every stack."""
+    envs: frozenset[str] | None
+    """The stacks the entry applies to (named, or every environment of its classes); None means every stack."""
     reason: str
     """Why the check is not acted on: at least one real sentence, whitespace collapsed."""
     detail: str | None = None
@@ -87,7 +89,7 @@ class Suppression:
         """Whether this entry suppresses a (failed) finding."""
         if finding.check_id != self.check:
             return False
-        if self.envs and _stack_of(finding.urn) not in self.envs:
+        if self.envs is not None and _stack_of(finding.urn) not in self.envs:
             return False
         if self.detail is not None and not fnmatch.fnmatchcase(finding.detail, self.detail):
             return False
@@ -112,8 +114,41 @@ def reason_problem(reason: Any) -> str | None:
     return None
 
 
-def parse_suppressions(data: Any) -> list[Suppression]:
-    """Validated entries from the parsed YAML document; raises SuppressionError naming the bad entry."""
+def _environment_classes() -> dict[str, str]:
+    from shared.config import environments
+
+    return {name: env.environment_class.name for name, env in environments().items()}
+
+
+def _stacks(entry: Mapping[str, Any], where: str, classes_of: Mapping[str, str]) -> frozenset[str] | None:
+    """The stacks an entry's ``envs`` or ``classes`` name (None: every stack), each checked against the matrix."""
+    if "envs" in entry and "classes" in entry:
+        raise SuppressionError(f"{where}: name `envs` or `classes`, not both")
+    key = "classes" if "classes" in entry else "envs"
+    if key not in entry:
+        return None
+    known = sorted(set(classes_of.values())) if key == "classes" else list(classes_of)
+    named = entry[key]
+    what = "environment classes" if key == "classes" else "environments"
+    if not isinstance(named, list) or not named or not all(isinstance(n, str) for n in named):
+        raise SuppressionError(f"{where}: `{key}` must be a non-empty list of {what} ({', '.join(known)})")
+    unknown = [n for n in named if n not in known]
+    if unknown:
+        raise SuppressionError(
+            f"{where}: `{key}` names {', '.join(unknown)}, not in shared/environment_matrix.yaml "
+            f"(known {what}: {', '.join(known)})"
+        )
+    if key == "envs":
+        return frozenset(named)
+    return frozenset(env for env, env_class in classes_of.items() if env_class in named)
+
+
+def parse_suppressions(data: Any, classes_of: Mapping[str, str] | None = None) -> list[Suppression]:
+    """Validated entries from the parsed YAML document; raises SuppressionError naming the bad entry.
+
+    ``classes_of`` maps each environment to its class (default: shared/environment_matrix.yaml's).
+    """
+    classes_of = _environment_classes() if classes_of is None else classes_of
     if data is None:
         return []
     if not isinstance(data, dict) or set(data) != {"suppressions"}:
@@ -126,7 +161,7 @@ def parse_suppressions(data: Any) -> list[Suppression]:
         where = f"suppression #{i}"
         if not isinstance(entry, dict):
             raise SuppressionError(f"{where}: must be a mapping")
-        unknown = set(entry) - {"check", "resources", "envs", "detail", "reason"}
+        unknown = set(entry) - {"check", "resources", "envs", "classes", "detail", "reason"}
         if unknown:
             raise SuppressionError(f"{where}: unknown keys {sorted(unknown)}")
         check = entry.get("check")
@@ -145,9 +180,7 @@ def parse_suppressions(data: Any) -> list[Suppression]:
             if any(not isinstance(v, str) or v.strip("*") == "" for v in sel.values()):
                 raise SuppressionError(f"{where}: a resource pattern must name something, not only `*`")
             selectors.append(Selector(**sel))
-        envs = entry.get("envs") or []
-        if not isinstance(envs, list) or not all(isinstance(e, str) for e in envs):
-            raise SuppressionError(f"{where}: `envs` must be a list of stack names")
+        envs = _stacks(entry, where, classes_of)
         detail = entry.get("detail")
         if detail is not None and (not isinstance(detail, str) or detail.strip("*") == ""):
             raise SuppressionError(f"{where}: `detail` must be a glob over the finding's detail that names something")
@@ -160,7 +193,7 @@ def parse_suppressions(data: Any) -> list[Suppression]:
         if problem:
             raise SuppressionError(f"{where}: {problem}")
         reason = " ".join(str(entry["reason"]).split())
-        result.append(Suppression(i, check, tuple(selectors), tuple(envs), reason, detail))
+        result.append(Suppression(i, check, tuple(selectors), envs, reason, detail))
     return result
 
 
