@@ -32,6 +32,7 @@ from tests.conftest import ENVS, LAYERS, REPO_ROOT, CheckRun
 from tests.test_makefile import StandIn
 from tests.test_workflows import PULUMI_LAYER, check_inputs, jobs, lint_command, run_region_step, up_job_id
 from tools import stack_export
+from tools.checkout import repo_files
 
 DOCS = REPO_ROOT / "docs" / "configuration.md"
 SECTION = "## Add an environment"
@@ -74,18 +75,6 @@ def documented_stack_file() -> dict[str, Any]:
     return found
 
 
-def tracked_files() -> list[str]:
-    """The repository's files as a clone has them (tracked, or new and not ignored)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
-    return [name for name in listed if name and (REPO_ROOT / name).is_file()]
-
-
 def insert_after(entries: dict[str, Any], after: str, name: str, entry: Any) -> dict[str, Any]:
     """``entries`` with ``name`` right after ``after``, in order."""
     result: dict[str, Any] = {}
@@ -121,9 +110,9 @@ def generate(root: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the repository with perf and prod-eu added as the section says, workflows regenerated."""
     root = tmp_path_factory.mktemp("new-environment") / "repo"
-    for name in tracked_files():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO_ROOT / name, root / name)
+    for source in repo_files(REPO_ROOT):
+        (root / source.relative_to(REPO_ROOT)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, root / source.relative_to(REPO_ROOT))
     for venv in (".venv", ".venv-scan"):
         (root / venv).symlink_to(REPO_ROOT / venv)
 

@@ -35,6 +35,7 @@ from shared.config import MATRIX_PATH, PRODUCTION, Environment, EnvironmentClass
 from shared.contract import LAYER_ORDER
 from tests.conftest import ENVS, REPO_ROOT
 from tools import workflows as generator
+from tools.checkout import repo_files
 
 WORKFLOW_DIR = REPO_ROOT / ".github" / "workflows"
 PULL_REQUEST = WORKFLOW_DIR / "pull-request.yml"
@@ -1569,23 +1570,13 @@ def test_lint_fails_on_a_workflow_zizmor_cannot_read(tmp_path: Path) -> None:
 def shell_scripts() -> set[str]:
     """Every file of the repository (tracked, or new and not ignored) that is a shell script: named *.sh or *.bash,
     or starting with a sh/bash shebang."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
     shebang = re.compile(rb"#!\s*\S*(/|env\s+)(ba|da|k)?sh\b")
     found = set()
-    for name in filter(None, listed):
-        path = REPO_ROOT / name
-        if not path.is_file():
-            continue
+    for path in repo_files(REPO_ROOT):
         with path.open("rb") as opened:
             first = opened.readline()
-        if name.endswith((".sh", ".bash")) or shebang.match(first):
-            found.add(name)
+        if path.suffix in (".sh", ".bash") or shebang.match(first):
+            found.add(path.relative_to(REPO_ROOT).as_posix())
     return found
 
 

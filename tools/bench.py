@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tools.checkout import repo_files
 from tools.generated import begin_marker, end_marker, replace_section
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -118,18 +119,10 @@ def disk_bytes(path: Path) -> int:
 
 def working_tree_copy(destination: Path) -> Path:
     """The tracked and untracked-but-not-ignored files of this checkout, as a fresh clone plus local edits has."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for name in sorted(set(listed.split("\0"))):
-        source = REPO_ROOT / name
-        if name and source.is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
+    for source in repo_files(REPO_ROOT):
+        target = destination / source.relative_to(REPO_ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
     return destination
 
 

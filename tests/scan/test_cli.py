@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.scan.exports import ExportBuilder
+from tools.checkout import repo_files
 from tools.scan import venv as scan_venv_module
-from tools.scan.cli import _scan_key, main, repo_files
+from tools.scan.cli import _scan_key, main
 
 
 def test_scan_file_reports_urns_grouped_by_check_and_exits_non_zero(

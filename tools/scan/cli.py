@@ -6,15 +6,14 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from fnmatch import fnmatch
 from pathlib import Path
 
+from tools.checkout import repo_files
 from tools.scan import iam, runners
 from tools.scan.aws_sdk import UnmappedTypeError
 from tools.scan.cfn import translate_cfn
@@ -67,31 +66,6 @@ def _stem(path: Path, taken: set[str]) -> str:
         stem = f"{base}-{n}"
     taken.add(stem)
     return stem
-
-
-def repo_files(root: Path) -> list[Path]:
-    """The repository's tracked and untracked-but-not-ignored files (so .venv and build/ stay out).
-
-    Outside a git checkout (a downloaded archive), the files that ``.gitignore``'s patterns do not name.
-    """
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if listed.returncode == 0:
-        return [root / p for p in sorted(set(listed.stdout.split("\0"))) if p and (root / p).is_file()]
-    ignore = root / ".gitignore"
-    patterns = [".git", *(line.strip().rstrip("/") for line in ignore.read_text().splitlines() if ignore.exists())]
-    patterns = [p for p in patterns if p and not p.startswith("#")]
-    return [
-        path
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-        and not any(fnmatch(part, pattern) for part in path.relative_to(root).parts for pattern in patterns)
-    ]
 
 
 def repo_frameworks(files: Sequence[Path], root: Path) -> list[str]:

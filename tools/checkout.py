@@ -1,0 +1,33 @@
+"""The files of a checkout, as a fresh clone plus its local edits has them."""
+
+from __future__ import annotations
+
+import subprocess
+from fnmatch import fnmatch
+from pathlib import Path
+
+
+def repo_files(root: Path) -> list[Path]:
+    """The repository's tracked and untracked-but-not-ignored files (so .venv and build/ stay out).
+
+    Outside a git checkout (a downloaded archive), the files that ``.gitignore``'s patterns do not name.
+    """
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if listed.returncode == 0:
+        return [root / p for p in sorted(set(listed.stdout.split("\0"))) if p and (root / p).is_file()]
+    ignore = root / ".gitignore"
+    lines = ignore.read_text().splitlines() if ignore.exists() else []
+    patterns = [".git", *(line.strip().rstrip("/") for line in lines)]
+    patterns = [p for p in patterns if p and not p.startswith("#")]
+    return [
+        path
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+        and not any(fnmatch(part, pattern) for part in path.relative_to(root).parts for pattern in patterns)
+    ]
