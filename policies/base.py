@@ -60,6 +60,7 @@ UNKNOWN_SENTINELS = frozenset(
 # A stack check yields (urn, message) per violation, or an UnknownValueError for a resource it could not judge yet,
 # and carries on with the others. (A resource check yields one message per thing wrong with the resource's inputs.)
 StackRun = Callable[[StackValidationArgs, Mapping[str, Any]], Iterable[Any]]
+ResourceRun = Callable[[ResourceValidationArgs, Mapping[str, Any]], Iterable[str]]
 
 CHECK_ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 # A violation's message starts with its check's id in brackets, so a reader (and `policy_analyze --json`) knows which

@@ -15,16 +15,14 @@ from pulumi_policy.proxy import UnknownValueError
 
 from .base import (
     Check,
-    StackRun,
+    ResourceRun,
     as_list,
     elsewhere_note,
     get,
     is_true,
     judge,
     launch_template_label,
-    launch_templates_of,
     load_json,
-    on_each,
     references,
     resource_policy,
     show,
@@ -42,7 +40,7 @@ VECTOR_SSE_TYPES = frozenset({"AES256", "aws:kms"})
 PropsCheck = Callable[[Mapping[str, Any]], Iterable[str]]
 
 
-# --- encryption-at-rest, per resource (outputs) ---------------------------------------------------------------
+# --- encryption-at-rest, per resource (inputs) ----------------------------------------------------------------
 
 
 def _must_be_true(props: Mapping[str, Any], *path: Any) -> Iterator[str]:
@@ -156,57 +154,25 @@ TEMPLATE_MAPPINGS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _root_from_template(resource: PolicyResource) -> bool:
+def _root_from_template(args: ResourceValidationArgs) -> bool:
     """True when the instance declares no root device of its own but names a launch template."""
-    spec = TEMPLATE_ROOT.get(resource.resource_type)
-    return (
-        spec is not None and get(resource.props, spec[0]) is None and get(resource.props, "launchTemplate") is not None
+    spec = TEMPLATE_ROOT.get(args.resource_type)
+    return spec is not None and get(args.props, spec[0]) is None and get(args.props, "launchTemplate") is not None
+
+
+def _ebs(args: ResourceValidationArgs, _config: Mapping[str, Any]) -> Iterator[str]:
+    """Every EBS device the resource declares; an instance whose root device comes from a launch template gets an
+    advisory note instead, and the template is judged where it is declared (a resource policy sees one resource)."""
+    if not _root_from_template(args):
+        yield from EBS[args.resource_type](args.props)
+        return
+    key, own_devices = TEMPLATE_ROOT[args.resource_type]
+    yield from own_devices(args.props)
+    label = launch_template_label(get(args.props, "launchTemplate"))
+    raise elsewhere_note(
+        f"{key} is not set, so the root volume comes from launch template {label}; encryption-at-rest judges that "
+        "template's block device mappings where it is declared."
     )
-
-
-def _instance_from_template(
-    instance: PolicyResource, resources: list[PolicyResource]
-) -> Iterator[tuple[str, str] | UnknownValueError]:
-    """Judge the template an instance takes its root volume from; a note when the template is in another stack."""
-    key, own_devices = TEMPLATE_ROOT[instance.resource_type]
-    yield from judge(instance, own_devices)
-    templates = launch_templates_of(instance, resources)
-    if not templates:
-        label = launch_template_label(get(instance.props, "launchTemplate"))
-        yield elsewhere_note(
-            f"{instance.name}: {key} is not set, so the root volume comes from launch template {label}, which is not "
-            "in this stack; encryption-at-rest checks it where it is defined."
-        )
-    for template in templates:
-        path = TEMPLATE_MAPPINGS[template.resource_type]
-        prefix = f"{key} is not set, so the root volume comes from launch template '{template.name}', whose "
-        for finding in judge(template, _mappings_check(path)):
-            if isinstance(finding, UnknownValueError):
-                finding.message = f"{instance.name} (via launch template) {finding.message}"
-                yield finding
-            else:
-                yield instance.urn, prefix + finding[1]
-
-
-def _mappings_check(path: tuple[str, ...]) -> PropsCheck:
-    return lambda props: _ebs_mappings(props, path)
-
-
-def _ebs(args: StackValidationArgs, _config: Mapping[str, Any]) -> Iterator[Any]:
-    resources = list(args.resources)
-    for resource in resources:
-        if resource.resource_type not in EBS:
-            continue
-        try:
-            from_template = _root_from_template(resource)
-        except UnknownValueError as err:
-            err.message = f"{resource.name}: {err.message}"
-            yield err
-            continue
-        if from_template:
-            yield from _instance_from_template(resource, resources)
-        else:
-            yield from judge(resource, EBS[resource.resource_type])
 
 
 def _efs(props: Mapping[str, Any]) -> Iterator[str]:
@@ -312,14 +278,11 @@ ENCRYPTION_TYPE: dict[str, PropsCheck] = {
 }
 
 
-def _by_type(table: Mapping[str, PropsCheck]) -> StackRun:
-    """A stack check that runs each resource's type-specific check from ``table`` on its outputs."""
+def _by_type(table: Mapping[str, PropsCheck]) -> ResourceRun:
+    """A resource check that runs the type's check from ``table`` on the resource's inputs."""
 
-    def run(args: StackValidationArgs, _config: Mapping[str, Any]) -> Iterator[Any]:
-        for resource in args.resources:
-            check = table.get(resource.resource_type)
-            if check is not None:
-                yield from judge(resource, check)
+    def run(args: ResourceValidationArgs, _config: Mapping[str, Any]) -> Iterable[str]:
+        return table[args.resource_type](args.props)
 
     return run
 
@@ -327,7 +290,11 @@ def _by_type(table: Mapping[str, PropsCheck]) -> StackRun:
 SQS_TYPES = frozenset({"aws:sqs/queue:Queue", "aws-native:sqs:Queue"})
 KINESIS: dict[str, PropsCheck] = {"aws:kinesis/stream:Stream": _kinesis, "aws-native:kinesis:Stream": _native_kinesis}
 
-ENCRYPTION_AT_REST = stack_policy(
+# Judged on inputs, as a resource policy: the CLI runs resource policies before a resource is created or updated,
+# and stack policies only after every change is applied, when nothing can be prevented (Pulumi docs, "Policy as Code
+# > Authoring"). A setting left out of the program counts as its insecure default here, while its output would be an
+# unknown the provider computes during a preview.
+ENCRYPTION_AT_REST = resource_policy(
     name="encryption-at-rest",
     description=(
         "Data stores are encrypted at rest: databases (RDS, Aurora, Neptune, DocumentDB, Redshift), EBS volumes "
@@ -373,7 +340,11 @@ ENCRYPTION_AT_REST = stack_policy(
             _ebs,
         ),
         Check(
-            "file-system", "an EFS file system is not encrypted", EFS_TYPES, ("encrypted",), on_each(EFS_TYPES, _efs)
+            "file-system",
+            "an EFS file system is not encrypted",
+            EFS_TYPES,
+            ("encrypted",),
+            _by_type(dict.fromkeys(EFS_TYPES, _efs)),
         ),
         Check(
             "cache",
@@ -407,7 +378,7 @@ ENCRYPTION_AT_REST = stack_policy(
             "an SQS queue turns SSE-SQS off without a KMS key (absent means the SSE-SQS default)",
             SQS_TYPES,
             ("sqsManagedSseEnabled", "kmsMasterKeyId"),
-            on_each(SQS_TYPES, _sqs),
+            _by_type(dict.fromkeys(SQS_TYPES, _sqs)),
         ),
         Check(
             "encryption-type",
