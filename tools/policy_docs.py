@@ -12,6 +12,8 @@ import sys
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
+from pulumi_policy import Policy, ResourceValidationPolicy
+
 from policies.base import NamedTypes, checks_of
 from policies.registry import POLICIES, default_level
 from tools.generated import begin_marker, end_marker, replace_section, write_or_check
@@ -37,13 +39,21 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _judged_on(policy: Policy) -> str:
+    """What the CLI hands the policy, and when (see "Inputs or outputs" in docs/policies.md)."""
+    if isinstance(policy, ResourceValidationPolicy):
+        return "inputs, before each change"
+    return "outputs, after the changes"
+
+
 def render() -> str:
     """The generated section: one heading, table and "not checked" list per policy, in registry order."""
-    out = ["| policy | level | severity | checks (exemption ids) |", "|---|---|---|---|"]
+    out = ["| policy | level | severity | judged on | checks (exemption ids) |", "|---|---|---|---|---|"]
     for policy in POLICIES:
         severity = policy.severity.value if policy.severity else "-"
         ids = ", ".join(f"`{c.id}`" for c in checks_of(policy))
-        out.append(f"| [`{policy.name}`](#{policy.name}) | {default_level(policy).value} | {severity} | {ids} |")
+        level = default_level(policy).value
+        out.append(f"| [`{policy.name}`](#{policy.name}) | {level} | {severity} | {_judged_on(policy)} | {ids} |")
     out.append("")
     for policy in POLICIES:
         severity = policy.severity.value if policy.severity else "-"

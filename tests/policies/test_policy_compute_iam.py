@@ -199,14 +199,29 @@ LOGS = {
     "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
     "Resource": "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/fn:*",
 }
-# A trailing wildcard inside one named resource names that resource, not "*".
+# A wildcard after a fully named parent (as AWS's ARN formats define parents) names that parent's children.
 NAMED_WILDCARDS = {
     "Effect": "Allow",
-    "Action": ["s3:GetObject", "logs:PutLogEvents", "sqs:SendMessage"],
+    "Action": [
+        "s3:GetObject",
+        "logs:PutLogEvents",
+        "dynamodb:Query",
+        "lambda:InvokeFunction",
+        "ssm:GetParametersByPath",
+        "iam:PassRole",
+        "execute-api:Invoke",
+    ],
     "Resource": [
         "arn:aws:s3:::bucket/*",
+        "arn:aws:s3:::bucket/uploads/2026-??/*",
+        "arn:*:s3:::bucket/*",  # a principal acts in one partition only
         "arn:aws:logs:eu-west-1:123456789012:log-group:name:log-stream:*",
-        "arn:aws:sqs:eu-west-1:123456789012:jobs-*",
+        "arn:aws:logs:eu-west-1:123456789012:log-group:name:*",  # the form AWS reports a log group's ARN in
+        "arn:aws:dynamodb:eu-west-1:123456789012:table/jobs/index/*",
+        "arn:aws:lambda:eu-west-1:123456789012:function:worker:*",
+        "arn:aws:ssm:eu-west-1:123456789012:parameter/student-helper/dev/*",
+        "arn:aws:iam::123456789012:role/service-role/*",
+        "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/*",
     ],
 }
 # Actions that AWS's service authorization reference lists with no resource type: only "*" can grant them.
@@ -372,6 +387,75 @@ SCOPE = (
     "name the resource ARNs."
 )
 ADMIN = "it grants far more than the workload needs."
+PATTERN = (
+    "a pattern over every resource of a type, not named resources; name the resource ARNs (a wildcard may only follow "
+    "a fully named parent: <bucket>/*, log-group:<name>:log-stream:*, or an SSM parameter or IAM path under a literal "
+    "prefix)."
+)
+NAME = "a wildcard in its resource name that follows no fully named parent"
+
+
+def broad(action: str, resource: str, problem: str = NAME) -> tuple[str, Res, list[str]]:
+    """A case: ``action`` granted on ``resource``, which names no resource, and the message it must get."""
+    statement = {"Effect": "Allow", "Action": action, "Resource": resource}
+    return (
+        f"{action} on {resource}",
+        Res("aws:iam/rolePolicy:RolePolicy", "x", {"role": "r", "policy": doc(statement)}),
+        [
+            f'[wildcard-resource] policy Statement[0] allows Resource "{resource}" ({problem}) for ["{action}"]: '
+            + PATTERN
+        ],
+    )
+
+
+# Each a type-level wildcard: every resource of a type (or of a name pattern) in the account, or beyond it.
+BROAD_ARN_CASES = [
+    broad("iam:PassRole", "arn:aws:iam::123456789012:role/*"),
+    broad("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:*:*:secret:*", "a wildcard in its region field"),
+    broad("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:*"),
+    # The random suffix keeps a new secret of the same name from inheriting grants; "??????" gives that away.
+    broad("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-??????"),
+    broad("dynamodb:DeleteTable", "arn:aws:dynamodb:eu-west-1:123456789012:table/*"),
+    broad("lambda:UpdateFunctionCode", "arn:aws:lambda:eu-west-1:123456789012:function:*"),
+    broad("logs:PutLogEvents", "arn:aws:logs:eu-west-1:123456789012:log-group:*"),
+    # "/aws/lambda" is no log group: the "/" is part of a log group's name, not a parent.
+    broad("logs:PutLogEvents", "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/*"),
+    broad("sqs:SendMessage", "arn:aws:sqs:eu-west-1:123456789012:jobs-*"),
+    broad("ssm:GetParameter", "arn:aws:ssm:eu-west-1:123456789012:parameter/*"),
+    broad("s3:GetObject", "arn:aws:s3:::student-helper-*/*"),
+    broad(
+        "s3vectors:QueryVectors", "arn:aws:s3vectors:eu-west-1:*:bucket/v/index/i", "a wildcard in its account field"
+    ),
+    broad("s3:GetObject", "arn:*:*:*:*:*", "a wildcard in its service field"),
+    broad("s3:GetObject", "arn:aws:s3:::*/*"),
+]
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"), [c[1:] for c in BROAD_ARN_CASES], ids=[c[0] for c in BROAD_ARN_CASES]
+)
+def test_a_wildcard_arn_without_a_named_parent_is_a_wildcard_resource(resource: Res, expected: list[str]) -> None:
+    assert messages([*compliant_iam(), resource], "iam-least-privilege") == expected
+
+
+def test_every_broad_arn_of_a_statement_is_named_with_its_reason() -> None:
+    statement = {
+        "Effect": "Allow",
+        "Action": ["sqs:SendMessage", "sqs:ReceiveMessage"],
+        "Resource": [
+            "arn:aws:sqs:eu-west-1:123456789012:jobs",
+            "arn:aws:sqs:eu-west-1:123456789012:jobs-*",
+            "arn:aws:sqs:eu-west-?:123456789012:jobs",
+        ],
+    }
+    resource = Res("aws:iam/policy:Policy", "x", {"policy": doc(statement)})
+    assert messages([resource], "iam-least-privilege") == [
+        '[wildcard-resource] policy Statement[0] allows Resource "arn:aws:sqs:eu-west-1:123456789012:jobs-*" '
+        f'({NAME}), "arn:aws:sqs:eu-west-?:123456789012:jobs" (a wildcard in its region field) for '
+        f'["sqs:SendMessage", "sqs:ReceiveMessage"]: {PATTERN}'
+    ]
+
+
 IAM_CASES = [
     (
         "action star",
@@ -449,36 +533,24 @@ IAM_CASES = [
             {"policy": doc({"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:*:*:*"})},
         ),
         [
-            '[wildcard-resource] policy Statement[0] allows Resource ["arn:aws:sqs:*:*:*"], which is effectively "*", '
-            f'for ["sqs:SendMessage"]: {SCOPE}'
+            '[wildcard-resource] policy Statement[0] allows Resource "arn:aws:sqs:*:*:*" (a wildcard in its region '
+            f'field) for ["sqs:SendMessage"]: {PATTERN}'
         ],
     ),
     (
-        "s3 every bucket",
+        "s3 every bucket beside a named one",
         Res(
             "aws:iam/rolePolicy:RolePolicy",
             "x",
             {"policy": doc({**READ_DOCS, "Resource": ["arn:aws:s3:::student-helper-documents/*", "arn:aws:s3:::*"]})},
         ),
         [
-            '[wildcard-resource] policy Statement[0] allows Resource ["arn:aws:s3:::*"], which is effectively "*", '
-            f'for ["s3:GetObject", "s3:PutObject"]: {SCOPE}'
+            f'[wildcard-resource] policy Statement[0] allows Resource "arn:aws:s3:::*" ({NAME}) for ["s3:GetObject", '
+            f'"s3:PutObject"]: {PATTERN}'
         ],
     ),
     (
-        "every service",
-        Res(
-            "aws:iam/policy:Policy",
-            "x",
-            {"policy": doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:*:*:*:*:*"})},
-        ),
-        [
-            '[wildcard-resource] policy Statement[0] allows Resource ["arn:*:*:*:*:*"], which is effectively "*", for '
-            f'["s3:GetObject"]: {SCOPE}'
-        ],
-    ),
-    (
-        "every object of every bucket",
+        "every object of every bucket, aws-native",
         Res(
             "aws-native:iam:ManagedPolicy",
             "x",
@@ -489,8 +561,8 @@ IAM_CASES = [
             },
         ),
         [
-            '[wildcard-resource] policyDocument Statement[0] allows Resource ["arn:aws:s3:::*/*"], which is '
-            f'effectively "*", for ["s3:GetObject"]: {SCOPE}'
+            f'[wildcard-resource] policyDocument Statement[0] allows Resource "arn:aws:s3:::*/*" ({NAME}) for '
+            f'["s3:GetObject"]: {PATTERN}'
         ],
     ),
     (

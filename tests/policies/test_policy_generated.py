@@ -100,6 +100,43 @@ def test_catalog_suggests_the_nearest_action() -> None:
     assert CATALOG.suggestion("zzz:Nothing") is None
 
 
+PARENT_CASES = [
+    ("s3", "student-helper-documents/", True),  # the objects of one bucket
+    ("s3", "student-helper-documents/uploads/", True),
+    ("s3", "", False),
+    ("s3", "student-helper-", False),  # a bucket name prefix
+    ("logs", "log-group:/aws/vpc/flow-logs:log-stream:", True),
+    ("logs", "log-group:/aws/vpc/flow-logs:", True),
+    ("logs", "log-group:/aws/", False),  # "/" is part of a log group's name
+    ("logs", "log-group:", False),
+    ("dynamodb", "table/jobs/index/", True),
+    ("dynamodb", "table/", False),
+    ("lambda", "function:worker:", True),
+    ("lambda", "function:", False),
+    ("ssm", "parameter/student-helper/dev/", True),  # a parameter hierarchy
+    ("ssm", "parameter/", False),
+    ("iam", "role/service-role/", True),  # an IAM path
+    ("iam", "role/", False),
+    ("secretsmanager", "secret:", False),
+    ("secretsmanager", "secret:app/", False),  # a secret's name is not a path
+    ("sqs", "jobs-", False),
+    ("no-such-service", "thing/", False),
+]
+
+
+@pytest.mark.parametrize(("service", "head", "expected"), PARENT_CASES, ids=[f"{c[0]} {c[1]}" for c in PARENT_CASES])
+def test_catalog_knows_where_a_named_parent_ends(service: str, head: str, expected: bool) -> None:
+    assert CATALOG.names_a_parent(service, head) is expected
+
+
+def test_parents_come_from_the_arn_formats() -> None:
+    assert [
+        (p.pattern, sep) for p, sep in iam_actions.parents("log-group:${LogGroupName}:log-stream:${LogStreamName}")
+    ] == [(r"log\-group:.+", ":")]
+    assert [(p.pattern, sep) for p, sep in iam_actions.parents("role/${RoleNameWithPath}")] == [(r"role/.+", "/")]
+    assert iam_actions.parents("secret:${SecretId}") == []
+
+
 def test_an_empty_data_file_is_an_error_not_an_empty_catalog(tmp_path: Path) -> None:
     path = tmp_path / "iam_actions.json"
     path.write_text(json.dumps({"source": "x", "generator": "x", "services": {}}))

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from policytest_helpers import UNKNOWN
 
+from policies.iam import wildcard_arn_problem
 from tests.conftest import REPO_ROOT
 from tools.policy_analyze import Violation, analyze, load_config
 from tools.stack_export import read as load_export
@@ -81,14 +84,30 @@ def unencrypted(export: Export) -> str:
     """A database or queue stops encrypting, or an unencrypted volume appears."""
     db = _first(export, "aws:rds/instance:Instance")
     if db is not None:
-        db["outputs"]["storageEncrypted"] = False
+        db["inputs"]["storageEncrypted"] = False
         return str(db["urn"])
     queue = _first(export, "aws:sqs/queue:Queue")
     if queue is not None:
-        queue["outputs"]["sqsManagedSseEnabled"] = False
-        queue["outputs"].pop("kmsMasterKeyId", None)
+        queue["inputs"]["sqsManagedSseEnabled"] = False
+        queue["inputs"].pop("kmsMasterKeyId", None)
         return str(queue["urn"])
     return _inject(export, "aws:ebs/volume:Volume", "mutant-volume", {"encrypted": False})
+
+
+def encryption_left_to_the_provider(export: Export) -> str:
+    """A data store stops declaring encryption, shaped as a real preview sends it: the input gone, the computed output
+    still unknown (judged on outputs, this was only an advisory note)."""
+    for type_, key in (
+        ("aws:rds/instance:Instance", "storageEncrypted"),
+        ("aws:ec2/instance:Instance", "rootBlockDevice"),
+    ):
+        found = _first(export, type_)
+        if found is not None:
+            found["inputs"].pop(key, None)
+            found["outputs"][key] = UNKNOWN
+            return str(found["urn"])
+    inputs = {"availabilityZone": "ap-southeast-2a", "size": 8}
+    return _inject(export, "aws:ebs/volume:Volume", "mutant-volume", inputs, {**inputs, "encrypted": UNKNOWN})
 
 
 def unencrypted_file_system(export: Export) -> str:
@@ -175,6 +194,31 @@ def scopable_action_on_star(export: Export) -> str:
     return str(role_policy["urn"])
 
 
+def type_level_wildcard(export: Export) -> str:
+    """A role policy widens a grant from one named resource to every resource of its type (``log-group:*``,
+    ``secret:*``), keeping the ARN's service, region and account."""
+    role_policy = _role_policy(export)
+    if role_policy is None:
+        statement = {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::123456789012:role/*"}
+        document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        return _inject(export, "aws:iam/rolePolicy:RolePolicy", "mutant-pass", {"role": "r", "policy": document})
+    document = json.loads(role_policy["inputs"]["policy"])
+    # An S3 bucket's name is its ARN's whole resource part, so "<bucket>/*" would stay a named parent's objects.
+    statement, arn = next(
+        (s, r)
+        for s in document["Statement"]
+        if s["Effect"] == "Allow"
+        for r in ([s["Resource"]] if isinstance(s.get("Resource"), str) else s.get("Resource", []))
+        if r.startswith("arn:") and ":s3:::" not in r
+    )
+    *fields, name = arn.split(":", 5)
+    # The resource type and its separator ("log-group:", "secret:", "parameter/"), or nothing (an SQS queue's name).
+    kind = re.match(r"^[^/:]*[/:]", name)
+    statement["Resource"] = ":".join([*fields, (kind.group(0) if kind else "") + "*"])
+    role_policy["inputs"]["policy"] = json.dumps(document)
+    return str(role_policy["urn"])
+
+
 def github_trust_without_subject(export: Export) -> str:
     """A role trusts GitHub Actions' OIDC provider for any repository."""
     trust = {
@@ -242,12 +286,14 @@ MUTATIONS: list[tuple[str, Mutation]] = [
     ("private-subnets-only", elastic_ip),
     ("imdsv2-required", launch_configuration_imdsv1),
     ("encryption-at-rest", unencrypted),
+    ("encryption-at-rest", encryption_left_to_the_provider),
     ("encryption-at-rest", unencrypted_file_system),
     ("encryption-at-rest", unencrypted_cache),
     ("iam-least-privilege", admin_policy),
     ("iam-least-privilege", misspelt_action),
     ("iam-least-privilege", scopable_action_on_star),
     ("iam-least-privilege", github_trust_without_subject),
+    ("iam-least-privilege", type_level_wildcard),
     ("no-world-ingress", world_ingress),
     ("log-retention", endless_logs),
 ]
@@ -273,6 +319,20 @@ def test_injected_violation_is_caught(
         assert before == [], f"{key}: {target} was already flagged: {before}"
         assert after, f"{key}: {policy} missed the injected violation on {target}"
         assert all(v.message and not v.message.startswith("can't run policy") for v in after), after
+
+
+def test_the_project_grants_wildcards_only_under_named_parents(project_exports: dict[tuple[str, str], Path]) -> None:
+    patterns: set[str] = set()
+    for path in project_exports.values():
+        for resource in _resources(load_export(path)):
+            policy = resource.get("inputs", {}).get("policy")
+            if resource["type"] != "aws:iam/rolePolicy:RolePolicy" or not isinstance(policy, str):
+                continue
+            for statement in json.loads(policy)["Statement"]:
+                resources = statement.get("Resource", [])
+                patterns |= {r for r in ([resources] if isinstance(resources, str) else resources) if "*" in r[4:]}
+    assert {p.rsplit(":", 1)[-1] if ":log-stream:" in p else p[-2:] for p in patterns} == {"*", "/*"}, patterns
+    assert [(p, wildcard_arn_problem(p)) for p in sorted(patterns) if wildcard_arn_problem(p)] == []
 
 
 def _with_project_config(export: Export) -> list[Violation]:
@@ -308,3 +368,40 @@ def test_an_exemption_waives_only_the_check_it_names(project_exports: dict[tuple
         ]
         found = [(v.policy, v.check, v.urn) for v in _with_project_config(export) if v.policy.startswith("s3-")]
         assert found == [("s3-public-access-block", "public-access-block", frontend["urn"])], key
+
+
+def _frontend_policy(export: Export) -> dict[str, Any]:
+    return next(r for r in _resources(export) if r["type"] == "aws:s3/bucketPolicy:BucketPolicy")
+
+
+def test_the_frontend_tls_exemption_is_verified_in_the_edge_layer(project_exports: dict[tuple[str, str], Path]) -> None:
+    # policies/config.json waives deny-insecure-transport for each frontend bucket in the data layer, because the edge
+    # layer owns its only policy. There the bucket is not a resource, so the pack judges the policy's own document.
+    config = json.loads((REPO_ROOT / "policies" / "config.json").read_text())
+    exempt = {e["resource"] for e in config["s3-tls-only"]["exemptions"] if e["check"] == "deny-insecure-transport"}
+    envs = sorted({env for env, _ in project_exports})
+    assert len(exempt) == len(envs), exempt
+    for env in envs:
+        data, edge = load_export(project_exports[(env, "data")]), load_export(project_exports[(env, "edge")])
+        exempted = [r for r in _resources(data) if r["urn"].rsplit("::", 1)[-1] in exempt and r.get("custom")]
+        assert [r["type"] for r in exempted] == ["aws:s3/bucket:Bucket"], env
+        policy = _frontend_policy(edge)
+        assert policy["inputs"]["bucket"] == exempted[0]["outputs"]["bucket"], env
+        assert not [r for r in _resources(edge) if r["type"] == "aws:s3/bucket:Bucket"], env
+        assert [v for v in _with_project_config(edge) if v.policy == "s3-tls-only"] == [], env
+
+        document = json.loads(policy["inputs"]["policy"])
+        document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != "DenyInsecureTransport"]
+        assert document["Statement"], f"{env}: the edge bucket policy has no DenyInsecureTransport statement to drop"
+        policy["inputs"]["policy"] = policy["outputs"]["policy"] = json.dumps(document)
+        name = policy["inputs"]["bucket"]
+        assert [(v.check, v.urn, v.message) for v in _with_project_config(edge) if v.policy == "s3-tls-only"] == [
+            (
+                "deny-insecure-transport",
+                policy["urn"],
+                f"[deny-insecure-transport] bucket policy '{policy['urn'].rsplit('::', 1)[-1]}' is for bucket "
+                f'"{name}", which is not in this stack, and has no Deny of s3:* to everyone when aws:SecureTransport '
+                f'is false on both the bucket and its objects ("{name}" and "{name}/*"), so plain-HTTP requests are '
+                "allowed.",
+            )
+        ], env

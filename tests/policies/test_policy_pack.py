@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from policytest_helpers import SECRET_SIG, UNKNOWN, Res, make_export, messages, 
 
 from policies import registry, server
 from policies.base import checks_of
+from policies.registry import BY_NAME
 from tools import policy_analyze
 from tools.policy_analyze import InputError, parse_config
 from tools.schemas import deployment_errors
@@ -110,6 +112,13 @@ def test_every_policy_carries_its_metadata(policy: pulumi_policy.Policy) -> None
 def test_registry_rejects_duplicate_names() -> None:
     with pytest.raises(registry.DuplicatePolicyError, match="'no-nat-gateway' is registered twice"):
         registry.build([*registry.POLICIES, registry.POLICIES[0]])
+
+
+def test_registry_rejects_a_mandatory_stack_policy() -> None:
+    mandatory_stack = copy.copy(BY_NAME["s3-tls-only"])
+    mandatory_stack.enforcement_level = pulumi_policy.EnforcementLevel.MANDATORY
+    with pytest.raises(registry.MandatoryStackPolicyError, match="'s3-tls-only' is mandatory but judges the stack"):
+        registry.build([*registry.POLICIES[:1], mandatory_stack])
 
 
 def test_server_serves_the_registry_with_the_yaml_version() -> None:
@@ -221,18 +230,30 @@ def test_unknown_value_is_an_advisory_note_not_a_crash() -> None:
 
 
 def test_unknown_in_stack_policy_still_reports_the_rest() -> None:
-    resources = [
-        Res("aws:rds/instance:Instance", "db", {"storageEncrypted": UNKNOWN}),
-        Res("aws:rds/instance:Instance", "plain", {"storageEncrypted": False}),
-    ]
-    found = run(resources, "encryption-at-rest")
-    assert [(v.enforcement_level, v.message) for v in found] == [
-        ("mandatory", "[database-storage] storageEncrypted=false: the data is stored unencrypted; it must be true."),
+    bucket = "aws:s3/bucket:Bucket"
+    pending, plain = (
+        Res(bucket, name, {}, outputs={"bucket": f"{name}-1", "arn": f"arn:aws:s3:::{name}-1"})
+        for name in ("pending", "plain")
+    )
+    policy = Res(
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "pending-policy",
+        {"bucket": UNKNOWN, "policy": UNKNOWN},
+        extra={"propertyDependencies": {"bucket": [pending.urn]}},
+    )
+    found = run([pending, plain, policy], "s3-tls-only")
+    assert [(v.enforcement_level, v.urn, v.message) for v in found] == [
         (
             "advisory",
-            "can't run policy 'encryption-at-rest' from policy pack 'student-helper@v0.1.0' during "
-            "preview: [database-storage] db: string value at .storageEncrypted can't be known during preview; it can "
-            "be checked only at apply time",
+            plain.urn,
+            "[deny-insecure-transport] bucket 'plain' has no bucket policy, so plain-HTTP requests are not denied.",
+        ),
+        (
+            "advisory",
+            "urn:pulumi:dev::student-helper-test::pulumi:pulumi:Stack::student-helper-test-dev",
+            "can't run policy 's3-tls-only' from policy pack 'student-helper@v0.1.0' during preview: "
+            "[deny-insecure-transport] pending: string value at .policy can't be known during preview; it can be "
+            "checked only at apply time",
         ),
     ]
 

@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_layer_process
+from tests.test_offline_runner import project
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
@@ -60,3 +61,50 @@ def test_known_values_are_still_judged_in_a_preview(preview_exports: dict[str, P
     code, findings = analyze(broken)
     assert code == 1
     assert [f["policy"] for f in findings if f["enforcementLevel"] == "mandatory"] == ["imdsv2-required"]
+
+
+UNENCRYPTED = "the data is stored unencrypted; it must be true."
+# Data stores that leave their encryption to the provider's default, each a computed output a real preview leaves
+# unknown: judged on outputs, none of them was more than an advisory note.
+UNSET_ENCRYPTION = """
+    import pulumi_aws as aws
+    aws.ebs.Volume("plain-volume", availability_zone="eu-west-1a", size=8)
+    aws.ec2.Instance("host", ami="ami-0abc", instance_type="t3.micro", metadata_options={"http_tokens": "required"})
+    aws.efs.FileSystem("files")
+    aws.rds.Cluster("aurora", engine="aurora-postgresql", master_username="app", manage_master_user_password=True)
+    aws.elasticache.ReplicationGroup("cache", description="sessions", node_type="cache.t4g.micro")
+"""
+EXPECTED = {
+    "aws:ebs/volume:Volume::plain-volume": ("encrypted", f"[ebs] encrypted=null: {UNENCRYPTED}"),
+    "aws:ec2/instance:Instance::host": (
+        "rootBlockDevice",
+        "[ebs] rootBlockDevice is not set, so the root volume follows the AMI snapshot's encryption; set "
+        "encrypted=true.",
+    ),
+    "aws:efs/fileSystem:FileSystem::files": ("encrypted", f"[file-system] encrypted=null: {UNENCRYPTED}"),
+    "aws:rds/cluster:Cluster::aurora": ("storageEncrypted", f"[database-storage] storageEncrypted=null: {UNENCRYPTED}"),
+    "aws:elasticache/replicationGroup:ReplicationGroup::cache": (
+        "atRestEncryptionEnabled",
+        "[cache] atRestEncryptionEnabled=null (engine redis): backups and the disk used during sync and swap are "
+        "unencrypted; set it to true (it cannot be changed after creation).",
+    ),
+}
+
+
+def test_encryption_left_to_the_provider_fails_a_preview(tmp_path: Path) -> None:
+    project(tmp_path / "stacks", "data", UNSET_ENCRYPTION)
+    done = run_layer_process(tmp_path / "stacks", tmp_path / "out", "data", "dev", "--preview")
+    assert done.returncode == 0, done.stderr
+    export = tmp_path / "out/dev/data.json"
+    resources = {r["urn"].split("::", 2)[2]: r for r in json.loads(export.read_text())["deployment"]["resources"]}
+    for key, (computed, _) in EXPECTED.items():
+        assert computed not in resources[key]["inputs"], key
+        assert resources[key]["outputs"][computed] == UNKNOWN, key
+    code, findings = analyze(export)
+    assert code == 1
+    found = {
+        f["urn"].split("::", 2)[2]: (f["enforcementLevel"], f["message"])
+        for f in findings
+        if f["policy"] == "encryption-at-rest"
+    }
+    assert found == {key: ("mandatory", message) for key, (_, message) in EXPECTED.items()}

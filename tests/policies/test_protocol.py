@@ -130,15 +130,41 @@ def test_numbers_read_as_json_writes_them(pack: Pack) -> None:
 
 
 def test_a_stack_note_is_filed_under_the_root_stack(pack: Pack) -> None:
-    export = make_export([Res("aws:rds/instance:Instance", "db", {"storageEncrypted": UNKNOWN})], default_tags=TAGS)
-    notes = [v for v in both(pack, export, {}) if v.policy == "encryption-at-rest"]
+    bucket = Res("aws:s3/bucket:Bucket", "docs", {}, outputs={"bucket": "docs-1", "arn": "arn:aws:s3:::docs-1"})
+    policy = Res(
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "docs-policy",
+        {"bucket": UNKNOWN, "policy": UNKNOWN},
+        extra={"propertyDependencies": {"bucket": [bucket.urn]}},
+    )
+    export = make_export([bucket, policy], default_tags=TAGS)
+    notes = [v for v in both(pack, export, {}) if v.policy == "s3-tls-only"]
     assert [(v.level, v.urn) for v in notes] == [
         ("advisory", "urn:pulumi:dev::student-helper-test::pulumi:pulumi:Stack::student-helper-test-dev")
     ]
-    assert notes[0].message.startswith(f"can't run policy 'encryption-at-rest' from policy pack '{PACK_NAME}@v0.1.0'")
+    assert notes[0].message.startswith(f"can't run policy 's3-tls-only' from policy pack '{PACK_NAME}@v0.1.0'")
     # Without a root stack resource, the CLI files it under the default root stack URN all the same.
     export["deployment"]["resources"] = export["deployment"]["resources"][1:]
-    assert [v.urn for v in both(pack, export, {}) if v.policy == "encryption-at-rest"] == [notes[0].urn]
+    assert [v.urn for v in both(pack, export, {}) if v.policy == "s3-tls-only"] == [notes[0].urn]
+
+
+def test_a_computed_setting_left_out_of_a_preview_is_mandatory_over_the_protocol(pack: Pack) -> None:
+    # What a real preview sends for a program that leaves encryption out: no input, and an output still unknown.
+    volume = Res(
+        "aws:ebs/volume:Volume",
+        "vol",
+        {"availabilityZone": "eu-west-1a", "size": 8, "tags": TAGS},
+        outputs={"availabilityZone": "eu-west-1a", "size": 8, "tags": TAGS, "encrypted": UNKNOWN, "arn": UNKNOWN},
+    )
+    verdicts = both(pack, make_export([volume], default_tags=TAGS), {})
+    assert [(v.policy, v.level, v.urn, v.message) for v in verdicts] == [
+        (
+            "encryption-at-rest",
+            "mandatory",
+            volume.urn,
+            "[ebs] encrypted=null: the data is stored unencrypted; it must be true.",
+        )
+    ]
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,11 @@ import pulumi
 from shared.constants import endpoint_service_name
 from tools import stack_export
 from tools.offline.stack_files import OfflineError
+from tools.scan import aws_sdk
 
 ACCOUNT_ID = "123456789012"
+# The engine's value for "unknown" on the wire (what a preview's state and a policy pack receive for it).
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 # The one instant of an offline run: creation times in the mocks' answers, and the programs' clock (shared/clock.py).
 FIXED_TIME = "2026-01-01T00:00:00Z"
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
@@ -58,7 +61,7 @@ class MockContext:
     upstream_exports: Mapping[str, Path]
     """Fully qualified stack name -> export file written by an earlier run."""
     preview: bool = False
-    """Leave computed values unknown, as a real preview does."""
+    """Answer as a preview does: no ids, and the outputs the provider computes unknown (see :func:`preview_outputs`)."""
     state_by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Registered state by id, so later resources can derive values (an instance's IP from its subnet)."""
 
@@ -445,6 +448,23 @@ def _upstream_outputs(ctx: MockContext, stack_name: str) -> tuple[dict[str, Any]
         raise OfflineError(str(err)) from None
 
 
+def preview_outputs(token: str, name: str, inputs: Mapping[str, Any]) -> Outputs:
+    """A resource's outputs in a preview: its inputs, and every output the provider computes that the program did not
+    set, unknown.
+
+    Which outputs the provider computes comes from the SDK's resource class (:func:`aws_sdk.computed_outputs`): the
+    non-optional outputs, such as ``arn`` or an unset ``encrypted``; an optional output the program did not set stays
+    absent, as it does in a real preview. Two simplifications: a real preview already knows the few computed values a
+    provider fills in before it creates anything (an auto-name), and only top-level outputs are modelled (a nested
+    value stays as the program gave it).
+    """
+    try:
+        computed = aws_sdk.computed_outputs(token)
+    except aws_sdk.UnmappedTypeError as error:
+        raise OfflineError(f"resource '{name}': {error}") from error
+    return {**inputs, **dict.fromkeys(sorted(computed - set(inputs)), UNKNOWN)}
+
+
 class OfflineMocks(pulumi.runtime.Mocks):
     """Answers resource registrations and invokes the way AWS and the Pulumi engine would, without either."""
 
@@ -460,8 +480,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
         if not args.custom:
             return "", {}  # component resources have no provider and no id
         if self.ctx.preview:
-            # In a preview the provider has not created anything yet: ids and computed attributes are unknown.
-            return None, dict(args.inputs)
+            return None, preview_outputs(args.typ, args.name, args.inputs)
         handler = HANDLERS.get(args.typ)
         if handler is None:
             raise OfflineError(

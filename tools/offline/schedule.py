@@ -49,6 +49,8 @@ MATRIX = "shared/environment_matrix.yaml"
 RUNNER_INPUTS = (
     "tools/__init__.py",
     "tools/offline",
+    "tools/scan/__init__.py",
+    "tools/scan/aws_sdk.py",  # which outputs a preview leaves unknown
     "tools/stack_export.py",
     "tools/schemas.py",
     "schemas",

@@ -1,7 +1,9 @@
-"""What the installed provider SDKs say about a resource type: its Terraform type, attribute names and tag style.
+"""What the installed provider SDKs say about a resource type: its Terraform type, attribute names, tag style and
+the outputs it always has.
 
 This module is the project's one reader of the provider SDKs' source. The scan uses it at run time (Terraform names);
-``python -m tools.gen_taggable`` uses it to write the pack's data file of taggable types, which everything else reads.
+``python -m tools.gen_taggable`` uses it to write the pack's data file of taggable types, which everything else reads;
+the offline runner's preview mode asks it which outputs a preview leaves unknown.
 
 pulumi-aws is bridged from terraform-provider-aws, so every Pulumi property is a renamed Terraform attribute. The
 Python SDK keeps enough of that to undo the renaming without importing the (very large) package: each resource class
@@ -204,6 +206,33 @@ def _resource_classes(provider: str) -> dict[str, tuple[Path, str]]:
 def resource_files() -> dict[str, tuple[Path, str]]:
     """Every pulumi-aws custom resource token → (its Python file, its class name)."""
     return _resource_classes("aws")
+
+
+@functools.cache
+def _provider_classes(provider: str) -> dict[str, tuple[Path, str]]:
+    return resource_files() if provider == "aws" else _resource_classes(provider)
+
+
+@functools.cache
+def computed_outputs(token: str) -> frozenset[str]:
+    """The outputs a resource always has, whether or not the program sets them (engine names).
+
+    The SDK types such an output ``pulumi.Output[T]`` (the package schema lists it as required) and every other one
+    ``pulumi.Output[Optional[T]]``. For pulumi-aws, pulumi-terraform-bridge makes an output optional exactly when its
+    Terraform attribute is optional and not computed (tfgen's ``variable.optional``), so these are the attributes a
+    program must set and those the provider computes: ``arn``, and optional-and-computed settings such as an EBS
+    volume's ``encrypted``. A preview leaves each one the program did not set unknown.
+    """
+    provider = token.split(":", 1)[0]
+    if provider not in SDK_PACKAGES or token not in _provider_classes(provider):
+        raise UnmappedTypeError(f"unmapped resource type {token!r}: no provider SDK here has such a resource")
+    path, class_name = _provider_classes(provider)[token]
+    body = _class_bodies(path.read_text(encoding="utf-8"))[class_name]
+    return frozenset(
+        match.group("camel") or match.group("py")
+        for match in _GETTER_RE.finditer(body)
+        if not match.group("ann").startswith("pulumi.Output[Optional[")
+    )
 
 
 def sdk_versions() -> dict[str, str]:
