@@ -37,6 +37,7 @@ PROD_BACKEND = (
 INSTANCE = "aws:ec2/instance:Instance"
 DATABASE = "aws:rds/instance:Instance"
 SAMPLE = (REPO_ROOT / "docs" / "diff.md").read_text()
+README = (REPO_ROOT / "README.md").read_text()
 
 # --- the replacement rules -------------------------------------------------------------------------------------------
 
@@ -447,6 +448,7 @@ def test_a_prod_instance_type_changes_the_cost_of_prod_alone_named_on_the_instan
     # docs/diff.md's sample is this output.
     assert f"`{item['reason']}` on `student-helper-prod-backend`" in SAMPLE
     assert f"| prod | {render.money(costs['prod'])} |" in SAMPLE
+    assert f"> | prod | {render.money(costs['prod'])} |" in README
     report = (history.root / "build" / "cost-diff.md").read_text()
     assert report.index("| prod |") < report.index("<details>"), "the summary table comes first, the detail folded"
 
@@ -483,6 +485,7 @@ def test_a_database_property_that_forces_replacement_stands_out_as_a_stateful_re
     for line in report.splitlines():
         if line.startswith(("| dev |", standout)):
             assert f"> {line}" in SAMPLE.splitlines(), line
+            assert f"> {line}" in README.splitlines(), line  # the README's excerpt too
     assert f"warn Stateful resource replaced in dev: {DATABASE} {replaced['name']}" in done.stdout
     # The base's checkout is gone, and git no longer lists it.
     assert not (history.root / "build" / "diff" / "checkout").exists()
