@@ -137,7 +137,7 @@ def wildcard_arn_problem(resource: Any) -> str | None:
             return f"a wildcard in its {field} field"
     service, name = parts[2], parts[5]
     first = WILDCARD.search(name)
-    if first is None or CATALOG.names_a_parent(service, name[: first.start()]):
+    if first is None or CATALOG.names_a_parent(service, parts[3], parts[4], name[: first.start()]):
         return None
     return "a wildcard in its resource name that follows no fully named parent"
 

@@ -69,7 +69,7 @@ class Catalog:
         self._raw = services
         self._tables: dict[str, dict[str, Action]] = {}
         self._arn_formats = arn_formats
-        self._parents: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+        self._parents: dict[str, list[tuple[bool, bool, re.Pattern[str], str]]] = {}
         self.source = source
 
     @property
@@ -105,23 +105,28 @@ class Catalog:
             return [a for p in prefixes for a in [self.service(p).get(name)] if a is not None]
         return [a for p in prefixes for key, a in self.service(p).items() if fnmatch.fnmatchcase(key, name)]
 
-    def names_a_parent(self, service: str, head: str) -> bool:
+    def names_a_parent(self, service: str, region: str, account: str, head: str) -> bool:
         """Whether ``head`` (an ARN's resource part up to its first wildcard) ends with a separator that follows a
         fully named resource of ``service``: ``bucket/``, ``log-group:NAME:log-stream:``, ``parameter/app/``; not
-        ``role/``, ``table/`` or ``jobs-``.
+        ``role/``, ``table/`` or ``jobs-``. Only the formats whose region and account are empty where the ARN's are
+        count: ``accesspoint/*`` in an ARN with a region and account is every access point, not a bucket's objects.
 
         A service's formats are compiled the first time one of its ARNs carries a wildcard: the file has some 370
         services' formats, and a stack names a handful.
         """
         parents_of = self._parents.get(service)
         if parents_of is None:
-            parents_of = [parent for arn_format in self._arn_formats.get(service, ()) for parent in parents(arn_format)]
+            parents_of = []
+            for arn_format in self._arn_formats.get(service, ()):
+                in_region, in_account, resource = arn_format.split(":", 2)
+                parents_of += [(in_region == "", in_account == "", *p) for p in parents(resource)]
             self._parents[service] = parents_of
+        scope = (region == "", account == "")
         return any(
-            char == separator and pattern.fullmatch(head[:index])
+            char == separator and (no_region, no_account) == scope and pattern.fullmatch(head[:index])
             for index, char in enumerate(head)
             if char in SEPARATORS
-            for pattern, separator in parents_of
+            for no_region, no_account, pattern, separator in parents_of
         )
 
     def suggestion(self, pattern: str) -> str | None:

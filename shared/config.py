@@ -128,7 +128,7 @@ class ConfigReader:
         """A string, optionally matched against ``pattern`` or ``choices``."""
         options = tuple(choices) if choices is not None else None
         if options is not None:
-            allowed = "one of " + ", ".join(options)
+            allowed = options[0] if len(options) == 1 else "one of " + ", ".join(options)
 
         def parse(value: Any) -> str:
             text = str(value).strip()
@@ -575,7 +575,10 @@ SHARED_SETTINGS: Final[tuple[Setting, ...]] = (
 def read_environment(reader: ConfigReader) -> EnvironmentConfig:
     """Read and validate the shared settings. Problems are recorded on ``reader``; call ``reader.finish()``."""
     known = environments()
-    name = reader.string("environment", reader.stack, choices=known)
+    # A stack of the matrix reads its own entry: a stack file copied from another environment and left naming it
+    # would deploy with that environment's settings. A stack outside the matrix (a personal one) names an entry.
+    own = [reader.stack] if reader.stack in known else known
+    name = reader.string("environment", reader.stack, choices=own)
     environment = known.get(name)
     if environment is not None:
         reader.use_environment(environment)

@@ -88,8 +88,14 @@ BAD_VALUES = [
     pytest.param(
         "dev",
         {"environment": "qa"},
-        f"{NS}:environment = 'qa' is invalid: allowed one of dev, staging, prod",
+        f"{NS}:environment = 'qa' is invalid: allowed dev",
         id="unknown-environment",
+    ),
+    pytest.param(
+        "staging",  # a stack file copied from dev's and left naming it would deploy with dev's settings
+        {"environment": "dev"},
+        f"{NS}:environment = 'dev' is invalid: allowed staging",
+        id="a-copied-stack-file-names-another-environment",
     ),
     pytest.param(
         "dev",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import yaml
 
 from tests import fakes
 from tests.conftest import ENVS, LAYERS, REPO_ROOT
+from tools.checkout import copy_checkout
 from tools.diff import compare, github, render
 from tools.diff.replacements import MAY_REPLACE, REPLACE, UPDATE, decide, load_rules
 from tools.offline.schedule import input_key, upstream_of
@@ -237,14 +239,16 @@ def gh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Gh:
     return stand_in
 
 
-def _comment(comment_id: int, body: str, kind: str = "Bot") -> dict[str, Any]:
-    return {"id": comment_id, "body": body, "user": {"login": "github-actions[bot]", "type": kind}}
+def _comment(comment_id: int, body: str, login: str = "github-actions[bot]") -> dict[str, Any]:
+    kind = "Bot" if login.endswith("[bot]") else "User"
+    return {"id": comment_id, "body": body, "user": {"login": login, "type": kind}}
 
 
 def test_every_push_updates_the_one_diff_comment_instead_of_adding_another(gh: Gh) -> None:
-    # The earlier diff comment is on the second page; a person's quote of the marker is not it.
+    # The earlier diff comment is on the second page; a person's or another app's quote of the marker is not it.
     gh.pages(
-        [_comment(1, "looks good"), _comment(2, f"{github.MARKER} quoted", "User")],
+        [_comment(1, "looks good"), _comment(2, f"{github.MARKER} quoted", "octocat")],
+        [_comment(3, f"{github.MARKER} relayed", "some-app[bot]")],
         [_comment(7, f"{github.MARKER}\nold")],
     )
     assert github.post("owner/repo", "42", "## new diff") == "updated comment 7"
@@ -358,12 +362,13 @@ class History:
         return subprocess.run([*GIT, *args], cwd=self.root, capture_output=True, text=True, check=True).stdout
 
     def branch(self, name: str, edits: dict[str, str]) -> None:
-        """A branch off ``base`` whose commit appends each text to its file."""
+        """A branch off ``base`` whose commit appends each text to its file (a new file is created)."""
         self.git("checkout", "--quiet", "-B", name, "base")
         for path, text in edits.items():
             with (self.root / path).open("a") as handle:
                 handle.write(text)
-        self.git("commit", "--quiet", "--all", "--message", name)
+        self.git("add", "--all")
+        self.git("commit", "--quiet", "--message", name)
 
     def diff(self, case: str, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
         """``make diff`` of ``case`` against ``base`` (the tool itself, run from the case's checkout)."""
@@ -373,6 +378,18 @@ class History:
         name = "cost-diff" if "--cost-only" in args else "diff"
         report = self.root / "build" / f"{name}.json"
         return done, json.loads(report.read_text()) if report.exists() else {}
+
+
+def new_environment(name: str, copies: str) -> dict[str, str]:
+    """The edits that add an environment as docs/configuration.md says: a matrix entry (appended under
+    ``environments``, the file's last key) and a stack file per layer, each a copy of ``copies``'s."""
+    matrix = yaml.safe_load((REPO_ROOT / "shared" / "environment_matrix.yaml").read_text())
+    entry = yaml.safe_dump({name: matrix["environments"][copies]}, sort_keys=False)
+    edits = {"shared/environment_matrix.yaml": "".join(f"  {line}\n" for line in entry.splitlines())}
+    for layer in LAYERS:
+        text = (REPO_ROOT / "stacks" / layer / f"Pulumi.{copies}.yaml").read_text()
+        edits[f"stacks/{layer}/Pulumi.{name}.yaml"] = text.replace(f":environment: {copies}", f":environment: {name}")
+    return edits
 
 
 CASES = {
@@ -393,6 +410,7 @@ aws.ec2.Instance(
     },
     "database-name": {"stacks/data/Pulumi.dev.yaml": "  student-helper-data:db_name: renamed\n"},
     "readme": {"README.md": "\nA line about nothing in the infrastructure.\n"},
+    "new-environment": new_environment("qa", copies="dev"),
 }
 
 
@@ -400,11 +418,7 @@ aws.ec2.Instance(
 def history(tmp_path_factory: pytest.TempPathFactory, build_dir: Path) -> Iterator[History]:
     """The history, and a build directory holding the session's offline runs of ``base`` (as make check leaves it)."""
     root = tmp_path_factory.mktemp("history") / "repo"
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
-    for name in filter(None, listed.stdout.split("\0")):
-        if (REPO_ROOT / name).is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO_ROOT / name, root / name)
+    copy_checkout(REPO_ROOT, root)
     found = History(root)
     found.git("init", "--quiet", "--initial-branch=base")
     found.git("add", "--all")
@@ -490,3 +504,20 @@ def test_a_database_property_that_forces_replacement_stands_out_as_a_stateful_re
     # The base's checkout is gone, and git no longer lists it.
     assert not (history.root / "build" / "diff" / "checkout").exists()
     assert history.git("worktree", "list").count("\n") == 1
+
+
+def test_a_change_that_adds_an_environment_shows_it_added_and_passes(history: History) -> None:
+    done, document = history.diff("new-environment", "--no-scans")
+    assert done.returncode == 0, done.stdout + done.stderr
+    qa = document["environments"]["qa"]
+    assert qa["errors"] == [] and qa["only_in"] == "head"
+    added = [c for changes in qa["resources"].values() for c in changes]
+    assert added and {c["action"] for c in added} == {"add"}
+    assert qa["cost"]["base_usd"] == 0 and qa["cost"]["head_usd"] > 0
+    # The others are unchanged, and their layers were not run again: only qa's own matrix entry is new.
+    for env in ENVS:
+        assert "only_in" not in document["environments"][env] and document["summary"]["environments"][env]["counts"]
+        assert not document["environments"][env].get("resources"), env
+    assert not re.search(r"^(base |head )?ok \w+\s+(dev|staging|prod)\s", done.stdout, re.M), done.stdout
+    report = (history.root / "build" / "diff.md").read_text()
+    assert "| qa (new) |" in report and "- **qa is new in this change:** every resource of it is added." in report

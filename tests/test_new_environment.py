@@ -32,7 +32,7 @@ from tests.conftest import ENVS, LAYERS, REPO_ROOT, CheckRun
 from tests.test_makefile import StandIn
 from tests.test_workflows import PULUMI_LAYER, check_inputs, jobs, lint_command, run_region_step, up_job_id
 from tools import stack_export
-from tools.checkout import repo_files
+from tools.checkout import copy_checkout
 
 DOCS = REPO_ROOT / "docs" / "configuration.md"
 SECTION = "## Add an environment"
@@ -110,9 +110,7 @@ def generate(root: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the repository with perf and prod-eu added as the section says, workflows regenerated."""
     root = tmp_path_factory.mktemp("new-environment") / "repo"
-    for source in repo_files(REPO_ROOT):
-        (root / source.relative_to(REPO_ROOT)).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, root / source.relative_to(REPO_ROOT))
+    copy_checkout(REPO_ROOT, root)
     for venv in (".venv", ".venv-scan"):
         (root / venv).symlink_to(REPO_ROOT / venv)
 

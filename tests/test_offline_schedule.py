@@ -13,7 +13,6 @@ import yaml
 
 from tests.conftest import REPO_ROOT
 from tools.offline.schedule import (
-    PROGRAM_INPUTS,
     RUNNER_INPUTS,
     all_cached,
     input_key,
@@ -90,6 +89,10 @@ def test_the_cache_key_covers_the_program_the_shared_library_and_the_upstream_ex
     matrix["environments"]["staging"]["settings"]["ec2_instance_type"] = "m7i.large"
     matrix_path.write_text(yaml.safe_dump(matrix, sort_keys=False))
     assert key() == first, "another environment's entry is not an input of dev's runs"
+    matrix["environments"]["perf"]["settings"]["ec2_instance_typo"] = "t3.large"
+    matrix_path.write_text(yaml.safe_dump(matrix, sort_keys=False))
+    assert key() != first, "a broken entry fails every run, so no run may be served from the cache"
+    del matrix["environments"]["perf"]["settings"]["ec2_instance_typo"]
     matrix["environments"]["dev"]["settings"]["ec2_instance_type"] = "t3.large"
     matrix_path.write_text(yaml.safe_dump(matrix, sort_keys=False))
     assert key() != first, "dev's own entry"
@@ -157,7 +160,9 @@ def test_the_cache_key_covers_every_file_of_this_checkout_the_runner_imports() -
         for f in json.loads(done.stdout)
         if Path(f).resolve().is_relative_to(REPO_ROOT) and ".venv" not in Path(f).parts
     )
-    inputs = (*PROGRAM_INPUTS, *RUNNER_INPUTS)
+    # Hashed from this checkout, since the runner's process keeps these modules whichever checkout's program runs:
+    # PROGRAM_INPUTS come from the program's checkout and cannot stand in for them.
+    inputs = RUNNER_INPUTS
     uncovered = [f for f in ours if not any(f == i or f.startswith(f"{i}/") for i in inputs)]
     assert ours and not uncovered, f"imported by the runner but not in its cache key: {uncovered}"
     assert "schemas" in RUNNER_INPUTS, "the export is validated against schemas/ on every run"

@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tools.checkout import repo_files
+from tools.checkout import copy_checkout
 from tools.generated import begin_marker, end_marker, replace_section
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -119,11 +119,7 @@ def disk_bytes(path: Path) -> int:
 
 def working_tree_copy(destination: Path) -> Path:
     """The tracked and untracked-but-not-ignored files of this checkout, as a fresh clone plus local edits has."""
-    for source in repo_files(REPO_ROOT):
-        target = destination / source.relative_to(REPO_ROOT)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
-    return destination
+    return copy_checkout(REPO_ROOT, destination)
 
 
 def first_run(scratch: Path) -> dict[str, Any]:

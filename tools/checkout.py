@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from fnmatch import fnmatch
 from pathlib import Path
@@ -31,3 +32,12 @@ def repo_files(root: Path) -> list[Path]:
         if path.is_file()
         and not any(fnmatch(part, pattern) for part in path.relative_to(root).parts for pattern in patterns)
     ]
+
+
+def copy_checkout(root: Path, destination: Path) -> Path:
+    """``root``'s files (:func:`repo_files`) copied to ``destination``: a fresh clone plus the local edits."""
+    for source in repo_files(root):
+        target = destination / source.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    return destination

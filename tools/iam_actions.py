@@ -48,15 +48,16 @@ def build() -> dict[str, Any]:
 
 def arn_formats(folder: Traversable) -> dict[str, list[str]]:
     """Per ARN service (the ARN's third field, which is not always the IAM prefix that lists the type: the ``ssm``
-    prefix lists S3 buckets too), the resource part (after the fifth colon) of every resource type's ARN format."""
+    prefix lists S3 buckets too), every resource type's ARN format after the service: ``<region>:<account>:<resource>``,
+    where an empty region or account says the type's ARNs have none (S3 buckets: ``::${BucketName}``)."""
     formats: dict[str, set[str]] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".json"):
             continue
         for resource_type in json.loads(entry.read_text(encoding="utf-8")).values():
-            _, _, service, _, _, resource = resource_type["arn"].split(":", 5)
+            _, _, service, region, account, resource = resource_type["arn"].split(":", 5)
             if "${" not in service:  # AWS Backup's recovery points take the service of what they back up
-                formats.setdefault(service, set()).add(resource)
+                formats.setdefault(service, set()).add(f"{region}:{account}:{resource}")
     return {service: sorted(resources) for service, resources in sorted(formats.items())}
 
 

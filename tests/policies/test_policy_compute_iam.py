@@ -214,6 +214,7 @@ NAMED_WILDCARDS = {
     "Resource": [
         "arn:aws:s3:::bucket/*",
         "arn:aws:s3:::bucket/uploads/2026-??/*",
+        "arn:aws:s3:us-east-1:123456789012:accesspoint/reports/object/*",  # one access point's objects
         "arn:*:s3:::bucket/*",  # a principal acts in one partition only
         "arn:aws:logs:eu-west-1:123456789012:log-group:name:log-stream:*",
         "arn:aws:logs:eu-west-1:123456789012:log-group:name:*",  # the form AWS reports a log group's ARN in
@@ -416,6 +417,11 @@ BROAD_ARN_CASES = [
     # The random suffix keeps a new secret of the same name from inheriting grants; "??????" gives that away.
     broad("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-??????"),
     broad("dynamodb:DeleteTable", "arn:aws:dynamodb:eu-west-1:123456789012:table/*"),
+    # S3 types with a region and an account are not buckets: "accesspoint/" names no bucket, so these are every
+    # access point, batch job and Storage Lens configuration in the account.
+    broad("s3:GetObject", "arn:aws:s3:us-east-1:123456789012:accesspoint/*"),
+    broad("s3:DescribeJob", "arn:aws:s3:us-east-1:123456789012:job/*"),
+    broad("s3:GetStorageLensConfiguration", "arn:aws:s3:us-east-1:123456789012:storage-lens/*"),
     broad("lambda:UpdateFunctionCode", "arn:aws:lambda:eu-west-1:123456789012:function:*"),
     broad("logs:PutLogEvents", "arn:aws:logs:eu-west-1:123456789012:log-group:*"),
     # "/aws/lambda" is no log group: the "/" is part of a log group's name, not a parent.

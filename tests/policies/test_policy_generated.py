@@ -100,33 +100,46 @@ def test_catalog_suggests_the_nearest_action() -> None:
     assert CATALOG.suggestion("zzz:Nothing") is None
 
 
+REGIONAL = ("eu-west-1", "123456789012")  # an ARN's region and account fields
+GLOBAL = ("", "123456789012")  # IAM: an account, no region
+NEITHER = ("", "")  # an S3 bucket's ARN
 PARENT_CASES = [
-    ("s3", "student-helper-documents/", True),  # the objects of one bucket
-    ("s3", "student-helper-documents/uploads/", True),
-    ("s3", "", False),
-    ("s3", "student-helper-", False),  # a bucket name prefix
-    ("logs", "log-group:/aws/vpc/flow-logs:log-stream:", True),
-    ("logs", "log-group:/aws/vpc/flow-logs:", True),
-    ("logs", "log-group:/aws/", False),  # "/" is part of a log group's name
-    ("logs", "log-group:", False),
-    ("dynamodb", "table/jobs/index/", True),
-    ("dynamodb", "table/", False),
-    ("lambda", "function:worker:", True),
-    ("lambda", "function:", False),
-    ("ssm", "parameter/student-helper/dev/", True),  # a parameter hierarchy
-    ("ssm", "parameter/", False),
-    ("iam", "role/service-role/", True),  # an IAM path
-    ("iam", "role/", False),
-    ("secretsmanager", "secret:", False),
-    ("secretsmanager", "secret:app/", False),  # a secret's name is not a path
-    ("sqs", "jobs-", False),
-    ("no-such-service", "thing/", False),
+    ("s3", NEITHER, "student-helper-documents/", True),  # the objects of one bucket
+    ("s3", NEITHER, "student-helper-documents/uploads/", True),
+    ("s3", NEITHER, "", False),
+    ("s3", NEITHER, "student-helper-", False),  # a bucket name prefix
+    ("s3", REGIONAL, "accesspoint/", False),  # every access point: not a bucket's objects, since it has a region
+    ("s3", REGIONAL, "accesspoint/reports/object/", True),  # one access point's objects
+    ("s3", REGIONAL, "job/", False),
+    ("logs", REGIONAL, "log-group:/aws/vpc/flow-logs:log-stream:", True),
+    ("logs", REGIONAL, "log-group:/aws/vpc/flow-logs:", True),
+    ("logs", REGIONAL, "log-group:/aws/", False),  # "/" is part of a log group's name
+    ("logs", REGIONAL, "log-group:", False),
+    ("dynamodb", REGIONAL, "table/jobs/index/", True),
+    ("dynamodb", REGIONAL, "table/", False),
+    ("lambda", REGIONAL, "function:worker:", True),
+    ("lambda", REGIONAL, "function:", False),
+    ("ssm", REGIONAL, "parameter/student-helper/dev/", True),  # a parameter hierarchy
+    ("ssm", REGIONAL, "parameter/", False),
+    ("iam", GLOBAL, "role/service-role/", True),  # an IAM path
+    ("iam", GLOBAL, "role/", False),
+    ("iam", REGIONAL, "role/service-role/", False),  # an IAM ARN has no region: no format of it matches
+    ("secretsmanager", REGIONAL, "secret:", False),
+    ("secretsmanager", REGIONAL, "secret:app/", False),  # a secret's name is not a path
+    ("sqs", REGIONAL, "jobs-", False),
+    ("no-such-service", REGIONAL, "thing/", False),
 ]
 
 
-@pytest.mark.parametrize(("service", "head", "expected"), PARENT_CASES, ids=[f"{c[0]} {c[1]}" for c in PARENT_CASES])
-def test_catalog_knows_where_a_named_parent_ends(service: str, head: str, expected: bool) -> None:
-    assert CATALOG.names_a_parent(service, head) is expected
+@pytest.mark.parametrize(
+    ("service", "scope", "head", "expected"),
+    PARENT_CASES,
+    ids=[f"{c[0]} {':'.join(c[1])} {c[2]}" for c in PARENT_CASES],
+)
+def test_catalog_knows_where_a_named_parent_ends(
+    service: str, scope: tuple[str, str], head: str, expected: bool
+) -> None:
+    assert CATALOG.names_a_parent(service, *scope, head) is expected
 
 
 def test_parents_come_from_the_arn_formats() -> None:

@@ -866,3 +866,16 @@ def test_an_environment_uses_its_class_usage_under_its_own(
     assert tuned.total > by_class.total == estimates["staging"].total
     # The class can also be named, as make check and the diff do for an environment of another checkout's matrix.
     assert estimate(documents, book, "staging", environment_class="production").total > by_class.total
+
+
+def test_an_assumption_set_must_name_a_class_or_an_environment_of_the_matrix(tmp_path: Path) -> None:
+    document = yaml.safe_load(DEFAULT_PRICES.read_text())
+    document["assumptions"]["prdo"] = document["assumptions"]["production"]
+    typo = tmp_path / "prices.yaml"
+    typo.write_text(yaml.safe_dump(document))
+    with pytest.raises(PriceFileError) as info:
+        load_prices(typo)
+    assert str(info.value) == (
+        "prices.yaml: assumptions.prdo names no environment class or environment of shared/environment_matrix.yaml "
+        "(allowed: development, preproduction, production, dev, staging, prod)"
+    )

@@ -150,18 +150,21 @@ def each_environment(make: Callable[[str, Any], Any], documents: Mapping[str, An
 
 def estimate(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The monthly cost of each environment from its exports (a :class:`NotMade` where it could not be made)."""
+    return {env: got if isinstance(got, NotMade) else got.to_dict() for env, got in estimates(documents).items()}
+
+
+def estimates(
+    documents: Mapping[str, Mapping[str, Any]], classes: Mapping[str, str] | None = None
+) -> dict[str, CostEstimate | NotMade]:
+    """Each environment's cost estimate from its exports (``{env: {layer: export}}``), as the estimator returns it,
+    or why it could not be made. ``classes`` names each environment's class (default: this checkout's matrix)."""
     from tools.report import cost
 
     prices = cost.load_prices()
-    return each_environment(lambda env, exports: cost.estimate(exports, prices, env).to_dict(), documents)
-
-
-def estimates(documents: Mapping[str, Mapping[str, Any]]) -> dict[str, CostEstimate]:
-    """Each environment's cost estimate from its exports (``{env: {layer: export}}``), as the estimator returns it."""
-    from tools.report import cost
-
-    prices = cost.load_prices()
-    return {env: cost.estimate(exports, prices, env) for env, exports in documents.items()}
+    known = classes or {}
+    return each_environment(
+        lambda env, exports: cost.estimate(exports, prices, env, environment_class=known.get(env)), documents
+    )
 
 
 def draw(out: Path, documents: dict[str, dict[str, Any]], use_cache: bool = True) -> dict[str, Any]:

@@ -34,8 +34,11 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from shared.config import environments
+from shared.constants import PROJECT
 from shared.contract import LAYER_ORDER
+from tools import stack_export
 from tools.check import __main__ as check
+from tools.check.__main__ import NotMade
 from tools.check.summary import PREVIEW_NOTE, REPOSITORY
 from tools.diff import compare, render
 from tools.diff.replacements import describe_source
@@ -55,8 +58,12 @@ TOOLING = (
     "tools/policy_analyze.py",
     "tools/scan/",
     "tools/report/cost.py",
+    "tools/report/cost_formulas.py",
+    "tools/report/rules.yaml",
     "tools/report/prices.yaml",
     "tools/offline/",
+    "tools/stack_export.py",
+    "tools/check/",
 )
 # Queues are not in the pack's list (it is about deletion protection, which a queue does not have), but replacing
 # one drops the messages in flight.
@@ -81,6 +88,8 @@ class Side:
     """Its build directory (``<env>/<layer>.json``)."""
     phases: check.Phases
     """Its layer runs (the ``runs`` and ``errors`` of make check's phases)."""
+    envs: list[str] = field(default_factory=list)
+    """The environments this side's matrix has (an environment the change adds or removes is on one side only)."""
     ready: list[str] = field(default_factory=list)
     """The environments whose every layer ran."""
     own_runner: dict[str, str] = field(default_factory=dict)
@@ -168,7 +177,7 @@ def stack_settings(root: Path, env: str, layers: Sequence[str]) -> dict[str, dic
             document = yaml.safe_load((root / "stacks" / layer / f"Pulumi.{env}.yaml").read_text()) or {}
         except (OSError, yaml.YAMLError):
             document = {}
-        namespace = f"student-helper-{layer}:"
+        namespace = f"{PROJECT}-{layer}:"
         for key, value in (document.get("config") or {}).items():
             values[key.removeprefix(namespace)] = value
         found[layer] = values
@@ -178,16 +187,32 @@ def stack_settings(root: Path, env: str, layers: Sequence[str]) -> dict[str, dic
 # --- the phases, per side ------------------------------------------------------------------------------------------
 
 
+def comparable_on(env: str, base: Side, head: Side) -> bool:
+    """Whether every side that has ``env`` ran all of it (a side without it contributes nothing)."""
+    return all(env in side.ready for side in (base, head) if env in side.envs)
+
+
+def export_of(side: Side, env: str, layer: str) -> Path | None:
+    """A side's export of one layer, or None when the side has no such environment (never a leftover file)."""
+    return side.out / env / f"{layer}.json" if env in side.envs else None
+
+
 def changed_exports(base: Side, head: Side, envs: Sequence[str], layers: Sequence[str]) -> dict[str, list[str]]:
     """Per environment, the layers whose exports differ (ignoring what changes on every run)."""
+
+    def canonical(side: Side, env: str, layer: str) -> bytes:
+        path = export_of(side, env, layer)
+        return canonical_export(path) if path else b"<no such environment>"
+
     return {
-        env: [
-            layer
-            for layer in layers
-            if canonical_export(base.out / env / f"{layer}.json") != canonical_export(head.out / env / f"{layer}.json")
-        ]
-        for env in envs
+        env: [layer for layer in layers if canonical(base, env, layer) != canonical(head, env, layer)] for env in envs
     }
+
+
+def matrix_classes(root: Path) -> dict[str, str]:
+    """Each environment's class in a checkout's matrix: the usage its cost is estimated with on that side."""
+    matrix = yaml.safe_load((root / MATRIX).read_text()) or {}
+    return {str(env): str((entry or {}).get("class", "")) for env, entry in matrix.get("environments", {}).items()}
 
 
 def seed_scan_cache(source: Path, target: Path) -> None:
@@ -241,6 +266,9 @@ def build_document(
     for env in envs:
         errors = [f"{side.name}: {e}" for side in (base, head) for e in side.phases.errors.get(env, [])]
         entry: dict[str, Any] = {"errors": errors}
+        only = [side.name for side in (base, head) if env in side.envs]
+        if len(only) == 1:
+            entry["only_in"] = only[0]
         document["environments"][env] = entry
         if errors:
             continue
@@ -253,7 +281,7 @@ def build_document(
         ]
         by_layer = {
             layer: compare.resource_changes(
-                _load(base.out / env / f"{layer}.json"), _load(head.out / env / f"{layer}.json"), stateful
+                _load(export_of(base, env, layer)), _load(export_of(head, env, layer)), stateful
             )
             for layer in layers
         }
@@ -261,9 +289,16 @@ def build_document(
         for change in by_urn.values():
             used_sources.update(p["source"] for p in change["properties"])
         if "cost" in results:
-            entry["cost"] = compare.cost_changes(
-                results["cost"]["base"].get(env), results["cost"]["head"].get(env), by_urn, settings
-            )
+            sides = [results["cost"][name].get(env) for name in ("base", "head")]
+            not_made = [
+                f"{name}: {got.detail}"
+                for name, got in zip(("base", "head"), sides, strict=True)
+                if isinstance(got, NotMade)
+            ]
+            if not_made:
+                entry["cost_not_made"] = not_made
+            else:
+                entry["cost"] = compare.cost_changes(sides[0], sides[1], by_urn, settings)
         if "resources" in parts:
             entry["resources"] = {layer: changes for layer, changes in by_layer.items() if changes}
             entry["counts"] = compare.count_actions(by_urn.values())
@@ -296,8 +331,8 @@ def _finding_changes(where: str, results: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
-def _load(path: Path) -> dict[str, Any] | None:
-    return json.loads(path.read_text()) if path.exists() else None
+def _load(path: Path | None) -> dict[str, Any] | None:
+    return stack_export.read(path) if path is not None and path.exists() else None
 
 
 # --- main ----------------------------------------------------------------------------------------------------------
@@ -335,9 +370,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if document["ok"] else 1
 
 
+def matrix_environments(root: Path) -> list[str]:
+    """The environments a checkout's matrix names, in its order: what its side of the diff has."""
+    try:
+        matrix = yaml.safe_load((root / MATRIX).read_text()) or {}
+        return [str(env) for env in matrix["environments"]]
+    except (OSError, KeyError, TypeError, yaml.YAMLError) as error:
+        raise DiffError(f"{root / MATRIX}: cannot read its environments ({error})") from None
+
+
 def run(args: argparse.Namespace, commit: str, progress: Progress) -> dict[str, Any]:
     """Both sides' layers, then their phases side by side, then the comparison."""
-    out, envs = args.out.resolve(), args.envs.split()
+    out = args.out.resolve()
     layers = [layer.value for layer in LAYER_ORDER]
     parts = ["cost"] if args.cost_only else ["cost", "resources", "findings"]
     scans = not args.cost_only and not args.no_scans
@@ -345,8 +389,14 @@ def run(args: argparse.Namespace, commit: str, progress: Progress) -> dict[str, 
     tooling = tooling_changes(commit)
     add_worktree(commit, checkout)
     try:
-        base = Side("base", f"{args.base} ({commit[:7]})", checkout, base_out, _phases(envs))
-        head = Side("head", head_label(), REPO_ROOT, out, _phases(envs))
+        # Every environment of either side (this tree's order, then those the change removes), or those asked for.
+        base_envs, head_envs = matrix_environments(checkout), list(environments())
+        envs = list(dict.fromkeys([*head_envs, *base_envs]))
+        if args.envs:
+            envs = [env for env in envs if env in args.envs.split()]
+        base_envs, head_envs = [e for e in envs if e in base_envs], [e for e in envs if e in head_envs]
+        base = Side("base", f"{args.base} ({commit[:7]})", checkout, base_out, _phases(base_envs), base_envs)
+        head = Side("head", head_label(), REPO_ROOT, out, _phases(head_envs), head_envs)
         progress.line(f"diff: {base.label} -> {head.label}, {len(envs)} environment(s)")
         sessions: dict[str, ScanSession] = {}
         if scans:  # before any fork: checkov starts importing (and scans each checkout) while the layers run
@@ -365,7 +415,7 @@ def run(args: argparse.Namespace, commit: str, progress: Progress) -> dict[str, 
                 reuse=[out],
                 label="base ",
             )
-            stalled = [env for env in envs if env not in base.ready]
+            stalled = [env for env in base.envs if env not in base.ready]
             if stalled:
                 run_with_own_runner(base, stalled, layers, progress)
             head.ready = check.run_layers(
@@ -424,14 +474,20 @@ def evaluate(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """make check's phases on both sides, side by side: the cost of every environment both sides could run, and the
     policy pack and scans of the exports that differ."""
-    both = [env for env in envs if env in base.ready and env in head.ready]
-    changed = changed_exports(base, head, both, layers)
+    # An environment on one side only is compared with nothing: every resource of it is added (or removed).
+    comparable = [env for env in envs if comparable_on(env, base, head)]
+    changed = changed_exports(base, head, comparable, layers)
     policy_config = Path(args.policy_config) if args.policy_config else None
     work: dict[str, Callable[[], Any]] = {}
-    documents = {side.name: {env: load_layers(side.out, env) for env in both} for side in (base, head)}
-    work["cost"] = lambda: {name: check.estimates(docs) for name, docs in documents.items()}
+    documents = {
+        side.name: {env: load_layers(side.out, env) for env in comparable if env in side.envs} for side in (base, head)
+    }
+    classes = {"base": matrix_classes(base.root), "head": matrix_classes(head.root)}
+    work["cost"] = lambda: {name: check.estimates(docs, classes[name]) for name, docs in documents.items()}
     for side in (base, head) if not args.cost_only else ():
-        exports = {env: [side.out / env / f"{layer}.json" for layer in changed[env]] for env in both}
+        exports = {
+            env: [side.out / env / f"{layer}.json" for layer in changed[env]] for env in comparable if env in side.envs
+        }
         work[f"policies:{side.name}"] = _bind(lambda e: _violations(check.judge_exports(e, policy_config)), exports)
         if side.name in sessions:
             session, listed = sessions[side.name], [p for paths in exports.values() for p in paths]

@@ -35,6 +35,10 @@ class GitHubError(Exception):
     """A missing setting or a refused API call: one line on stderr, exit 2."""
 
 
+# Who a workflow's GITHUB_TOKEN comments as.
+WORKFLOW_BOT = "github-actions[bot]"
+
+
 def comment_body(report: str) -> str:
     """The comment: the marker, then the report (cut to GitHub's limit, saying so)."""
     body = f"{MARKER}\n{report}"
@@ -71,13 +75,13 @@ def _pages(text: str) -> list[Any]:
 
 
 def previous_comment(repository: str, number: str) -> int | None:
-    """The id of the diff comment an earlier run left on the pull request (a bot's comment starting with the
-    marker), or None."""
+    """The id of the diff comment an earlier run left on the pull request (a comment of the workflow's own bot
+    starting with the marker; another app's bot quoting it is not it), or None."""
     pages = gh_api("--paginate", f"repos/{repository}/issues/{number}/comments")
     for page in pages:
         for comment in page if isinstance(page, list) else [page]:
             user = comment.get("user") or {}
-            if str(comment.get("body", "")).startswith(MARKER) and user.get("type") == "Bot":
+            if str(comment.get("body", "")).startswith(MARKER) and user.get("login") == WORKFLOW_BOT:
                 return int(comment["id"])
     return None
 

@@ -93,7 +93,7 @@ def markdown(document: Mapping[str, Any]) -> str:
         if entry.get("errors"):
             lines.append(f"| {env} | **not compared** | " + " | ".join([""] * (len(header) - 2)) + " |")
             continue
-        row = [env, money(entry.get("cost"))]
+        row = [_label(env, entry), money(entry.get("cost"))]
         if resources:
             row += [_counts(numbers["counts"]), _bold(numbers["stateful_changes"])]
         if findings:
@@ -109,6 +109,10 @@ def markdown(document: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _label(env: str, entry: Mapping[str, Any]) -> str:
+    return env + {"head": " (new)", "base": " (removed)"}.get(entry.get("only_in", ""), "")
+
+
 def _bold(number: int) -> str:
     return f"**{number}**" if number else "0"
 
@@ -119,6 +123,11 @@ def standouts(document: Mapping[str, Any]) -> list[tuple[str, bool]]:
     found: list[tuple[str, bool]] = []
     for env, entry in _envs(document).items():
         found += [(f"**{env} not compared:** {error}", True) for error in entry.get("errors", [])]
+        if entry.get("only_in") == "head":
+            found.append((f"**{env} is new in this change:** every resource of it is added.", False))
+        elif entry.get("only_in") == "base":
+            found.append((f"**{env} is removed by this change:** every resource of it is removed.", False))
+        found += [(f"**{env} cost not estimated:** {why}", False) for why in entry.get("cost_not_made", [])]
         for change in entry.get("stateful_changes", []):
             word = "replaced" if change["action"] == REPLACE else "removed"
             why = "; ".join(f"`{p['name']}` {p['base']} → {p['head']}" for p in change["properties"][:3])

@@ -20,22 +20,31 @@ from shared.constants import endpoint_service_name
 from tools import stack_export
 from tools.offline.stack_files import OfflineError
 from tools.scan import aws_sdk
+from tools.stack_export import STACK_REFERENCE_TYPE as STACK_REFERENCE
+from tools.stack_export import UNKNOWN
 
 ACCOUNT_ID = "123456789012"
-# The engine's value for "unknown" on the wire (what a preview's state and a policy pack receive for it).
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 # The one instant of an offline run: creation times in the mocks' answers, and the programs' clock (shared/clock.py).
 FIXED_TIME = "2026-01-01T00:00:00Z"
-STACK_REFERENCE = "pulumi:pulumi:StackReference"
-# Stand-in Regions of each geography's cross-Region inference profiles, both where a call may come from (its source
-# Regions) and where it is routed (its destinations). AWS keeps the real lists per model; a profile called from a
-# Region outside its geography is not found there (Bedrock user guide, "Supported Regions and models for inference
-# profiles": a request names the profile from its source Region). Unlisted geographies (global) answer anywhere.
+# Stand-in destination Regions of each geography's cross-Region inference profiles (AWS keeps the real lists per
+# model). A profile is called from a source Region of its own geography and is not found elsewhere (Bedrock user
+# guide, "Supported Regions and models for inference profiles"); the source test is by Region family, never
+# narrower, so that no valid configuration fails here. Unlisted geographies (global) answer anywhere.
 PROFILE_REGIONS = {
     "au": ["ap-southeast-2", "ap-southeast-4"],
     "apac": ["ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2"],
+    "jp": ["ap-northeast-1", "ap-northeast-3"],
     "us": ["us-east-1", "us-east-2", "us-west-2"],
     "eu": ["eu-central-1", "eu-west-1", "eu-west-3"],
+}
+PROFILE_SOURCES = {
+    "au": ("ap-southeast-2", "ap-southeast-4"),
+    "apac": ("ap-",),
+    "jp": ("ap-northeast-1", "ap-northeast-3"),
+    "us": ("us-east-", "us-west-"),
+    "eu": ("eu-",),
+    "ca": ("ca-",),
+    "us-gov": ("us-gov-",),
 }
 
 
@@ -583,13 +592,17 @@ class OfflineMocks(pulumi.runtime.Mocks):
             profile_id = str(args.args.get("inferenceProfileId"))
             geography, _, model_id = profile_id.partition(".")
             # Stand-in destination regions per geography; the real lookup returns AWS's current list.
-            regions = PROFILE_REGIONS.get(geography, [ctx.region])
-            if ctx.region not in regions:
+            sources = PROFILE_SOURCES.get(geography, ("",))
+            if not ctx.region.startswith(sources):
+                shown = ", ".join(source + "*" if source.endswith("-") else source for source in sources)
                 raise OfflineError(
                     f"provider function {token}: inference profile '{profile_id}' is not offered in {ctx.region}, "
-                    f"which is outside its geography ({', '.join(regions)}); AWS answers ResourceNotFoundException. "
-                    f"Set chat_model_id to the profile of {ctx.region}'s geography, or a foundation model id"
+                    f"which is outside its geography '{geography}' (Regions {shown}); "
+                    f"AWS answers ResourceNotFoundException. Set chat_model_id to the profile of {ctx.region}'s "
+                    "geography, or a foundation model id"
                 )
+            # A profile routes to its source Region too.
+            regions = sorted({*PROFILE_REGIONS.get(geography, []), ctx.region})
             return {
                 "id": profile_id,
                 "inferenceProfileId": profile_id,

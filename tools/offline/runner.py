@@ -34,6 +34,7 @@ from tools.offline.export import Registration, build_export
 from tools.offline.mocks import FIXED_TIME, MockContext, OfflineError, OfflineMocks
 from tools.offline.stack_files import cli_config, load_project
 from tools.schemas import deployment_errors
+from tools.stack_export import STACK_TYPE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACKS_DIR = REPO_ROOT / "stacks"
@@ -51,16 +52,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """As the engine does it: children of the root stack do not carry the stack's type in their URN."""
-        if parent and parent.split("::")[2] == "pulumi:pulumi:Stack":
+        if parent and parent.split("::")[2] == STACK_TYPE:
             parent = ""
         return str(super().make_urn(parent, type_, name))
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         """Apply stack transforms as the engine would, then register through the mocks and record."""
-        if request.type != "pulumi:pulumi:Stack" and self._stack_transforms:
+        if request.type != STACK_TYPE and self._stack_transforms:
             request = self._apply_transforms(request)
         response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
+        if request.type == STACK_TYPE:
             return response
         with self.lock:
             self.registrations.append(

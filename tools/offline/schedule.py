@@ -47,6 +47,13 @@ PROGRAM_INPUTS = ("shared", "policies/__init__.py", "policies/taggable.py", "pol
 MATRIX = "shared/environment_matrix.yaml"
 # The runner and what it runs with, relative to this checkout (it runs every program, whichever checkout that is).
 RUNNER_INPUTS = (
+    # The library modules the runner's own process imports (its mocks, clock and SDK adapter): a base program run
+    # in make diff answers through this checkout's copies of them.
+    "shared/__init__.py",
+    "shared/clock.py",
+    "shared/constants.py",
+    "shared/contract.py",
+    "shared/sdk_internals.py",
     "tools/__init__.py",
     "tools/offline",
     "tools/scan/__init__.py",
@@ -124,19 +131,40 @@ def _read_by(path: Path, env: str) -> bool:
     return match is None or match["stack"] == env
 
 
-def _content(name: str, path: Path, env: str) -> bytes:
-    """What a run for ``env`` reads of a file: all of it, but of the environment matrix only ``env``'s entry and
-    what every entry shares (classes, owners), so adding or editing another environment re-runs that one alone.
-    Every run still parses the whole matrix, so a broken entry fails the run of the environment it belongs to."""
-    if name != MATRIX:
+# The modules that parse the matrix: when another checkout's copies equal these, this process can judge its matrix.
+MATRIX_PARSER = ("shared/config.py", "shared/settings.py", "shared/constants.py")
+
+
+def _same_parser(source_root: Path) -> bool:
+    try:
+        return all((source_root / part).read_bytes() == (REPO_ROOT / part).read_bytes() for part in MATRIX_PARSER)
+    except OSError:
+        return False
+
+
+def _content(name: str, path: Path, env: str, source_root: Path) -> bytes:
+    """What a run for ``env`` reads of a file: all of it, but of the environment matrix only ``env``'s entry, what
+    every entry shares (classes, owners) and whether the whole matrix is valid, so adding or editing another
+    environment re-runs that one alone while a broken entry anywhere (which fails every run) re-runs them all.
+
+    Whether it is valid is judged with this checkout's parser, so the matrix is narrowed only when the program's
+    checkout has the same parser; otherwise all of it is an input."""
+    if name != MATRIX or not _same_parser(source_root):
         return path.read_bytes()
     import yaml
+
+    from shared.config import parse_matrix
 
     try:
         document = yaml.safe_load(path.read_text())
         mine = {**document, "environments": {env: document["environments"].get(env)}}
     except (yaml.YAMLError, TypeError, KeyError, AttributeError):
         return path.read_bytes()  # not a matrix this projection understands: all of it is an input
+    try:
+        parse_matrix(document)
+        mine["problems"] = ""
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        mine["problems"] = str(err)
     return json.dumps(mine, sort_keys=True, default=str).encode()
 
 
@@ -168,7 +196,7 @@ def input_key(
     ]
     for name, path in files:
         digest.update(name.encode())
-        digest.update(_content(name, path, env))
+        digest.update(_content(name, path, env, source_root))
     for name in upstream:
         digest.update(canonical_export(out / env / f"{name}.json"))
     return digest.hexdigest()

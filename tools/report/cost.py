@@ -328,7 +328,19 @@ def _validated(name: str, document: Any, origin: str) -> Any:
 
 
 def load_prices(path: Path = DEFAULT_PRICES) -> PriceBook:
-    return parse_prices(yaml.safe_load(path.read_text()), origin=path.name)
+    """A price file, its assumption sets checked against the matrix: each is a class's or an environment's."""
+    from shared.config import environments
+
+    book = parse_prices(yaml.safe_load(path.read_text()), origin=path.name)
+    known = {name: env.environment_class.name for name, env in environments().items()}
+    allowed = [*dict.fromkeys(known.values()), *known]
+    unknown = [key for key in book.assumptions if key not in allowed]
+    if unknown:
+        raise PriceFileError(
+            f"{path.name}: assumptions.{unknown[0]} names no environment class or environment of "
+            f"shared/environment_matrix.yaml (allowed: {', '.join(allowed)})"
+        )
+    return book
 
 
 def parse_prices(document: Any, origin: str = "prices.yaml") -> PriceBook:
