@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,11 @@ DB = {"engine": "postgres", "instanceClass": "db.t4g.micro", "allocatedStorage":
 GOOD_POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::docs-dev/*"}],
+}
+FUNCTION = {
+    "role": "arn:aws:iam::123456789012:role/fn",
+    "packageType": "Image",
+    "imageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fn:1",
 }
 BAD_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObjectz", "Resource": "*"}]}
 
@@ -87,6 +93,17 @@ URNS = {
             "distanceMetric": "cosine",
         },
     ),
+    # AWS's documented example secret access key, in a Lambda environment: CKV_AWS_45 must still see it.
+    "lambda-with-key": b.add(
+        "aws:lambda/function:Function",
+        "lambda-with-key",
+        {**FUNCTION, "environment": {"variables": {"AWS_SECRET": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}}},
+    ),
+    "lambda-clean": b.add(
+        "aws:lambda/function:Function",
+        "lambda-clean",
+        {**FUNCTION, "environment": {"variables": {"QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/jobs"}}},
+    ),
     "bad-policy": b.add("aws:iam/policy:Policy", "bad-policy", {"policy": json.dumps(BAD_POLICY)}),
     "good-policy": b.add("aws:iam/policy:Policy", "good-policy", {"policy": json.dumps(GOOD_POLICY)}),
 }
@@ -99,7 +116,21 @@ def report(scan_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Report:
     assert deployment_errors(doc) == []
     export = tmp_path_factory.mktemp("exports") / "known.json"
     export.write_text(json.dumps(doc))
-    return run_scan([export], tmp_path_factory.mktemp("scan"), [], repo_root=None, venv=scan_venv)
+    return run_scan([export], forty_character_path(tmp_path_factory, export), [], repo_root=None, venv=scan_venv)
+
+
+def forty_character_path(tmp_path_factory: pytest.TempPathFactory, export: Path) -> Path:
+    """A scan directory in which the translation's path begins with a run of exactly 40 of ``[A-Za-z0-9/+=]``.
+
+    checkov records each file's path in every mapping it parses (``__file__``), and its Lambda check reads that
+    record as an environment variable: such a path matches its AWS-secret-key pattern. The worker must not let
+    where a checkout lives decide a verdict (tools/scan/checkov_worker.py)."""
+    base = tmp_path_factory.mktemp("scan")
+    tail = len(re.search(r"[A-Za-z0-9/+=]*$", str(base)).group())  # type: ignore[union-attr]
+    # <base tail>/<padding>/<export folder>-known.tfplan.json: the run ends at the "-".
+    padding = 40 - tail - 2 - len(export.parent.name)
+    assert padding > 0, base
+    return base / ("p" * padding)
 
 
 def _results(report: Report, key: str, scanner: str, passed: bool) -> set[str]:
@@ -119,6 +150,8 @@ def _results(report: Report, key: str, scanner: str, passed: bool) -> set[str]:
         ("native-closed-bucket", set(), {"CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56"}),
         ("queue-sse-off", {"CKV_AWS_27"}, set()),
         ("queue-sse-on", set(), {"CKV_AWS_27"}),
+        ("lambda-with-key", {"CKV_AWS_45"}, set()),
+        ("lambda-clean", set(), {"CKV_AWS_45"}),  # though the translation's path reads as a key to checkov
     ],
 )
 def test_checkov_check_ids(report: Report, key: str, failing: set[str], passing: set[str]) -> None:
@@ -126,7 +159,7 @@ def test_checkov_check_ids(report: Report, key: str, failing: set[str], passing:
     passed = _results(report, key, "checkov", passed=True)
     assert failing <= failed, f"{URNS[key]}: expected {failing} to fail, failed: {sorted(failed)}"
     watched = {"CKV_AWS_79", "CKV_AWS_8", "CKV_AWS_16", "CKV_AWS_17", "CKV_AWS_53", "CKV_AWS_54"}
-    watched |= {"CKV_AWS_55", "CKV_AWS_56", "CKV_AWS_27"}
+    watched |= {"CKV_AWS_55", "CKV_AWS_56", "CKV_AWS_27", "CKV_AWS_45"}
     assert failed & watched == failing, f"{URNS[key]}: unexpected failures {sorted(failed & watched - failing)}"
     assert passing <= passed, f"{URNS[key]}: expected {passing} to pass, passed: {sorted(passed)}"
 
