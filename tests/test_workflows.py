@@ -1473,8 +1473,13 @@ def lint_command(tool: str) -> tuple[str, ...]:
 
 
 def zizmor(root: Path) -> subprocess.CompletedProcess[str]:
-    """make lint's zizmor, run in ``root`` (which holds a .github folder)."""
-    return subprocess.run(lint_command("zizmor"), cwd=root, capture_output=True, text=True, check=False)
+    """make lint's zizmor, run in ``root`` (which holds a .github folder), its report in plain text.
+
+    zizmor colours its report whenever CI is set (as .ci/run and GitHub Actions set it), which would break the
+    patterns below; NO_COLOR is the switch it honours.
+    """
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run(lint_command("zizmor"), cwd=root, env=env, capture_output=True, text=True, check=False)
 
 
 def test_lint_runs_zizmor_offline_pedantic_and_strict_on_the_github_folder() -> None:
