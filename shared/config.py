@@ -17,8 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
-import yaml
-
+from shared import yamlio
 from shared.constants import (
     INTERFACE_ENDPOINT_SERVICES,
     LOG_RETENTION_DAYS_ALLOWED,
@@ -418,7 +417,7 @@ PRODUCTION: Final[str] = "production"
 @cache
 def environments() -> dict[str, Environment]:
     """Every environment, in promotion order, from ``environment_matrix.yaml`` (validated: a typo fails here)."""
-    document = yaml.safe_load(MATRIX_PATH.read_text())
+    document = yamlio.load(MATRIX_PATH.read_text())
     return parse_matrix(document)
 
 
@@ -503,7 +502,7 @@ _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,38}")
 @cache
 def owners() -> Owners:
     """The ``owners`` entry of ``environment_matrix.yaml``, validated."""
-    return parse_owners(yaml.safe_load(MATRIX_PATH.read_text()).get("owners"))
+    return parse_owners(yamlio.load(MATRIX_PATH.read_text()).get("owners"))
 
 
 def parse_owners(entry: Any) -> Owners:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 from referencing import Registry, Resource
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -26,6 +27,18 @@ def deployment_validator() -> jsonschema.Draft202012Validator:
         schema = _load(name)
         registry = registry.with_resource(schema["$id"], Resource.from_contents(schema))
     return jsonschema.Draft202012Validator(_load("pulumi-deployments.json"), registry=registry)
+
+
+@functools.cache
+def deployment_checker() -> jsonschema_rs.Validator:
+    """The same schemas compiled by jsonschema-rs, which answers "valid?" in well under a millisecond where the
+    Python validator takes 0.1-0.6 s an export (a third of a layer run). It only answers yes or no: the messages
+    of an invalid export always come from the Python validator, so they read the same whichever path ran."""
+    resources = [
+        (schema["$id"], schema)
+        for schema in map(_load, ("pulumi-resources.json", "pulumi-property-values.json", "pulumi-deployments.json"))
+    ]
+    return jsonschema_rs.validator_for(_load("pulumi-deployments.json"), registry=jsonschema_rs.Registry(resources))
 
 
 @functools.cache
@@ -53,6 +66,8 @@ def _lines(errors: list[jsonschema.ValidationError]) -> list[str]:
 
 def deployment_errors(document: Any) -> list[str]:
     """Every schema violation in a stack export, as ``path: message`` lines (empty when valid)."""
+    if deployment_checker().is_valid(document):
+        return []
     errors = list(deployment_validator().iter_errors(document))
     if errors and isinstance(document, dict) and document.get("version") == 3:
         return _lines(list(_deployment_v3_validator().iter_errors(document))) or _lines(errors)

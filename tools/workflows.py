@@ -23,8 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from shared import yamlio
 from shared.config import PRODUCTION, Environment, environments
 from shared.contract import LAYER_ORDER
 from tools.generated import SectionError, begin_marker, end_marker, replace_section, write_or_check
@@ -142,7 +141,7 @@ PREVIEW_JOBS = Section("preview jobs", MATRIX, " " * 2)
 def scalar(value: str) -> str:
     """``value`` as a YAML string: plain when YAML reads it back as the same string, else double-quoted (an
     environment named ``on`` or ``no`` would be a boolean to a YAML 1.1 reader, whose booleans include 1.2's)."""
-    plain = bool(value) and value == value.strip() and yaml.safe_load(f"key: {value}") == {"key": value}
+    plain = bool(value) and value == value.strip() and yamlio.load(f"key: {value}") == {"key": value}
     return value if plain else json.dumps(value)
 
 

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-import yaml
-
+from shared import yamlio
 from shared.config import ConfigReader, EnvironmentConfig, environments, read_environment
 from shared.constants import PROCESSOR_FUNCTION, PROJECT
 from shared.contract import Layer
@@ -110,7 +109,7 @@ def passphrase_layers(env: str, environ: dict[str, str], stacks_dir: Path = REPO
     needing = []
     for layer in Layer:
         path = stacks_dir / layer.value / f"Pulumi.{env}.yaml"
-        document = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+        document = (yamlio.load(path.read_text()) if path.exists() else None) or {}
         provider = str(document.get("secretsprovider", ""))
         if (
             "encryptionsalt" in document

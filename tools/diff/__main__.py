@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from shared import yamlio
 from shared.config import environments
 from shared.constants import PROJECT
 from shared.contract import LAYER_ORDER
@@ -166,7 +167,7 @@ def stack_settings(root: Path, env: str, layers: Sequence[str]) -> dict[str, dic
     the layer's stack file (``<namespace>:<key>``, namespace dropped; provider keys such as ``aws:region`` kept)."""
     defaults: dict[str, Any] = {}
     try:
-        matrix = yaml.safe_load((root / MATRIX).read_text()) or {}
+        matrix = yamlio.load((root / MATRIX).read_text()) or {}
         defaults = dict(matrix["environments"][env].get("settings") or {})
     except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError):
         pass  # an older layout of the matrix: the stack files alone still show what changed
@@ -174,7 +175,7 @@ def stack_settings(root: Path, env: str, layers: Sequence[str]) -> dict[str, dic
     for layer in layers:
         values = dict(defaults)
         try:
-            document = yaml.safe_load((root / "stacks" / layer / f"Pulumi.{env}.yaml").read_text()) or {}
+            document = yamlio.load((root / "stacks" / layer / f"Pulumi.{env}.yaml").read_text()) or {}
         except (OSError, yaml.YAMLError):
             document = {}
         namespace = f"{PROJECT}-{layer}:"
@@ -211,7 +212,7 @@ def changed_exports(base: Side, head: Side, envs: Sequence[str], layers: Sequenc
 
 def matrix_classes(root: Path) -> dict[str, str]:
     """Each environment's class in a checkout's matrix: the usage its cost is estimated with on that side."""
-    matrix = yaml.safe_load((root / MATRIX).read_text()) or {}
+    matrix = yamlio.load((root / MATRIX).read_text()) or {}
     return {str(env): str((entry or {}).get("class", "")) for env, entry in matrix.get("environments", {}).items()}
 
 
@@ -373,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def matrix_environments(root: Path) -> list[str]:
     """The environments a checkout's matrix names, in its order: what its side of the diff has."""
     try:
-        matrix = yaml.safe_load((root / MATRIX).read_text()) or {}
+        matrix = yamlio.load((root / MATRIX).read_text()) or {}
         return [str(env) for env in matrix["environments"]]
     except (OSError, KeyError, TypeError, yaml.YAMLError) as error:
         raise DiffError(f"{root / MATRIX}: cannot read its environments ({error})") from None

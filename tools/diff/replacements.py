@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from shared import yamlio
 from tools.scan.oracle import Oracle, load_oracle
 
 DATA_FILE = Path(__file__).resolve().with_name("replacements.yaml")
@@ -82,7 +81,7 @@ class RulesError(ValueError):
 
 def load_rules(path: Path = DATA_FILE) -> Rules:
     """Read and check ``replacements.yaml``."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document = yamlio.load(path.read_text(encoding="utf-8"))
     sources = {str(k): " ".join(str(v).split()) for k, v in (document.get("sources") or {}).items()}
     types: dict[str, TypeRule] = {}
     for token, entry in (document.get("types") or {}).items():

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
+from shared import yamlio
 
 
 class OfflineError(Exception):
@@ -18,7 +18,7 @@ class OfflineError(Exception):
 
 def load_project(layer_dir: Path) -> dict[str, Any]:
     """The parsed ``Pulumi.yaml`` of a layer."""
-    project: dict[str, Any] = yaml.safe_load((layer_dir / "Pulumi.yaml").read_text())
+    project: dict[str, Any] = yamlio.load((layer_dir / "Pulumi.yaml").read_text())
     return project
 
 
@@ -31,7 +31,7 @@ def cli_config(layer_dir: Path, stack: str) -> tuple[dict[str, str], list[str]]:
     path = layer_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise OfflineError(f"{layer_dir.name}: no stack file {path} for stack '{stack}'")
-    document = yaml.safe_load(path.read_text()) or {}
+    document = yamlio.load(path.read_text()) or {}
     config: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in (document.get("config") or {}).items():

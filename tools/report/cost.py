@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
+from shared import yamlio
 from tools.report.cost_formulas import FORMULAS
 from tools.stack_export import LAYERS, ExportError, Resource, load_layers, walk
 
@@ -331,7 +331,7 @@ def load_prices(path: Path = DEFAULT_PRICES) -> PriceBook:
     """A price file, its assumption sets checked against the matrix: each is a class's or an environment's."""
     from shared.config import environments
 
-    book = parse_prices(yaml.safe_load(path.read_text()), origin=path.name)
+    book = parse_prices(yamlio.load(path.read_text()), origin=path.name)
     known = {name: env.environment_class.name for name, env in environments().items()}
     allowed = [*dict.fromkeys(known.values()), *known]
     unknown = [key for key in book.assumptions if key not in allowed]
@@ -360,7 +360,7 @@ def parse_prices(document: Any, origin: str = "prices.yaml") -> PriceBook:
 
 @functools.cache
 def load_rules(path: Path = DEFAULT_RULES) -> Mapping[str, Any]:
-    return parse_rules(yaml.safe_load(path.read_text()), origin=path.name)
+    return parse_rules(yamlio.load(path.read_text()), origin=path.name)
 
 
 def parse_rules(document: Any, origin: str = "rules.yaml") -> Mapping[str, Any]:

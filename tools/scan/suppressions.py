@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from shared import yamlio
 from tools.scan.runners import Finding
 
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "scan" / "suppressions.yaml"
@@ -201,7 +200,7 @@ def load_suppressions(path: Path = DEFAULT_FILE) -> list[Suppression]:
     """The validated entries of a suppressions file (none when the file does not exist)."""
     if not path.exists():
         return []
-    return parse_suppressions(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return parse_suppressions(yamlio.load(path.read_text(encoding="utf-8")))
 
 
 def apply(
