@@ -165,38 +165,41 @@ class ScanSession:
         return self._worker
 
     def finish(self, translated: Translated, suppressions: list[Suppression]) -> Report:
-        """Scan the translated exports (cfn-lint and parliament side by side with checkov), apply suppressions."""
+        """Scan the translated exports (cfn-lint and parliament side by side with checkov), apply suppressions.
+
+        The exports' checkov run is asked for before the repository's answer is awaited: the worker runs the two
+        side by side.
+        """
         try:
-            repo = self._repo
-            if repo is None and self.files:
-                repo = (runners.checkov_repo_findings(self._checkov().result(), self.root), 0)
-                _store_cache(self.out_dir, REPO_CACHE, self._repo_key, *repo)
             translations = [*translated.plan_maps, *translated.cfn_maps]
             key = _scan_key("exports", translations, translated.policies, self.venv)
             cached = _load_cache(self.out_dir, EXPORTS_CACHE, key, [e.source for e in translated.exports])
-            if cached is None:
-                cached = self._scan_exports(translated)
-                _store_cache(self.out_dir, EXPORTS_CACHE, key, *cached)
+            maps = {**translated.plan_maps, **translated.cfn_maps}
+            if cached is None and maps:
+                self._checkov().submit(maps, ["terraform_plan", "cloudformation"])
+            # cfn-lint and parliament are separate processes: they run while checkov works.
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                if cached is None:
+                    linted = pool.submit(runners.cfn_lint_findings, translated.cfn_maps, translated.sources, self.venv)
+                    analysed = pool.submit(runners.parliament_findings, translated.policies, self.venv)
+                repo = self._repo
+                if repo is None and self.files:  # its answer comes first: it was asked for first
+                    repo = (runners.checkov_repo_findings(self._checkov().result(), self.root), 0)
+                    _store_cache(self.out_dir, REPO_CACHE, self._repo_key, *repo)
+                if cached is None:
+                    checked = []
+                    if maps:
+                        checked = runners.checkov_findings(self._checkov().result(), maps, translated.sources)
+                    iam_findings, count = analysed.result()
+                    cached = (checked + linted.result() + iam_findings, count)
+                    _store_cache(self.out_dir, EXPORTS_CACHE, key, *cached)
         finally:
             self.close()
-        findings, analysed = cached
+        findings, analysed_count = cached
         findings = findings + (repo[0] if repo else [])
-        notes = [*translated.notes, f"parliament: {analysed} policy documents analysed"]
+        notes = [*translated.notes, f"parliament: {analysed_count} policy documents analysed"]
         open_, suppressed, stale = apply(findings, suppressions)
         return Report(translated.exports, findings, open_, suppressed, stale, notes)
-
-    def _scan_exports(self, translated: Translated) -> tuple[list[runners.Finding], int]:
-        maps = {**translated.plan_maps, **translated.cfn_maps}
-        if maps:
-            self._checkov().submit(maps, ["terraform_plan", "cloudformation"])
-        # cfn-lint and parliament are separate processes: they run while checkov works.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            linted = pool.submit(runners.cfn_lint_findings, translated.cfn_maps, translated.sources, self.venv)
-            analysed = pool.submit(runners.parliament_findings, translated.policies, self.venv)
-            findings = runners.checkov_findings(self._checkov().result(), maps, translated.sources) if maps else []
-            findings += linted.result()
-            iam_findings, count = analysed.result()
-        return findings + iam_findings, count
 
     def close(self) -> None:
         """Stop the checkov worker, if one was started."""
