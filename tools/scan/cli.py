@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tools.checkout import repo_files
 from tools.scan import iam, runners
@@ -137,20 +138,20 @@ class ScanSession:
 
     checkov runs in one :class:`~tools.scan.runners.CheckovWorker` for both, so its import is paid once and, when the
     session starts before the exports exist (``make check`` starts it before the layer runs), overlaps that work.
-    Findings are cached per group (repository, exports) under ``out_dir``, keyed by every input; ``SCAN_CACHE=0``
-    ignores the cache. ``prefetch`` starts checkov at once even when the repository scan is cached, for a caller
-    that knows the exports will need it.
+    The exports' findings are cached as a group under ``out_dir``, keyed by every input; the repository's file by
+    file (:class:`RepositoryCache`), so an edit rescans the files it touched alone. ``SCAN_CACHE=0`` ignores both.
+    ``prefetch`` starts checkov at once even when the repository scan is cached, for a caller that knows the exports
+    will need it.
     """
 
     def __init__(self, out_dir: Path, repo_root: Path | None, venv: Path = SCAN_VENV, prefetch: bool = False) -> None:
         self.out_dir, self.repo_root, self.venv = out_dir, repo_root, venv
         out_dir.mkdir(parents=True, exist_ok=True)
         self.files = repo_files(repo_root) if repo_root is not None else []
-        self._repo_key = _scan_key("repository", self.files, [], venv)
-        self._repo = _load_cache(out_dir, REPO_CACHE, self._repo_key)
+        self._repo = RepositoryCache(out_dir / REPO_CACHE, self.root, venv, self.files)
         self._worker: runners.CheckovWorker | None = None
-        if self._repo is None and self.files:
-            self._checkov().submit(self.files, repo_frameworks(self.files, self.root))
+        if self._repo.stale:
+            self._checkov().submit(self._repo.stale, repo_frameworks(self._repo.stale, self.root))
         elif prefetch:
             self._checkov()  # the exports will need checkov: start importing it now
 
@@ -182,10 +183,8 @@ class ScanSession:
                 if cached is None:
                     linted = pool.submit(runners.cfn_lint_findings, translated.cfn_maps, translated.sources, self.venv)
                     analysed = pool.submit(runners.parliament_findings, translated.policies, self.venv)
-                repo = self._repo
-                if repo is None and self.files:  # its answer comes first: it was asked for first
-                    repo = (runners.checkov_repo_findings(self._checkov().result(), self.root), 0)
-                    _store_cache(self.out_dir, REPO_CACHE, self._repo_key, *repo)
+                if self._repo.stale:  # its answer comes first: it was asked for first
+                    self._repo.store(runners.checkov_repo_findings(self._checkov().result(), self.root))
                 if cached is None:
                     checked = []
                     if maps:
@@ -196,7 +195,7 @@ class ScanSession:
         finally:
             self.close()
         findings, analysed_count = cached
-        findings = findings + (repo[0] if repo else [])
+        findings = findings + self._repo.findings()
         notes = [*translated.notes, f"parliament: {analysed_count} policy documents analysed"]
         open_, suppressed, stale = apply(findings, suppressions)
         return Report(translated.exports, findings, open_, suppressed, stale, notes)
@@ -245,6 +244,63 @@ def _scan_key(
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")
     digest.update(repr(sorted(repr((doc, Path(source).parts[-2:])) for doc, source in policies)).encode())
     return digest.hexdigest()
+
+
+class RepositoryCache:
+    """The repository scans' findings, file by file, keyed by each file's path and content and the scanners' pins.
+
+    checkov's file scans (secrets, workflows, Dockerfiles) judge each file on its own, so a file whose content is
+    unchanged keeps its findings (none, for most) and only the others are scanned: an edit to one file rescans that
+    file, where the whole repository's secrets scan is the longest task of a cold ``make check``. Which frameworks
+    scan a file depends only on the file (:func:`repo_frameworks`), so scanning a subset gives each file the same
+    frameworks as scanning them all.
+    """
+
+    def __init__(self, path: Path, root: Path, venv: Path, files: Sequence[Path]) -> None:
+        self.path, self.root = path, root
+        self.tools = _scan_key("repository", [], [], venv)
+        self.keys = {self._name(f): self._key(f) for f in files}
+        stored: dict[str, Any] = {}
+        if os.environ.get("SCAN_CACHE") != "0" and path.exists():
+            document = json.loads(path.read_text())
+            if document.get("tools") == self.tools:
+                stored = document.get("files", {})
+        self.known = {
+            name: [runners.Finding(**f) for f in entry["findings"]]
+            for name, entry in stored.items()
+            if self.keys.get(name) == entry.get("key")
+        }
+        self.stale = [f for f in files if self._name(f) not in self.known]
+
+    def _name(self, file: Path) -> str:
+        return file.resolve().relative_to(self.root.resolve()).as_posix()
+
+    def _key(self, file: Path) -> str:
+        return hashlib.sha256(self._name(file).encode() + b"\0" + file.read_bytes()).hexdigest()
+
+    def store(self, findings: list[runners.Finding]) -> None:
+        """Record the findings of a scan of :attr:`stale` (each names its file as its source) and save them.
+
+        A finding that names none of the scanned files cannot be filed under one: then nothing is saved, and the
+        next run scans everything again rather than lose it.
+        """
+        scanned: dict[str, list[runners.Finding]] = {self._name(f): [] for f in self.stale}
+        unfiled = [f for f in findings if f.source not in scanned]
+        for finding in findings:
+            scanned.setdefault(finding.source, []).append(finding)
+        self.known.update(scanned)
+        self.stale = []
+        if unfiled:
+            self.path.unlink(missing_ok=True)
+            return
+        files = {
+            name: {"key": key, "findings": [asdict(f) for f in self.known[name]]} for name, key in self.keys.items()
+        }
+        self.path.write_text(json.dumps({"tools": self.tools, "files": files}))
+
+    def findings(self) -> list[runners.Finding]:
+        """Every file's findings, in path order."""
+        return [finding for name in sorted(self.known) for finding in self.known[name]]
 
 
 def _load_cache(
