@@ -25,7 +25,7 @@ policy-check: preview ## Policy pack over every layer export of every environmen
 $(POLICY_VENV)/.installed: policies/requirements.txt $(VENV_STAMP)
 	@echo "policy-venv: creating $(POLICY_VENV) from policies/requirements.txt"
 	@$(VENV)/bin/uv venv --quiet --allow-existing --relocatable --python $(PY) $(POLICY_VENV)
-	@$(VENV)/bin/uv pip install --quiet --python $(POLICY_VENV)/bin/python -r policies/requirements.txt
+	@$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(POLICY_VENV)/bin/python -r policies/requirements.txt
 	@touch $@
 
 policy-venv: $(POLICY_VENV)/.installed ## The pack's own venv (policies/venv), which pulumi runs it with

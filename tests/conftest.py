@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from shared import yamlio
 from shared.config import environments
 from shared.contract import LAYER_ORDER
 
@@ -162,7 +163,7 @@ def run_variant(
     stacks, out = tmp_path / "stacks", tmp_path / "out"
     shutil.copytree(REPO_ROOT / "stacks" / layer, stacks / layer)
     stack_file = stacks / layer / f"Pulumi.{env}.yaml"
-    document = yaml.safe_load(stack_file.read_text())
+    document = yamlio.load(stack_file.read_text())
     namespace = f"student-helper-{layer}"
     for key in unset_config:
         document["config"].pop(f"{namespace}:{key}", None)

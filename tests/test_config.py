@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from shared import config
+from shared import config, yamlio
 from shared.config import (
     MATRIX_PATH,
     SHARED_SETTINGS,
@@ -310,7 +309,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 # --- environments as data ---------------------------------------------------------------------------------------------
 
-MATRIX = yaml.safe_load(MATRIX_PATH.read_text())
+MATRIX = yamlio.load(MATRIX_PATH.read_text())
 
 
 def _matrix(**changes: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from shared import yamlio
 from tests import fakes
 from tests.conftest import ENVS, LAYERS, REPO_ROOT
 from tools.checkout import copy_checkout
@@ -308,7 +309,7 @@ def test_another_checkouts_program_runs_with_that_checkouts_shared_library(tmp_p
     for part in ("stacks/network", "shared", "policies"):
         shutil.copytree(REPO_ROOT / part, checkout / part, ignore=shutil.ignore_patterns("__pycache__", "venv"))
     matrix = checkout / "shared" / "environment_matrix.yaml"
-    document = yaml.safe_load(matrix.read_text())
+    document = yamlio.load(matrix.read_text())
     document["environments"]["dev"]["settings"]["endpoint_az_count"] = 2
     matrix.write_text(yaml.safe_dump(document))
     program = (
@@ -383,7 +384,7 @@ class History:
 def new_environment(name: str, copies: str) -> dict[str, str]:
     """The edits that add an environment as docs/configuration.md says: a matrix entry (appended under
     ``environments``, the file's last key) and a stack file per layer, each a copy of ``copies``'s."""
-    matrix = yaml.safe_load((REPO_ROOT / "shared" / "environment_matrix.yaml").read_text())
+    matrix = yamlio.load((REPO_ROOT / "shared" / "environment_matrix.yaml").read_text())
     entry = yaml.safe_dump({name: matrix["environments"][copies]}, sort_keys=False)
     edits = {"shared/environment_matrix.yaml": "".join(f"  {line}\n" for line in entry.splitlines())}
     for layer in LAYERS:

@@ -13,10 +13,9 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 from botocore.stub import Stubber
 
-from shared import config
+from shared import config, yamlio
 from tests import fakes
 from tests.conftest import REPO_ROOT, Export
 from tools.deploy import account, cli, doctor
@@ -521,7 +520,7 @@ def test_a_fresh_account_is_told_to_enable_the_chat_model(
 @pytest.fixture
 def perf_in_its_own_account(monkeypatch: pytest.MonkeyPatch) -> str:
     """A matrix with a perf environment that names its account (and borrows staging's stack files' region)."""
-    document = yaml.safe_load(config.MATRIX_PATH.read_text())
+    document = yamlio.load(config.MATRIX_PATH.read_text())
     document["environments"]["perf"] = {**document["environments"]["staging"], "account_id": "444455556666"}
     monkeypatch.setattr(config, "environments", lambda: config.parse_matrix(document))
     monkeypatch.setattr("tools.deploy.cli.environments", lambda: config.parse_matrix(document))

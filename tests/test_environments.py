@@ -6,16 +6,15 @@ import copy
 from typing import Any
 
 import pytest
-import yaml
 
-from shared import config
+from shared import config, yamlio
 from tools import pack_config
 
 
 @pytest.fixture
 def perf_and_prod_eu(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """The matrix with a perf environment (staging's settings) and a second production one, prod-eu."""
-    document = yaml.safe_load(config.MATRIX_PATH.read_text())
+    document = yamlio.load(config.MATRIX_PATH.read_text())
     environments = document["environments"]
     ordered = {}
     for name, entry in environments.items():

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from shared import yamlio
 from tests import fakes
 from tests.conftest import REPO_ROOT, Export
 
@@ -735,7 +735,7 @@ def test_the_documented_first_deploy_works_command_by_command(
 
     # The tag pushed is the tag the compute stack deploys.
     tag = shell_vars(step("TAG="))["TAG"]
-    stack_file = yaml.safe_load((REPO_ROOT / "stacks/compute/Pulumi.dev.yaml").read_text())["config"]
+    stack_file = yamlio.load((REPO_ROOT / "stacks/compute/Pulumi.dev.yaml").read_text())["config"]
     assert stack_file["student-helper-compute:backend_image_tag"] == tag
     assert stack_file["student-helper-compute:processor_image_tag"] == tag
 
@@ -761,3 +761,24 @@ def test_the_documented_first_deploy_works_command_by_command(
     final = json.loads((repo / "infrastructure.json").read_text())
     assert final["not_deployed"] == []
     assert final["values"]["API_ENDPOINT"] == exports[("dev", "edge")].outputs["api_endpoint"]
+
+
+@pytest.mark.parametrize(("target", "venv"), [("setup", ".venv"), ("policy-venv", "policies/venv")])
+def test_every_venv_make_creates_is_compiled_at_install(tmp_path: Path, target: str, venv: str) -> None:
+    # Without bytecode each process compiles what it imports, and never stops where PYTHONDONTWRITEBYTECODE is set.
+    planned = subprocess.run(
+        ["make", "-n", "-B", target, f"VENV={tmp_path / 'absent'}"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    installs = [line for line in planned.stdout.splitlines() if "uv pip install" in line]
+    assert installs and all("--compile-bytecode" in line for line in installs), planned.stdout + planned.stderr
+
+
+def test_the_scanners_venv_is_compiled_at_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools.scan import venv as scan_venv
+
+    ran: list[list[str]] = []
+    monkeypatch.setattr(scan_venv.subprocess, "run", lambda command, **_: ran.append(command))
+    (tmp_path / "venv-scan").mkdir()  # what the stubbed `uv venv` would have made
+    scan_venv.ensure_scan_venv(tmp_path / "venv-scan")
+    installs = [command for command in ran if command[1:3] == ["pip", "install"]]
+    assert installs and all("--compile-bytecode" in command for command in installs), ran

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
+from shared import yamlio
 from shared.config import environments
 from tests import fakes
 from tests.conftest import ENVS, LAYERS, REPO_ROOT, CheckRun
@@ -64,14 +65,14 @@ def yaml_blocks() -> list[str]:
 
 def documented_entry() -> tuple[str, dict[str, Any]]:
     """The section's matrix entry: its name and its fields, its settings on top of staging's as the section says."""
-    ((name, entry),) = yaml.safe_load(yaml_blocks()[0]).items()
-    staging = yaml.safe_load((REPO_ROOT / "shared" / "environment_matrix.yaml").read_text())["environments"]
+    ((name, entry),) = yamlio.load(yaml_blocks()[0]).items()
+    staging = yamlio.load((REPO_ROOT / "shared" / "environment_matrix.yaml").read_text())["environments"]
     return name, {**entry, "settings": {**staging[BEFORE_PERF]["settings"], **entry["settings"]}}
 
 
 def documented_stack_file() -> dict[str, Any]:
     """The section's network stack file."""
-    found: dict[str, Any] = yaml.safe_load(yaml_blocks()[1])
+    found: dict[str, Any] = yamlio.load(yaml_blocks()[1])
     return found
 
 
@@ -88,7 +89,7 @@ def insert_after(entries: dict[str, Any], after: str, name: str, entry: Any) -> 
 def add_stack_files(root: Path, env: str, copies: str, region: str) -> None:
     """Each layer's stack file of ``env``: ``copies``'s, with ``env`` as its environment and ``region``."""
     for layer in LAYERS:
-        document = yaml.safe_load((root / "stacks" / layer / f"Pulumi.{copies}.yaml").read_text())
+        document = yamlio.load((root / "stacks" / layer / f"Pulumi.{copies}.yaml").read_text())
         config = document["config"]
         config["aws:region"] = region
         config[f"student-helper-{layer}:environment"] = env
@@ -116,7 +117,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     name, entry = documented_entry()
     matrix_path = root / "shared" / "environment_matrix.yaml"
-    matrix = yaml.safe_load(matrix_path.read_text())
+    matrix = yamlio.load(matrix_path.read_text())
     prod_eu = {
         "class": "production",
         "settings": {
@@ -129,7 +130,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     add_stack_files(root, name, BEFORE_PERF, documented_stack_file()["config"]["aws:region"])
     network_file = root / "stacks" / LAYERS[0] / f"Pulumi.{name}.yaml"
-    assert yaml.safe_load(network_file.read_text()) == documented_stack_file(), "the section's network stack file"
+    assert yamlio.load(network_file.read_text()) == documented_stack_file(), "the section's network stack file"
     add_stack_files(root, PROD_EU["name"], PROD_EU["copies"], PROD_EU["region"])
 
     stale = generate(root, "--check")
@@ -352,7 +353,7 @@ def test_a_production_class_environment_cannot_turn_a_protection_off(repo: Path,
     stacks = tmp_path / "stacks"
     shutil.copytree(repo / "stacks", stacks)
     stack_file = stacks / "data" / f"Pulumi.{PROD_EU['name']}.yaml"
-    document = yaml.safe_load(stack_file.read_text())
+    document = yamlio.load(stack_file.read_text())
     document["config"]["student-helper-data:rds_deletion_protection"] = False
     stack_file.write_text(yaml.safe_dump(document))
     done = subprocess.run(

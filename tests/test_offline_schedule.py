@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from shared import yamlio
 from tests.conftest import REPO_ROOT
 from tools.offline.schedule import (
     RUNNER_INPUTS,
@@ -84,7 +85,7 @@ def test_the_cache_key_covers_the_program_the_shared_library_and_the_upstream_ex
     assert key() != first, "shared library"
     first = key()
     matrix_path = shared / "environment_matrix.yaml"
-    matrix = yaml.safe_load(matrix_path.read_text())
+    matrix = yamlio.load(matrix_path.read_text())
     matrix["environments"]["perf"] = {**matrix["environments"]["staging"]}
     matrix["environments"]["staging"]["settings"]["ec2_instance_type"] = "m7i.large"
     matrix_path.write_text(yaml.safe_dump(matrix, sort_keys=False))

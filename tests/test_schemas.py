@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from shared import yamlio
 from tests.conftest import REPO_ROOT, Export
 from tools.offline.runner import require_valid_export
 from tools.offline.stack_files import OfflineError
@@ -25,7 +25,7 @@ def test_every_layer_has_a_project_file() -> None:
 
 @pytest.mark.parametrize("path", PROJECT_FILES, ids=lambda p: p.parent.name)
 def test_project_file_is_valid_and_uses_the_repo_venv(path: Path) -> None:
-    project = yaml.safe_load(path.read_text())
+    project = yamlio.load(path.read_text())
     assert project_errors(project) == [], path
     assert project["name"] == f"student-helper-{path.parent.name}"
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "../../.venv"}}

@@ -23,12 +23,14 @@ def test_a_moved_internal_is_named_with_where_to_fix_it(monkeypatch: pytest.Monk
 def test_nothing_else_reaches_into_the_sdk() -> None:
     from pathlib import Path
 
+    from tools.checkout import repo_files
+
     root = Path(__file__).resolve().parents[1]
     private = ("_sync_await", "run_pulumi_func", "rpc_manager", "runtime.config", "runtime.rpc", "runtime.settings")
     offenders = [
         f"{path.relative_to(root)}: {name}"
-        for folder in ("shared", "tools", "stacks")
-        for path in (root / folder).rglob("*.py")
+        for path in repo_files(root)
+        if path.suffix == ".py" and path.relative_to(root).parts[0] in ("shared", "tools", "stacks")
         if path.name != "sdk_internals.py"
         for name in private
         if name in path.read_text()

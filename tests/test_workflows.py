@@ -29,8 +29,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
+from shared import yamlio
 from shared.config import MATRIX_PATH, PRODUCTION, Environment, EnvironmentClass, environments, parse_matrix
 from shared.contract import LAYER_ORDER
 from tests.conftest import ENVS, REPO_ROOT
@@ -97,7 +97,7 @@ DEPENDABOT = "dependabot[bot]"
 
 def load(path: Path) -> dict[str, Any]:
     """A workflow as GitHub reads it: YAML 1.1 turns the key ``on`` into True, so it is renamed back."""
-    raw: dict[Any, Any] = yaml.safe_load(path.read_text())
+    raw: dict[Any, Any] = yamlio.load(path.read_text())
     return {"on" if key is True else key: value for key, value in raw.items()}
 
 
@@ -222,7 +222,7 @@ def filters(path: Path) -> dict[str, list[str]]:
     """The paths-filter rules of the workflow's ``changes`` job, by filter name."""
     filter_steps = [s for s in steps(jobs(path)["changes"]) if action(s) == PATHS_FILTER]
     assert len(filter_steps) == 1, f"{path.name}: the changes job needs exactly one {PATHS_FILTER} step"
-    parsed: dict[str, list[str]] = yaml.safe_load(filter_steps[0]["with"]["filters"])
+    parsed: dict[str, list[str]] = yamlio.load(filter_steps[0]["with"]["filters"])
     return parsed
 
 
@@ -321,7 +321,7 @@ def test_schema_rejects_a_broken_workflow(path: Path, break_it: Any, expected: s
 
 def test_dependabot_config_matches_its_schema_and_watches_the_actions() -> None:
     schema = json.loads((REPO_ROOT / "schemas" / "dependabot-2.0.json").read_text())
-    config = yaml.safe_load((REPO_ROOT / ".github" / "dependabot.yml").read_text())
+    config = yamlio.load((REPO_ROOT / ".github" / "dependabot.yml").read_text())
     assert [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(config)] == []
     assert [u["package-ecosystem"] for u in config["updates"]] == ["github-actions"]
 
@@ -1172,7 +1172,7 @@ def run_region_step(command: str, env: str, root: Path, tmp_path: Path) -> tuple
 
 def stack_region(env: str) -> str:
     """The region the network stack file of ``env`` names."""
-    document = yaml.safe_load((REPO_ROOT / "stacks" / LAYERS[0] / f"Pulumi.{env}.yaml").read_text())
+    document = yamlio.load((REPO_ROOT / "stacks" / LAYERS[0] / f"Pulumi.{env}.yaml").read_text())
     region: str = document["config"]["aws:region"]
     return region
 
@@ -1284,7 +1284,7 @@ def test_every_make_target_the_workflows_call_exists() -> None:
 
 def matrix_with(extra: Mapping[str, Any]) -> dict[str, Environment]:
     """The repository's environments plus ``extra`` (matrix entries by name), validated as the matrix is."""
-    document = yaml.safe_load(MATRIX_PATH.read_text())
+    document = yamlio.load(MATRIX_PATH.read_text())
     document["environments"] = {**document["environments"], **extra}
     return parse_matrix(document)
 
@@ -1422,7 +1422,7 @@ def test_an_environment_named_like_the_preview_github_environment_is_refused(
 )
 def test_generated_values_stay_strings(value: str, written: str) -> None:
     assert generator.scalar(value) == written
-    assert yaml.safe_load(f"key: {written}") == {"key": value}
+    assert yamlio.load(f"key: {written}") == {"key": value}
 
 
 def test_the_generated_filters_hold_what_every_layer_runs() -> None:

@@ -20,11 +20,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import yaml
 from cli_engine import Pack, PackError, Verdict
 from test_policy_mutations import imdsv1
 
 from policies.registry import PACK_VERSION
+from shared import yamlio
 from tools.policy_analyze import analyze, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ def test_a_copy_with_its_own_venv_serves_the_same_verdicts(
     tmp_path: Path, pack_venv: Path, project_exports: dict[tuple[str, str], Path]
 ) -> None:
     copy = copy_pack(tmp_path / "student-helper-published")
-    options = yaml.safe_load((copy / "PulumiPolicy.yaml").read_text())["runtime"]["options"]
+    options = yamlio.load((copy / "PulumiPolicy.yaml").read_text())["runtime"]["options"]
     venv = copy / options["virtualenv"]
     venv.symlink_to(pack_venv)  # where the language host looks for it
     python = venv / "bin" / "python"

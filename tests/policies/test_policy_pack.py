@@ -16,6 +16,7 @@ from policytest_helpers import SECRET_SIG, UNKNOWN, Res, make_export, messages, 
 from policies import registry, server
 from policies.base import checks_of
 from policies.registry import BY_NAME
+from shared import yamlio
 from tools import policy_analyze
 from tools.policy_analyze import InputError, parse_config
 from tools.schemas import deployment_errors
@@ -134,9 +135,8 @@ POLICY_PROJECT_FIELDS = {"runtime", "version", "main", "description", "author", 
 
 def test_policy_yaml_runs_the_pack_from_its_own_venv() -> None:
     import jsonschema
-    import yaml
 
-    project = yaml.safe_load((ROOT / "policies" / "PulumiPolicy.yaml").read_text())
+    project = yamlio.load((ROOT / "policies" / "PulumiPolicy.yaml").read_text())
     assert set(project) <= POLICY_PROJECT_FIELDS
     runtime_schema = json.loads((ROOT / "schemas" / "pulumi-project.json").read_text())["properties"]["runtime"]
     jsonschema.validate(project["runtime"], runtime_schema)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from shared import yamlio
 from shared.config import environment_matrix, environments
 from tests.conftest import ENVS, Export
 from tools.check import summary
@@ -536,7 +537,7 @@ def test_a_placeholder_the_resource_lacks_is_an_unsupported_configuration() -> N
 
 
 def _real_rules() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(DEFAULT_RULES.read_text())
+    loaded: dict[str, Any] = yamlio.load(DEFAULT_RULES.read_text())
     return loaded
 
 
@@ -736,7 +737,7 @@ def test_the_real_price_file_loads_and_every_price_is_sourced() -> None:
 
 
 def test_the_real_price_file_is_one_yaml_document() -> None:
-    assert isinstance(yaml.safe_load(DEFAULT_PRICES.read_text()), dict)
+    assert isinstance(yamlio.load(DEFAULT_PRICES.read_text()), dict)
 
 
 # --- The real exports -------------------------------------------------------------------------------------------
@@ -869,7 +870,7 @@ def test_an_environment_uses_its_class_usage_under_its_own(
 
 
 def test_an_assumption_set_must_name_a_class_or_an_environment_of_the_matrix(tmp_path: Path) -> None:
-    document = yaml.safe_load(DEFAULT_PRICES.read_text())
+    document = yamlio.load(DEFAULT_PRICES.read_text())
     document["assumptions"]["prdo"] = document["assumptions"]["production"]
     typo = tmp_path / "prices.yaml"
     typo.write_text(yaml.safe_dump(document))

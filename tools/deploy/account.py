@@ -60,10 +60,10 @@ def credentials_problem() -> str | None:
         # The environment is the first provider of botocore's default chain: these keys are what it would use, so
         # the answer is known without loading botocore (most of a deploy target's start-up).
         return None
-    import boto3
+    import botocore.session  # boto3's sessions resolve credentials through this one; boto3 itself adds ~0.2 s
 
     try:
-        found = boto3.session.Session().get_credentials()
+        found = botocore.session.Session().get_credentials()
     except BotoCoreError as error:  # e.g. AWS_PROFILE names a profile that does not exist
         return f"{error}: {CREDENTIALS_FIX}"
     return None if found is not None else f"no AWS credentials found: {CREDENTIALS_FIX}"

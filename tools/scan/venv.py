@@ -58,7 +58,8 @@ def ensure_scan_venv(venv: Path = SCAN_VENV, python: str = sys.executable, quiet
     uv = str(Path(python).parent / "uv")
     if not scan_bin("python", venv).exists():
         subprocess.run([uv, "venv", "--quiet", "--python", python, str(venv)], check=True)
-    install = [uv, "pip", "install", "--python", str(scan_bin("python", venv))]
+    # Compiled at install, as the main venv is (Makefile): checkov's import takes 8 s from source, 2.6 s compiled.
+    install = [uv, "pip", "install", "--compile-bytecode", "--python", str(scan_bin("python", venv))]
     if quiet:
         install.append("--quiet")
     # Only the pins: the project itself is not installed here.
