@@ -138,8 +138,9 @@ class ScanSession:
 
     checkov runs in one :class:`~tools.scan.runners.CheckovWorker` for both, so its import is paid once and, when the
     session starts before the exports exist (``make check`` starts it before the layer runs), overlaps that work.
-    The exports' findings are cached as a group under ``out_dir``, keyed by every input; the repository's file by
-    file (:class:`RepositoryCache`), so an edit rescans the files it touched alone. ``SCAN_CACHE=0`` ignores both.
+    Findings are cached under ``out_dir``, the exports' export by export (:class:`ExportsCache`) and the
+    repository's file by file (:class:`RepositoryCache`), so a change rescans only what it touched.
+    ``SCAN_CACHE=0`` ignores both.
     ``prefetch`` starts checkov at once even when the repository scan is cached, for a caller that knows the exports
     will need it.
     """
@@ -168,35 +169,29 @@ class ScanSession:
     def finish(self, translated: Translated, suppressions: list[Suppression]) -> Report:
         """Scan the translated exports (cfn-lint and parliament side by side with checkov), apply suppressions.
 
-        The exports' checkov run is asked for before the repository's answer is awaited: the worker runs the two
-        side by side.
+        Only the exports whose translations changed are scanned (:class:`ExportsCache`). Their checkov run is asked
+        for before the repository's answer is awaited: the worker runs the two side by side.
         """
         try:
-            translations = [*translated.plan_maps, *translated.cfn_maps]
-            key = _scan_key("exports", translations, translated.policies, self.venv)
-            cached = _load_cache(self.out_dir, EXPORTS_CACHE, key, [e.source for e in translated.exports])
-            maps = {**translated.plan_maps, **translated.cfn_maps}
-            if cached is None and maps:
+            cache = ExportsCache(self.out_dir / EXPORTS_CACHE, self.venv, translated)
+            plans, templates, policies = cache.stale_inputs()
+            maps = {**plans, **templates}
+            if maps:
                 self._checkov().submit(maps, ["terraform_plan", "cloudformation"])
             # cfn-lint and parliament are separate processes: they run while checkov works.
             with ThreadPoolExecutor(max_workers=2) as pool:
-                if cached is None:
-                    linted = pool.submit(runners.cfn_lint_findings, translated.cfn_maps, translated.sources, self.venv)
-                    analysed = pool.submit(runners.parliament_findings, translated.policies, self.venv)
+                linted = pool.submit(runners.cfn_lint_findings, templates, translated.sources, self.venv)
+                analysed = pool.submit(runners.parliament_findings, policies, self.venv)
                 if self._repo.stale:  # its answer comes first: it was asked for first
                     self._repo.store(runners.checkov_repo_findings(self._checkov().result(), self.root))
-                if cached is None:
-                    checked = []
-                    if maps:
-                        checked = runners.checkov_findings(self._checkov().result(), maps, translated.sources)
-                    iam_findings, count = analysed.result()
-                    cached = (checked + linted.result() + iam_findings, count)
-                    _store_cache(self.out_dir, EXPORTS_CACHE, key, *cached)
+                checked = runners.checkov_findings(self._checkov().result(), maps, translated.sources) if maps else []
+                iam_findings, _ = analysed.result()
+                if cache.stale:
+                    cache.store(checked + linted.result() + iam_findings)
         finally:
             self.close()
-        findings, analysed_count = cached
-        findings = findings + self._repo.findings()
-        notes = [*translated.notes, f"parliament: {analysed_count} policy documents analysed"]
+        findings = cache.findings() + self._repo.findings()
+        notes = [*translated.notes, f"parliament: {cache.analysed()} policy documents analysed"]
         open_, suppressed, stale = apply(findings, suppressions)
         return Report(translated.exports, findings, open_, suppressed, stale, notes)
 
@@ -303,31 +298,92 @@ class RepositoryCache:
         return [finding for name in sorted(self.known) for finding in self.known[name]]
 
 
-def _load_cache(
-    out_dir: Path, name: str, key: str, sources: Sequence[str] = ()
-) -> tuple[list[runners.Finding], int] | None:
-    """The findings of an earlier scan of identical inputs (suppressions are applied afresh every time).
+class ExportsCache:
+    """The exports' scan findings, export by export, keyed by what the scanners read of each: its translations (their
+    names, contents and address-to-URN maps), its IAM policy documents, and the scanners' pins.
 
-    The key ignores where the build directory is, so each finding's export is renamed to the one among ``sources``
-    that has the same last two path parts (``dev/network.json``).
+    checkov, cfn-lint and parliament judge each translation and policy document on its own, so an export whose
+    translations are unchanged keeps its findings and only the others are scanned: a change to one layer rescans
+    that layer's exports. Exports are named by their last two path parts (``dev/network.json``), so a copied build
+    directory keeps its findings, each renamed to the export it now comes from.
     """
-    path = out_dir / name
-    if os.environ.get("SCAN_CACHE") == "0" or not path.exists():
-        return None
-    document = json.loads(path.read_text())
-    if document.get("key") != key:
-        return None
-    current = {Path(source).parts[-2:]: source for source in sources}
-    findings = []
-    for stored in document["findings"]:
-        source = current.get(Path(stored["source"]).parts[-2:], stored["source"])
-        findings.append(runners.Finding(**{**stored, "source": source}))
-    return findings, int(document["analysed"])
+
+    def __init__(self, path: Path, venv: Path, translated: Translated) -> None:
+        self.path, self.translated = path, translated
+        self.tools = _scan_key("exports", [], [], venv)
+        self.sources = {_export_name(e.source): e.source for e in translated.exports}
+        self.keys = {name: self._key(source) for name, source in self.sources.items()}
+        stored: dict[str, Any] = {}
+        if os.environ.get("SCAN_CACHE") != "0" and path.exists():
+            document = json.loads(path.read_text())
+            if document.get("tools") == self.tools:
+                stored = document.get("exports", {})
+        self.known: dict[str, tuple[list[runners.Finding], int]] = {
+            name: (
+                [runners.Finding(**{**f, "source": self.sources[name]}) for f in entry["findings"]],
+                entry["analysed"],
+            )
+            for name, entry in stored.items()
+            if name in self.keys and self.keys[name] == entry.get("key")
+        }
+        self.stale = [source for name, source in self.sources.items() if name not in self.known]
+
+    def _key(self, source: str) -> str:
+        digest = hashlib.sha256(_export_name(source).encode())
+        translations = {**self.translated.plan_maps, **self.translated.cfn_maps}
+        for file in sorted((f for f in translations if self.translated.sources[f] == source), key=lambda f: f.name):
+            digest.update(file.name.encode() + b"\0" + file.read_bytes())
+            digest.update(json.dumps(translations[file], sort_keys=True).encode())
+        digest.update(repr(sorted(repr(doc) for doc, s in self.translated.policies if s == source)).encode())
+        return digest.hexdigest()
+
+    def stale_inputs(
+        self,
+    ) -> tuple[dict[Path, dict[str, str]], dict[Path, dict[str, str]], list[tuple[iam.PolicyDocument, str]]]:
+        """The plans, templates and policy documents of the stale exports: what must be scanned."""
+        stale, t = set(self.stale), self.translated
+        plans = {f: m for f, m in t.plan_maps.items() if t.sources[f] in stale}
+        templates = {f: m for f, m in t.cfn_maps.items() if t.sources[f] in stale}
+        return plans, templates, [(doc, source) for doc, source in t.policies if source in stale]
+
+    def store(self, findings: list[runners.Finding]) -> None:
+        """Record the findings of a scan of the stale exports (each names its export as its source) and save them.
+
+        A finding that names none of them cannot be filed under one: then nothing is saved (the next run scans
+        everything again rather than lose it).
+        """
+        stale = {_export_name(source): source for source in self.stale}
+        by_export: dict[str, list[runners.Finding]] = {name: [] for name in stale}
+        unfiled = False
+        for finding in findings:
+            name = _export_name(finding.source)
+            if stale.get(name) != finding.source:
+                unfiled = True
+            by_export.setdefault(name, []).append(finding)
+        for name, found in by_export.items():
+            documents = sum(1 for _, source in self.translated.policies if source == stale.get(name))
+            self.known[name] = (found, documents)
+        self.stale = []
+        if unfiled:
+            self.path.unlink(missing_ok=True)
+            return
+        exports = {
+            name: {"key": key, "analysed": self.known[name][1], "findings": [asdict(f) for f in self.known[name][0]]}
+            for name, key in self.keys.items()
+        }
+        self.path.write_text(json.dumps({"tools": self.tools, "exports": exports}))
+
+    def findings(self) -> list[runners.Finding]:
+        """Every export's findings, in name order."""
+        return [finding for name in sorted(self.known) for finding in self.known[name][0]]
+
+    def analysed(self) -> int:
+        """How many policy documents parliament has judged, over every export."""
+        return sum(count for _, count in self.known.values())
 
 
-def _store_cache(out_dir: Path, name: str, key: str, findings: list[runners.Finding], analysed: int) -> None:
-    document = {"key": key, "analysed": analysed, "findings": [asdict(f) for f in findings]}
-    (out_dir / name).write_text(json.dumps(document))
+def _export_name(source: str) -> str:
+    return "/".join(Path(source).parts[-2:])
 
 
 def format_report(report: Report, check_stale: bool) -> str:
