@@ -8,7 +8,8 @@ FILE ?=
 
 .PHONY: scan scan-setup
 
-$(SCAN_STAMP): pyproject.toml $(VENV_STAMP)
+# tools/scan/venv.py decides how it is installed (and writes that in the stamp): a change there updates it too.
+$(SCAN_STAMP): pyproject.toml tools/scan/venv.py $(VENV_STAMP)
 	@$(PY) -m tools.scan.venv --venv $(SCAN_VENV)
 	@touch $@
 

@@ -773,12 +773,21 @@ def test_every_venv_make_creates_is_compiled_at_install(tmp_path: Path, target: 
     assert installs and all("--compile-bytecode" in line for line in installs), planned.stdout + planned.stderr
 
 
-def test_the_scanners_venv_is_compiled_at_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("existing", [False, True], ids=["new", "installed-before"])
+def test_the_scanners_venv_is_compiled_at_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existing: bool
+) -> None:
     from tools.scan import venv as scan_venv
 
+    venv = tmp_path / "venv-scan"
+    (venv / "bin").mkdir(parents=True)  # what the stubbed `uv venv` would have made
+    if existing:  # the pins, installed before they were compiled at install: uv compiles only what it installs
+        (venv / "bin" / "python").write_text("")
+        (venv / ".installed").write_text("\n".join(scan_venv.scan_pins()) + "\n")
     ran: list[list[str]] = []
     monkeypatch.setattr(scan_venv.subprocess, "run", lambda command, **_: ran.append(command))
-    (tmp_path / "venv-scan").mkdir()  # what the stubbed `uv venv` would have made
-    scan_venv.ensure_scan_venv(tmp_path / "venv-scan")
+    scan_venv.ensure_scan_venv(venv)
     installs = [command for command in ran if command[1:3] == ["pip", "install"]]
     assert installs and all("--compile-bytecode" in command for command in installs), ran
+    assert all(("--reinstall" in command) == existing for command in installs), ran
+    assert (venv / ".installed").read_text().splitlines()[-1] == scan_venv.INSTALL_MARK

@@ -10,16 +10,17 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tools.scan.runners import WORKER_SCRIPT
+from tools.scan.runners import WORKER_SCRIPT, CheckovWorker
 
 # checkov.main.Checkov(argv).run() as the worker calls it. argv[0] says what to do: "wait-for <file>" (print once the
-# file exists), "create <file>" (create it, print), "exit <code>" (a run that kills its process), "fail" (argparse's
-# error exit), "raise" (a crash inside checkov).
+# file exists), "create <file>" (create it, print), "pid-then-wait <file>" (write its pid there, then hang), "exit
+# <code>" (a run that kills its process), "fail" (argparse's error exit), "raise" (a crash inside checkov).
 STAND_IN = {
     "checkov/__init__.py": "",
     "checkov/common/__init__.py": "",
@@ -49,6 +50,10 @@ class Checkov:
             open(arg, "w").close()
             print(f"created {os.path.basename(arg)}")
             return 0
+        if verb == "pid-then-wait":
+            with open(arg, "w") as out:
+                out.write(str(os.getpid()))
+            time.sleep(600)
         if verb == "exit":
             os._exit(int(arg))
         if verb == "fail":
@@ -110,3 +115,39 @@ def test_a_last_request_without_its_newline_still_runs(stand_in: Path, tmp_path:
         check=True,
     )
     assert json.loads(done.stdout) == {"code": 0, "stdout": "created made\n", "error": ""}
+
+
+def test_closing_with_a_request_unanswered_ends_the_worker_and_the_request_together(
+    stand_in: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    monkeypatch.setenv("PYTHONPATH", str(stand_in))
+    pid_file = tmp_path / "pid"
+    worker = CheckovWorker(venv)
+    worker._proc.stdin.write(json.dumps(["pid-then-wait", str(pid_file)]) + "\n")  # type: ignore[union-attr]
+    worker._proc.stdin.flush()  # type: ignore[union-attr]
+    worker._pending.append("pid-then-wait")
+    for _ in range(600):  # the guard: the request child says who it is
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    scratch = Path(worker._scratch.name)
+    worker.close()
+    for _ in range(600):  # killed at once; the guard allows for init reaping the orphan
+        if not _alive(child):
+            break
+        time.sleep(0.05)
+    assert not _alive(child), f"request child {child} outlived the worker"
+    assert not scratch.exists(), "the answers folder is removed"
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie, killed and not yet reaped, is not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status

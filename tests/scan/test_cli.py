@@ -54,7 +54,7 @@ def test_scan_setup_is_idempotent(scan_venv: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(subprocess, "run", no_install)
     assert scan_venv_module.ensure_scan_venv(scan_venv) == scan_venv
     stamp = (scan_venv / scan_venv_module.STAMP_NAME).read_text()
-    assert stamp.splitlines() == scan_venv_module.scan_pins()
+    assert stamp.splitlines() == [*scan_venv_module.scan_pins(), scan_venv_module.INSTALL_MARK]
     assert all("==" in pin for pin in scan_venv_module.scan_pins())
 
 

@@ -206,3 +206,42 @@ def test_an_export_finding_that_names_no_scanned_export_is_never_lost_to_the_cac
     cache.store([vpc_finding("/elsewhere/dev/network.json")])
     assert vpc_finding("/elsewhere/dev/network.json") in cache.findings()
     assert not (tmp_path / "build" / "scan" / "findings-exports.json").exists()
+
+
+def test_two_exports_with_one_name_are_both_scanned_and_nothing_is_cached(tmp_path: Path) -> None:
+    _, venv, _ = checkout(tmp_path / "repo")
+    first, second = translated(tmp_path / "a"), translated(tmp_path / "b")
+    both = Translated(
+        [*first.exports, *second.exports],
+        {**first.plan_maps, **second.plan_maps},
+        {**first.cfn_maps, **second.cfn_maps},
+        {**first.sources, **second.sources},
+        [*first.policies, *second.policies],
+        [],
+    )
+    cache = ExportsCache(tmp_path / "findings-exports.json", venv, both)
+    assert cache.stale == [e.source for e in both.exports], "a/dev/network.json and b/dev/network.json are two"
+    plans, templates, policies = cache.stale_inputs()
+    assert len(plans) == len(templates) == len(policies) == 4
+    cache.store([vpc_finding(e.source) for e in both.exports])
+    assert cache.findings() == [vpc_finding(e.source) for e in both.exports]
+    assert not (tmp_path / "findings-exports.json").exists()
+
+
+def test_a_scan_of_some_environments_keeps_the_others_entries(tmp_path: Path) -> None:
+    _, venv, _ = checkout(tmp_path / "repo")
+    everything = first_scan(tmp_path / "build", venv)
+    dev_only = translated(tmp_path / "build", {"dev-network.tfplan.json": '{"changed": true}'})
+    dev_only.exports = dev_only.exports[:1]
+    ExportsCache(tmp_path / "build" / "scan" / "findings-exports.json", venv, dev_only).store([])
+    again = ExportsCache(tmp_path / "build" / "scan" / "findings-exports.json", venv, translated(tmp_path / "build"))
+    assert again.stale == [everything.exports[0].source], "prod's entry survived a scan of dev alone"
+
+
+@pytest.mark.parametrize("content", ["", '{"tools": ', "[]", '{"tools": "other", "exports": {}}'])
+def test_a_broken_or_foreign_cache_file_means_scan_everything(tmp_path: Path, content: str) -> None:
+    _, venv, files = checkout(tmp_path / "repo")
+    (tmp_path / "cache.json").write_text(content)
+    assert RepositoryCache(tmp_path / "cache.json", tmp_path / "repo", venv, files).stale == files
+    inputs = translated(tmp_path / "build")
+    assert len(ExportsCache(tmp_path / "cache.json", venv, inputs).stale) == 2

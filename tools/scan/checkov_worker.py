@@ -86,9 +86,9 @@ class Running:
     done: bool = False
 
 
-def start(line: str) -> tuple[Running, int]:
+def start(line: str, scratch: str | None) -> tuple[Running, int]:
     """Fork a child to run one request; the read end of a pipe that reaches EOF when the child has exited."""
-    handle, answer = tempfile.mkstemp(prefix="checkov-answer-", suffix=".json")
+    handle, answer = tempfile.mkstemp(prefix="checkov-answer-", suffix=".json", dir=scratch)
     os.close(handle)
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -123,7 +123,12 @@ def reply(running: Running) -> None:
 
 
 def main() -> int:
-    """Serve requests until stdin closes and every request has its answer."""
+    """Serve requests until stdin closes and every request has its answer.
+
+    The one optional argument is the folder the request children write their answers to (the caller removes it,
+    whatever became of this process); without it, the system's temporary folder.
+    """
+    scratch = sys.argv[1] if len(sys.argv) > 1 else None
     import checkov.main  # noqa: F401 - imported once here, inherited by every forked request
 
     ignore_own_paths()
@@ -143,7 +148,7 @@ def main() -> int:
                 *lines, pending = pending.split(b"\n")
                 for line in (line.decode() for line in lines):
                     if line.strip():
-                        running, done_pipe = start(line)
+                        running, done_pipe = start(line, scratch)
                         order.append(running)
                         selector.register(done_pipe, selectors.EVENT_READ, running)
             else:  # a child exited (its end of the pipe closed)

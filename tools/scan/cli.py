@@ -69,14 +69,10 @@ def _stem(path: Path, taken: set[str]) -> str:
     return stem
 
 
-def repo_frameworks(files: Sequence[Path], root: Path) -> list[str]:
-    """checkov's file frameworks worth running here: secrets always, dockerfile and github_actions when present."""
-    frameworks = ["secrets"]
-    if any(f.name.startswith("Dockerfile") or f.suffix == ".dockerfile" for f in files):
-        frameworks.append("dockerfile")
-    if any(root / ".github" / "workflows" in f.parents for f in files):
-        frameworks.append("github_actions")
-    return frameworks
+# checkov's file frameworks for the repository. Every file is given all of them: each framework picks the files it
+# recognises (checkov's own patterns: ``api.Dockerfile``, any ``.github/workflows/``), so a file is judged the same
+# whether it is scanned alone or with the rest, which the per-file cache (RepositoryCache) relies on.
+REPO_FRAMEWORKS = ("secrets", "dockerfile", "github_actions")
 
 
 def check_supported(export: Export) -> None:
@@ -152,7 +148,7 @@ class ScanSession:
         self._repo = RepositoryCache(out_dir / REPO_CACHE, self.root, venv, self.files)
         self._worker: runners.CheckovWorker | None = None
         if self._repo.stale:
-            self._checkov().submit(self._repo.stale, repo_frameworks(self._repo.stale, self.root))
+            self._checkov().submit(self._repo.stale, REPO_FRAMEWORKS)
         elif prefetch:
             self._checkov()  # the exports will need checkov: start importing it now
 
@@ -241,30 +237,44 @@ def _scan_key(
     return digest.hexdigest()
 
 
+def _read_cache(path: Path, tools: str, entries: str) -> dict[str, Any]:
+    """The entries of a findings cache written with the same scanners, or none (a missing, foreign, truncated or
+    corrupt file, or ``SCAN_CACHE=0``: then everything is scanned)."""
+    if os.environ.get("SCAN_CACHE") == "0" or not path.exists():
+        return {}
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    found = document.get(entries) if isinstance(document, dict) and document.get("tools") == tools else None
+    return found if isinstance(found, dict) else {}
+
+
+def _write_cache(path: Path, document: dict[str, Any]) -> None:
+    """Replace a findings cache in one step, so an interrupted run never leaves half a file behind."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(document))
+    os.replace(partial, path)
+
+
 class RepositoryCache:
     """The repository scans' findings, file by file, keyed by each file's path and content and the scanners' pins.
 
     checkov's file scans (secrets, workflows, Dockerfiles) judge each file on its own, so a file whose content is
     unchanged keeps its findings (none, for most) and only the others are scanned: an edit to one file rescans that
-    file, where the whole repository's secrets scan is the longest task of a cold ``make check``. Which frameworks
-    scan a file depends only on the file (:func:`repo_frameworks`), so scanning a subset gives each file the same
-    frameworks as scanning them all.
+    file, where the whole repository's secrets scan is the longest task of a cold ``make check``. Every file is
+    scanned with every repository framework (:data:`REPO_FRAMEWORKS`; checkov applies each to the files it
+    recognises), so a subset is judged exactly as the whole would be.
     """
 
     def __init__(self, path: Path, root: Path, venv: Path, files: Sequence[Path]) -> None:
         self.path, self.root = path, root
         self.tools = _scan_key("repository", [], [], venv)
         self.keys = {self._name(f): self._key(f) for f in files}
-        stored: dict[str, Any] = {}
-        if os.environ.get("SCAN_CACHE") != "0" and path.exists():
-            document = json.loads(path.read_text())
-            if document.get("tools") == self.tools:
-                stored = document.get("files", {})
-        self.known = {
-            name: [runners.Finding(**f) for f in entry["findings"]]
-            for name, entry in stored.items()
-            if self.keys.get(name) == entry.get("key")
-        }
+        self.known: dict[str, list[runners.Finding]] = {}
+        for name, entry in _read_cache(path, self.tools, "files").items():
+            if self.keys.get(name) == entry.get("key"):
+                self.known[name] = [runners.Finding(**f) for f in entry["findings"]]
         self.stale = [f for f in files if self._name(f) not in self.known]
 
     def _name(self, file: Path) -> str:
@@ -291,7 +301,7 @@ class RepositoryCache:
         files = {
             name: {"key": key, "findings": [asdict(f) for f in self.known[name]]} for name, key in self.keys.items()
         }
-        self.path.write_text(json.dumps({"tools": self.tools, "files": files}))
+        _write_cache(self.path, {"tools": self.tools, "files": files})
 
     def findings(self) -> list[runners.Finding]:
         """Every file's findings, in path order."""
@@ -304,29 +314,27 @@ class ExportsCache:
 
     checkov, cfn-lint and parliament judge each translation and policy document on its own, so an export whose
     translations are unchanged keeps its findings and only the others are scanned: a change to one layer rescans
-    that layer's exports. Exports are named by their last two path parts (``dev/network.json``), so a copied build
-    directory keeps its findings, each renamed to the export it now comes from.
+    that layer's exports. Exports are stored by their last two path parts (``dev/network.json``), so a copied build
+    directory keeps its findings, each renamed to the export it now comes from; when two exports of one scan share
+    that name (``a/dev/network.json``, ``b/dev/network.json``) the cache is not used and every export is scanned.
+    Entries of exports this scan did not include (another ``ENVS``) are kept.
     """
 
     def __init__(self, path: Path, venv: Path, translated: Translated) -> None:
         self.path, self.translated = path, translated
         self.tools = _scan_key("exports", [], [], venv)
-        self.sources = {_export_name(e.source): e.source for e in translated.exports}
-        self.keys = {name: self._key(source) for name, source in self.sources.items()}
-        stored: dict[str, Any] = {}
-        if os.environ.get("SCAN_CACHE") != "0" and path.exists():
-            document = json.loads(path.read_text())
-            if document.get("tools") == self.tools:
-                stored = document.get("exports", {})
-        self.known: dict[str, tuple[list[runners.Finding], int]] = {
-            name: (
-                [runners.Finding(**{**f, "source": self.sources[name]}) for f in entry["findings"]],
-                entry["analysed"],
-            )
-            for name, entry in stored.items()
-            if name in self.keys and self.keys[name] == entry.get("key")
-        }
-        self.stale = [source for name, source in self.sources.items() if name not in self.known]
+        sources = [e.source for e in translated.exports]
+        names = {source: _export_name(source) for source in sources}
+        self.usable = len(set(names.values())) == len(sources)
+        self.keys = {source: self._key(source) for source in sources}
+        self.stored = _read_cache(path, self.tools, "exports") if self.usable else {}
+        self.known: dict[str, tuple[list[runners.Finding], int]] = {}
+        for source in sources:
+            entry = self.stored.get(names[source], {})
+            if entry.get("key") == self.keys[source]:
+                found = [runners.Finding(**{**f, "source": source}) for f in entry["findings"]]
+                self.known[source] = (found, entry["analysed"])
+        self.stale = [source for source in sources if source not in self.known]
 
     def _key(self, source: str) -> str:
         digest = hashlib.sha256(_export_name(source).encode())
@@ -352,30 +360,27 @@ class ExportsCache:
         A finding that names none of them cannot be filed under one: then nothing is saved (the next run scans
         everything again rather than lose it).
         """
-        stale = {_export_name(source): source for source in self.stale}
-        by_export: dict[str, list[runners.Finding]] = {name: [] for name in stale}
-        unfiled = False
+        by_export: dict[str, list[runners.Finding]] = {source: [] for source in self.stale}
+        unfiled = [f for f in findings if f.source not in by_export]
         for finding in findings:
-            name = _export_name(finding.source)
-            if stale.get(name) != finding.source:
-                unfiled = True
-            by_export.setdefault(name, []).append(finding)
-        for name, found in by_export.items():
-            documents = sum(1 for _, source in self.translated.policies if source == stale.get(name))
-            self.known[name] = (found, documents)
+            by_export.setdefault(finding.source, []).append(finding)
+        for source, found in by_export.items():
+            self.known[source] = (found, sum(1 for _, s in self.translated.policies if s == source))
         self.stale = []
-        if unfiled:
-            self.path.unlink(missing_ok=True)
+        if unfiled or not self.usable:
+            if unfiled:
+                self.path.unlink(missing_ok=True)
             return
-        exports = {
-            name: {"key": key, "analysed": self.known[name][1], "findings": [asdict(f) for f in self.known[name][0]]}
-            for name, key in self.keys.items()
-        }
-        self.path.write_text(json.dumps({"tools": self.tools, "exports": exports}))
+        exports = dict(self.stored)
+        for source, key in self.keys.items():
+            found, analysed = self.known[source]
+            exports[_export_name(source)] = {"key": key, "analysed": analysed, "findings": [asdict(f) for f in found]}
+        _write_cache(self.path, {"tools": self.tools, "exports": exports})
 
     def findings(self) -> list[runners.Finding]:
-        """Every export's findings, in name order."""
-        return [finding for name in sorted(self.known) for finding in self.known[name][0]]
+        """Every export's findings, in the order the exports were given (then any that named another source)."""
+        order = [*self.keys, *(source for source in self.known if source not in self.keys)]
+        return [finding for source in order if source in self.known for finding in self.known[source][0]]
 
     def analysed(self) -> int:
         """How many policy documents parliament has judged, over every export."""

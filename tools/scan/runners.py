@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -71,7 +73,8 @@ def parse_checkov(out: str) -> list[dict[str, Any]]:
 
 
 class CheckovWorker:
-    """One checkov process (tools/scan/checkov_worker.py) that runs the requests it is given, in order.
+    """One checkov process (tools/scan/checkov_worker.py) that runs the requests it is given side by side, each in a
+    child of its own, and answers them in the order they were given.
 
     Start it early: its seconds of import overlap whatever the caller does next. ``submit`` queues a run and
     returns at once; ``result`` waits for the oldest unread one.
@@ -80,13 +83,17 @@ class CheckovWorker:
     def __init__(self, venv: Path = SCAN_VENV) -> None:
         # A file, not a pipe: a chatty checkov can never block. Closed in close().
         self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        # Where the request children leave their answers; removed in close(), whatever became of the worker.
+        self._scratch = tempfile.TemporaryDirectory(prefix="checkov-worker-")
         self._proc = subprocess.Popen(
-            [str(scan_bin("python", venv)), str(WORKER_SCRIPT)],
+            [str(scan_bin("python", venv)), str(WORKER_SCRIPT), self._scratch.name],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
             env={**os.environ, **CHECKOV_ENV},
+            # Its own process group: close() can end the worker and every request child it forked, together.
+            start_new_session=True,
         )
         self._pending: list[str] = []
 
@@ -117,10 +124,12 @@ class CheckovWorker:
         """End the process (after any queued runs) and release its log."""
         if self._proc.stdin is not None and not self._proc.stdin.closed:
             self._proc.stdin.close()
-        if self._pending:
-            self._proc.kill()
+        if self._pending:  # abandoned: stop the requests still running too, not only the worker
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
         self._proc.wait()
         self._log.close()
+        self._scratch.cleanup()
 
     def __enter__(self) -> CheckovWorker:
         return self

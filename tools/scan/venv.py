@@ -40,10 +40,19 @@ def scan_bin(tool: str, venv: Path = SCAN_VENV) -> Path:
     return venv / "bin" / tool
 
 
+# The stamp says how the venv was installed as well as what: a venv installed before its bytecode was compiled at
+# install no longer matches, so it is reinstalled (compiled) instead of kept as it is.
+INSTALL_MARK = "# installed with --compile-bytecode"
+
+
+def _wanted(pins: list[str]) -> str:
+    return "\n".join([*pins, INSTALL_MARK]) + "\n"
+
+
 def is_current(venv: Path = SCAN_VENV) -> bool:
-    """Whether ``venv`` exists and was installed from exactly the current pins."""
+    """Whether ``venv`` exists and was installed, compiled, from exactly the current pins."""
     stamp = venv / STAMP_NAME
-    wanted = "\n".join(scan_pins()) + "\n"
+    wanted = _wanted(scan_pins())
     return stamp.exists() and stamp.read_text(encoding="utf-8") == wanted and scan_bin("checkov", venv).exists()
 
 
@@ -52,14 +61,17 @@ def ensure_scan_venv(venv: Path = SCAN_VENV, python: str = sys.executable, quiet
     if is_current(venv):
         return venv
     pins = scan_pins()
-    wanted = "\n".join(pins) + "\n"
+    wanted = _wanted(pins)
     stamp = venv / STAMP_NAME
     # uv, which make setup installs beside the project's python, creates and fills it in seconds.
     uv = str(Path(python).parent / "uv")
-    if not scan_bin("python", venv).exists():
-        subprocess.run([uv, "venv", "--quiet", "--python", python, str(venv)], check=True)
     # Compiled at install, as the main venv is (Makefile): checkov's import takes 8 s from source, 2.6 s compiled.
+    # uv compiles only what it installs, so an existing venv is reinstalled whole (from uv's cache).
     install = [uv, "pip", "install", "--compile-bytecode", "--python", str(scan_bin("python", venv))]
+    if scan_bin("python", venv).exists():
+        install.append("--reinstall")
+    else:
+        subprocess.run([uv, "venv", "--quiet", "--python", python, str(venv)], check=True)
     if quiet:
         install.append("--quiet")
     # Only the pins: the project itself is not installed here.
