@@ -22,6 +22,7 @@ always this checkout's.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import importlib
@@ -111,6 +112,7 @@ def _files(path: Path) -> Iterable[Path]:
                 yield found
 
 
+@functools.cache  # a process's packages do not change under it; every cache key asks
 def _installed() -> str:
     versions = []
     for package in PACKAGES:

@@ -268,7 +268,7 @@ class RepositoryCache:
     """
 
     def __init__(self, path: Path, root: Path, venv: Path, files: Sequence[Path]) -> None:
-        self.path, self.root = path, root
+        self.path, self.root = path, root.resolve()
         self.tools = _scan_key("repository", [], [], venv)
         self.keys = {self._name(f): self._key(f) for f in files}
         self.known: dict[str, list[runners.Finding]] = {}
@@ -278,7 +278,7 @@ class RepositoryCache:
         self.stale = [f for f in files if self._name(f) not in self.known]
 
     def _name(self, file: Path) -> str:
-        return file.resolve().relative_to(self.root.resolve()).as_posix()
+        return file.resolve().relative_to(self.root).as_posix()
 
     def _key(self, file: Path) -> str:
         return hashlib.sha256(self._name(file).encode() + b"\0" + file.read_bytes()).hexdigest()
