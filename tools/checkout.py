@@ -11,7 +11,7 @@ from pathlib import Path
 def repo_files(root: Path) -> list[Path]:
     """The repository's tracked and untracked-but-not-ignored files (so .venv and build/ stay out).
 
-    Outside a git checkout (a downloaded archive), the files that ``.gitignore``'s patterns do not name.
+    Outside a git checkout (a downloaded archive), the files that no ``.gitignore`` names (each rules its own folder).
     """
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
@@ -22,16 +22,21 @@ def repo_files(root: Path) -> list[Path]:
     )
     if listed.returncode == 0:
         return [root / p for p in sorted(set(listed.stdout.split("\0"))) if p and (root / p).is_file()]
-    ignore = root / ".gitignore"
-    lines = ignore.read_text().splitlines() if ignore.exists() else []
-    patterns = [".git", *(line.strip().rstrip("/") for line in lines)]
-    patterns = [p for p in patterns if p and not p.startswith("#")]
-    return [
-        path
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-        and not any(fnmatch(part, pattern) for part in path.relative_to(root).parts for pattern in patterns)
-    ]
+    # Each .gitignore rules the folder it sits in (policies/.gitignore keeps the pack's venv out).
+    rules = {root: [".git"]}
+    for ignore in root.rglob(".gitignore"):
+        lines = (line.strip().rstrip("/") for line in ignore.read_text().splitlines())
+        rules.setdefault(ignore.parent, []).extend(line for line in lines if line and not line.startswith("#"))
+
+    def ignored(path: Path) -> bool:
+        for folder, patterns in rules.items():
+            if path.is_relative_to(folder):
+                parts = path.relative_to(folder).parts
+                if any(fnmatch(part, pattern) for part in parts for pattern in patterns):
+                    return True
+        return False
+
+    return [path for path in sorted(root.rglob("*")) if path.is_file() and not ignored(path)]
 
 
 def copy_checkout(root: Path, destination: Path) -> Path:

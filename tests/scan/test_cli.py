@@ -60,11 +60,21 @@ def test_scan_setup_is_idempotent(scan_venv: Path, monkeypatch: pytest.MonkeyPat
 
 def test_outside_a_git_checkout_the_repository_scan_skips_what_gitignore_names(tmp_path: Path) -> None:
     (tmp_path / ".gitignore").write_text("# generated\n.venv/\nbuild/\n*.egg-info/\n")
-    for name in ("Makefile", "stacks/data/__main__.py", ".venv/bin/python", "build/dev/data.json", "x.egg-info/PKG"):
+    names = ("Makefile", "stacks/data/__main__.py", ".venv/bin/python", "build/dev/data.json", "x.egg-info/PKG")
+    # A nested .gitignore rules its own folder alone: policies/venv is ignored, a venv folder elsewhere is not.
+    names += ("policies/.gitignore", "policies/venv/bin/activate.sh", "policies/base.py", "docs/venv/notes.md")
+    for name in names:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text("")
+        (tmp_path / name).write_text("venv/\n" if name == "policies/.gitignore" else "")
     found = [str(path.relative_to(tmp_path)) for path in repo_files(tmp_path)]
-    assert found == [".gitignore", "Makefile", "stacks/data/__main__.py"]
+    assert found == [
+        ".gitignore",
+        "Makefile",
+        "docs/venv/notes.md",
+        "policies/.gitignore",
+        "policies/base.py",
+        "stacks/data/__main__.py",
+    ]
 
 
 def test_the_findings_cache_key_ignores_order_and_location_but_not_content(scan_venv: Path, tmp_path: Path) -> None:
