@@ -77,16 +77,21 @@ def test_a_new_file_is_scanned_and_a_removed_one_forgotten(tmp_path: Path) -> No
     assert again.findings() == []
 
 
-@pytest.mark.parametrize("change", ["scanner pins", "SCAN_CACHE=0"])
-def test_new_scanners_or_scan_cache_off_rescan_everything(
+@pytest.mark.parametrize("change", ["scanner pins", "SCAN_CACHE=0", "a checkov config file", "a CKV_ option"])
+def test_new_scanners_their_options_or_scan_cache_off_rescan_everything(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
 ) -> None:
     root, venv, files = checkout(tmp_path / "repo")
+    monkeypatch.chdir(tmp_path)  # where checkov would look for its config file
     scanned(root, venv, files, tmp_path / "cache.json")
     if change == "scanner pins":
         (venv / ".installed").write_text("checkov==2\n")
-    else:
+    elif change == "SCAN_CACHE=0":
         monkeypatch.setenv("SCAN_CACHE", "0")
+    elif change == "a checkov config file":
+        (tmp_path / ".checkov.yaml").write_text("skip-check: [CKV_SECRET_6]\n")
+    else:
+        monkeypatch.setenv("CKV_SKIP_CHECK", "CKV_SECRET_6")
     assert RepositoryCache(tmp_path / "cache.json", root, venv, files).stale == files
 
 

@@ -234,6 +234,13 @@ def _scan_key(
         digest.update(name.encode())
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")
     digest.update(repr(sorted(repr((doc, Path(source).parts[-2:])) for doc, source in policies)).encode())
+    # What else changes checkov's verdicts: a config file where it looks for one (the working directory, then the
+    # home directory: checkov/common/util/config_utils.py) and its CKV_* options in the environment.
+    for folder in (Path.cwd(), Path.home()):
+        for config in (folder / ".checkov.yaml", folder / ".checkov.yml"):
+            if config.is_file():
+                digest.update(str(config).encode() + b"\0" + config.read_bytes())
+    digest.update(repr(sorted((k, v) for k, v in os.environ.items() if k.startswith("CKV_"))).encode())
     return digest.hexdigest()
 
 
