@@ -42,8 +42,8 @@ def replace_section(document: str, begin: str, end: str, body: str) -> str:
 
 
 def write_or_check(path: Path, updated: str, check: bool, generator: str) -> int:
-    """Write ``updated`` to ``path`` or, with ``check``, exit status 1 when the file differs from it."""
-    current = path.read_text(encoding="utf-8")
+    """Write ``updated`` to ``path`` or, with ``check``, exit status 1 when the file differs from it (or is missing)."""
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
     if check:
         if updated != current:
             print(f"{path}: a generated section is stale: run `{generator}`", file=sys.stderr)

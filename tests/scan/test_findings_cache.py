@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.scan.cli import ExportsCache, RepositoryCache, Translated
+from tools.scan.cli import ExportsCache, RepositoryCache, Translated, scanners_key
 from tools.scan.export import Export
 from tools.scan.iam import PolicyDocument
 from tools.scan.runners import Finding
@@ -250,3 +250,19 @@ def test_a_broken_or_foreign_cache_file_means_scan_everything(tmp_path: Path, co
     assert RepositoryCache(tmp_path / "cache.json", tmp_path / "repo", venv, files).stale == files
     inputs = translated(tmp_path / "build")
     assert len(ExportsCache(tmp_path / "cache.json", venv, inputs).stale) == 2
+
+
+def test_exports_listed_in_another_order_keep_their_findings(tmp_path: Path) -> None:
+    _, venv, _ = checkout(tmp_path / "repo")
+    inputs = first_scan(tmp_path / "build", venv)
+    inputs.exports.reverse()
+    again = ExportsCache(tmp_path / "build" / "scan" / "findings-exports.json", venv, inputs)
+    assert again.stale == []
+    assert again.findings() == [vpc_finding(e.source) for e in inputs.exports]
+
+
+def test_the_two_caches_never_read_each_others_files(tmp_path: Path) -> None:
+    root, venv, files = checkout(tmp_path / "repo")
+    assert scanners_key("repository", venv) != scanners_key("exports", venv)
+    scanned(root, venv, files, tmp_path / "cache.json")  # a repository cache where the exports' would be
+    assert len(ExportsCache(tmp_path / "cache.json", venv, translated(tmp_path / "build")).stale) == 2

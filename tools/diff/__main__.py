@@ -217,14 +217,18 @@ def matrix_classes(root: Path) -> dict[str, str]:
 
 
 def seed_scan_cache(source: Path, target: Path) -> None:
-    """Start the head's diff scans from make check's repository findings when they are newer than the diff's own;
-    the cache's key still decides whether they fit the files as they are now."""
-    from tools.scan.cli import REPO_CACHE
+    """Start a side's diff scans from make check's findings caches when they are newer than the side's own.
 
-    found, wanted = source / REPO_CACHE, target / REPO_CACHE
-    if found.exists() and (not wanted.exists() or found.stat().st_mtime > wanted.stat().st_mtime):
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(found, wanted)
+    Both caches keep their findings per repository file and per export, keyed by exactly what was scanned, so a side
+    reuses whatever it shares with this tree (the base: every file and layer the change left alone) and scans the
+    rest."""
+    from tools.scan.cli import EXPORTS_CACHE, REPO_CACHE
+
+    for name in (REPO_CACHE, EXPORTS_CACHE):
+        found, wanted = source / name, target / name
+        if found.exists() and (not wanted.exists() or found.stat().st_mtime > wanted.stat().st_mtime):
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(found, wanted)
 
 
 def _violations(found: Any) -> dict[str, list[dict[str, str]]]:
@@ -402,6 +406,7 @@ def run(args: argparse.Namespace, commit: str, progress: Progress) -> dict[str, 
         sessions: dict[str, ScanSession] = {}
         if scans:  # before any fork: checkov starts importing (and scans each checkout) while the layers run
             seed_scan_cache(out / "scan", out / "diff" / "head-scan")
+            seed_scan_cache(out / "scan", base_out / "scan")
             sessions["base"] = check.start_scans(base_out, False, repo_root=checkout, scan_dir=base_out / "scan")
             sessions["head"] = check.start_scans(out, False, repo_root=REPO_ROOT, scan_dir=out / "diff" / "head-scan")
         try:

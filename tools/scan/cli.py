@@ -219,23 +219,16 @@ REPO_CACHE = "findings-repository.json"
 EXPORTS_CACHE = "findings-exports.json"
 
 
-def _scan_key(
-    group: str, inputs: Sequence[Path], policies: Sequence[tuple[iam.PolicyDocument, str]], venv: Path
-) -> str:
-    """A hash of every input of one group of scans: its files, the policy documents, the tools.
-
-    Files are named by their last two path parts (``scan/dev-network.tfplan.json``, ``workflows/deploy.yml``), not
-    their absolute paths, and taken in name order, so a copied build directory, or the same exports listed in
-    another order, still hits the cache, while a renamed or edited input misses it.
-    """
+def scanners_key(group: str, venv: Path) -> str:
+    """A hash of what, besides its inputs, decides a cache group's findings: the scanners (this package's code, the
+    pins, the scan venv's stamp), checkov's config files and its ``CKV_*`` options."""
     digest = hashlib.sha256(group.encode())
     tools = [*Path(__file__).parent.glob("*.py"), ROOT / "pyproject.toml", venv / ".installed"]
-    for name, path in sorted(("/".join(path.parts[-2:]), path) for path in [*inputs, *tools]):
+    for name, path in sorted(("/".join(path.parts[-2:]), path) for path in tools):
         digest.update(name.encode())
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")
-    digest.update(repr(sorted(repr((doc, Path(source).parts[-2:])) for doc, source in policies)).encode())
-    # What else changes checkov's verdicts: a config file where it looks for one (the working directory, then the
-    # home directory: checkov/common/util/config_utils.py) and its CKV_* options in the environment.
+    # checkov looks for a config file in the working directory, then the home directory
+    # (checkov/common/util/config_utils.py), and reads CKV_* options from the environment.
     for folder in (Path.cwd(), Path.home()):
         for config in (folder / ".checkov.yaml", folder / ".checkov.yml"):
             if config.is_file():
@@ -276,7 +269,7 @@ class RepositoryCache:
 
     def __init__(self, path: Path, root: Path, venv: Path, files: Sequence[Path]) -> None:
         self.path, self.root = path, root.resolve()
-        self.tools = _scan_key("repository", [], [], venv)
+        self.tools = scanners_key("repository", venv)
         self.keys = {self._name(f): self._key(f) for f in files}
         self.known: dict[str, list[runners.Finding]] = {}
         for name, entry in _read_cache(path, self.tools, "files").items():
@@ -329,7 +322,7 @@ class ExportsCache:
 
     def __init__(self, path: Path, venv: Path, translated: Translated) -> None:
         self.path, self.translated = path, translated
-        self.tools = _scan_key("exports", [], [], venv)
+        self.tools = scanners_key("exports", venv)
         sources = [e.source for e in translated.exports]
         names = {source: _export_name(source) for source in sources}
         self.usable = len(set(names.values())) == len(sources)
